@@ -1,0 +1,395 @@
+"""`build(config) -> BuildReport`: the pipeline's stages in order, each timed.
+
+load -> parse + Markdown (parallel, cached) -> indexes -> plan -> render (parallel, only
+pages whose fingerprint changed, into a staging folder) -> write -> search index.
+Nothing touches `output/` until every page has rendered, so a failed build leaves the
+previous site as it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import content, search
+from .cache import BuildCache, fingerprint, iter_chunks, parse_key
+from .config import Config
+from .errors import ContentError, Problem, SitegenError, TemplateError
+from .feeds import plan_feeds
+from .indexes import Indexes, build_indexes
+from .markup import MarkdownRenderer
+from .pages import plan_pages
+from .records import Article, BuildReport, PageSpec, SourceFile
+from .render import Renderer, layout_dirs, template_digests
+from .urls import Urls
+from .writer import CopyJob, Staged, Writer
+
+PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
+Progress = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """The published articles of a run, with what was skipped and what was warned."""
+
+    articles: tuple[Article, ...]
+    keys: dict[str, str]  # article URL -> parse-cache key of its body
+    warnings: tuple[Problem, ...]
+    skipped: tuple[Problem, ...]
+
+
+class _Timer:
+    def __init__(self, verbose_sink: Callable[[str], None] | None):
+        self.stages: list[tuple[str, float]] = []
+        self.sink = verbose_sink
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        elapsed = time.perf_counter() - start
+        self.stages.append((name, elapsed))
+        if self.sink:
+            self.sink(f"{name:<10} {elapsed:8.3f} s")
+
+
+def build(config: Config, progress: Progress | None = None,
+          log: Callable[[str], None] | None = None) -> BuildReport:
+    started = time.perf_counter()
+    timer = _Timer(log if config.verbose else None)
+    cache = BuildCache(config.cache_dir)
+    try:
+        with timer.stage("load"):
+            sources = load_sources(config)
+        with timer.stage("parse"):
+            loaded = parse_articles(sources, config, cache, progress)
+        with timer.stage("index"):
+            indexes = build_indexes(loaded.articles, config.related_count)
+        with timer.stage("plan"):
+            specs = plan_site(indexes, config)
+        with timer.stage("render"):
+            staged, states, writer = render_pages(specs, loaded.keys, config, cache, progress)
+        with timer.stage("write"):
+            result, changed_urls = write_output(config, writer, list(staged), states, loaded,
+                                                cache)
+        search_seconds = 0.0
+        if config.search:
+            with timer.stage("search"):
+                search.update_search_index(config, indexes.articles, changed_urls)
+            search_seconds = timer.stages[-1][1]
+    finally:
+        cache.close()
+    return BuildReport(
+        articles=len(loaded.articles), pages_planned=len(specs), pages_rendered=len(staged),
+        files_written=result.written, files_unchanged=result.unchanged,
+        files_removed=result.removed, seconds=time.perf_counter() - started,
+        stage_seconds=tuple(timer.stages),
+        warnings=tuple(map(str, loaded.warnings)), skipped=tuple(map(str, loaded.skipped)),
+        search_seconds=search_seconds,
+    )
+
+
+# ---------------------------------------------------------------- load and parse
+
+def load_sources(config: Config) -> list[SourceFile]:
+    if not config.content_dir.is_dir():
+        raise SitegenError(f"{config.content_dir}: no content folder")
+    sources, problems = [], []
+    for rel, path, bundle in content.discover(config.content_dir):
+        try:
+            sources.append(content.read_source(rel, path, bundle))
+        except OSError as exc:
+            problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
+    if problems:
+        raise ContentError(problems)
+    return sources
+
+
+def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
+                   progress: Progress | None = None) -> Loaded:
+    config_digest = config.output_affecting_digest()
+    keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources}
+    cached = cache.get_parsed(keys.values())
+    missing = [s for s in sources if keys[s.path] not in cached]
+    results: dict[str, tuple[Article, tuple] | list[Problem]] = {
+        s.path: cached[keys[s.path]] for s in sources if keys[s.path] in cached}
+    new_rows = []
+    for path, outcome in _map(_parse_many, missing, config, progress, "parse"):
+        if isinstance(outcome, list):
+            results[path] = outcome
+        else:
+            article, warnings, body = outcome
+            results[path] = (article, warnings)
+            new_rows.append((keys[path], article, warnings, body))
+    if new_rows:
+        cache.put_parsed(new_rows)
+        cache.forget_parsed_except(set(keys.values()))
+    return _collect(sources, results, keys, config)
+
+
+def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
+             config: Config) -> Loaded:
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    articles: list[Article] = []
+    for src in sources:
+        outcome = results[src.path]
+        if isinstance(outcome, list):
+            errors.extend(outcome)
+            continue
+        article, article_warnings = outcome
+        warnings.extend(article_warnings)
+        if config.strict and article_warnings:
+            errors.extend(dataclasses.replace(w, severity="error") for w in article_warnings)
+            continue
+        if content.is_published(article, config):
+            articles.append(article)
+    errors.extend(_duplicate_urls(articles, config))
+    if errors and not config.keep_going:
+        raise ContentError(errors)
+    bad_sources = {str(p.path) for p in errors}
+    articles = [a for a in articles
+                if str(Path(config.content_dir.name) / a.source) not in bad_sources]
+    return Loaded(tuple(articles), {a.url: keys[a.source] for a in articles},
+                  tuple(warnings), tuple(errors))
+
+
+def _duplicate_urls(articles: Sequence[Article], config: Config) -> list[Problem]:
+    first: dict[str, Article] = {}
+    problems = []
+    for article in articles:
+        other = first.setdefault(article.url, article)
+        if other is not article:
+            folder = Path(config.content_dir.name)
+            problems.append(Problem(folder / article.source, None,
+                                    f"URL {article.url} is also the URL of "
+                                    f"{folder / other.source}"))
+    return problems
+
+
+# ---------------------------------------------------------------- plan
+
+def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
+    urls = Urls(config)
+    html = list(plan_pages(indexes, config, urls))
+    lastmods = [(urls.absolute(s.url), _lastmod(s)) for s in html if s.kind != "404"]
+    specs = html + list(plan_feeds(indexes, config, urls, lastmods))
+    seen: dict[str, PageSpec] = {}
+    clashes = []
+    for spec in specs:
+        if seen.setdefault(spec.url, spec) is not spec:
+            clashes.append(Problem(config.content_dir.name, None,
+                                   f"two pages want the URL {spec.url} "
+                                   f"({seen[spec.url].kind} and {spec.kind})"))
+    if clashes:
+        raise ContentError(clashes)
+    return specs
+
+
+def _lastmod(spec: PageSpec) -> datetime | None:
+    article = spec.context.get("article")
+    if article is not None:
+        return article.updated or article.date
+    listed = spec.context.get("articles") or spec.context.get("latest") or ()
+    return max((a.updated or a.date for a in listed), default=None)
+
+
+# ---------------------------------------------------------------- render
+
+def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
+                 cache: BuildCache, progress: Progress | None = None
+                 ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
+    """Render into the staging folder every page whose fingerprint changed."""
+    urls = Urls(config)
+    digests = template_digests(config)
+    config_digest = config.output_affecting_digest()
+    previous = cache.page_states()
+    writer = Writer(config.output_dir)
+    writer.discard_staging()
+    todo: list[tuple[PageSpec, str, str]] = []
+    states: dict[str, tuple[str, str]] = {}
+    for spec in specs:
+        fp = fingerprint(spec.template, digests.get(spec.template, ""), config_digest,
+                         spec.context, spec.body_of)
+        rel = urls.output_path(spec.url)
+        old = previous.get(rel)
+        if old and old[0] == fp and (config.output_dir / rel).is_file():
+            states[rel] = old
+        else:
+            todo.append((spec, rel, body_keys.get(spec.url, "")))
+            states[rel] = (fp, "")
+    staged: list[Staged] = []
+    problems: dict[str, Problem] = {}
+    for outcome in _map(_render_many, todo, config, progress, "render"):
+        if isinstance(outcome, Problem):
+            problems.setdefault(str(outcome), outcome)
+        else:
+            staged.append(outcome)
+            states[outcome.rel_path] = (states[outcome.rel_path][0], outcome.out_hash)
+    if problems:
+        writer.discard_staging()
+        raise TemplateError(*_first(problems)) if len(problems) == 1 else \
+            ContentError(list(problems.values()))
+    return staged, states, writer
+
+
+def _first(problems: dict[str, Problem]) -> tuple:
+    p = next(iter(problems.values()))
+    return p.path, p.line, p.message
+
+
+# ---------------------------------------------------------------- write
+
+def write_output(config: Config, writer: Writer, staged: list[Staged],
+                 states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache):
+    urls = Urls(config)
+    previous_hashes = {rel: out for rel, (_fp, out) in cache.page_states().items()}
+    extra = {".nojekyll": b""}
+    if config.cname:
+        extra["CNAME"] = config.cname.strip().encode() + b"\n"
+    for rel, data in extra.items():
+        item = writer.stage(rel, data)
+        staged.append(item)
+        states[rel] = ("", item.out_hash)
+    copies = list(copy_jobs(config, loaded.articles, urls))
+    planned = set(states) | {c.rel_path for c in copies}
+    result, signatures = writer.commit(staged, previous_hashes, copies,
+                                       cache.file_signatures(), planned)
+    cache.save_pages(states)
+    cache.save_files(signatures)
+    written = set(result.written_paths)
+    changed_urls = {a.url for a in loaded.articles if urls.output_path(a.url) in written}
+    return result, changed_urls
+
+
+def copy_jobs(config: Config, articles: Sequence[Article], urls: Urls) -> Iterator[CopyJob]:
+    """Theme assets (site layouts override the built-in ones), static/, page-bundle files."""
+    assets: dict[str, Path] = {}
+    for layouts in reversed(layout_dirs(config)):
+        assets.update(_files_under(layouts / "assets", "assets/"))
+    yield from (CopyJob(path, rel) for rel, path in sorted(assets.items()))
+    for rel, path in sorted(_files_under(config.static_dir, "").items()):
+        yield CopyJob(path, rel)
+    for article in articles:
+        if article.bundle_files:
+            folder = config.content_dir / Path(article.source).parent
+            base = urls.output_path(article.url).rsplit("/", 1)[0]
+            for name in article.bundle_files:
+                yield CopyJob(folder / name, f"{base}/{name}")
+
+
+def _files_under(root: Path, prefix: str) -> dict[str, Path]:
+    found = {}
+    if root.is_dir():
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                if not name.startswith("."):
+                    path = Path(folder, name)
+                    found[prefix + path.relative_to(root).as_posix()] = path
+    return found
+
+
+# ---------------------------------------------------------------- workers
+# Each worker process keeps one Markdown instance, one Jinja environment and one cache
+# connection for its whole life: that per-process state is what makes the pool fast.
+
+class _WorkerState:
+    config: Config | None = None
+    markdown: MarkdownRenderer | None = None
+    renderer: Renderer | None = None
+    cache: BuildCache | None = None
+    writer: Writer | None = None
+    urls: Urls | None = None
+
+
+def _init_worker(config: Config) -> None:
+    _WorkerState.config = config
+    _WorkerState.markdown = None
+    _WorkerState.renderer = None
+    _WorkerState.cache = None
+    _WorkerState.writer = None
+    _WorkerState.urls = Urls(config)
+
+
+def _parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
+    state = _WorkerState
+    assert state.config is not None and state.urls is not None
+    if state.markdown is None:
+        state.markdown = MarkdownRenderer(state.config.base_path)
+    out: list[tuple[str, object]] = []
+    for src in sources:
+        try:
+            parsed = content.parse_source(src, state.config, state.urls)
+        except content.ArticleError as exc:
+            out.append((src.path, exc.problems))
+            continue
+        rendered = state.markdown.render(parsed.body)
+        article = dataclasses.replace(
+            parsed.article, summary=parsed.article.summary or rendered.excerpt,
+            is_brief=not rendered.html, words=rendered.words,
+            internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
+        out.append((src.path, (article, parsed.warnings, rendered.html)))
+    return out
+
+
+def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[str, int], ...]:
+    out = []
+    for link in links:
+        at = body.find(link)
+        out.append((link, body_line + body.count("\n", 0, at) if at >= 0 else body_line))
+    return tuple(out)
+
+
+def _render_many(todo: list[tuple[PageSpec, str, str]]) -> list[Staged | Problem]:
+    state = _WorkerState
+    assert state.config is not None
+    if state.renderer is None:
+        state.renderer = Renderer(state.config)
+        state.cache = BuildCache(state.config.cache_dir)
+        state.writer = Writer(state.config.output_dir)
+    assert state.cache is not None and state.writer is not None
+    out: list[Staged | Problem] = []
+    for spec, rel, body_key in todo:
+        try:
+            body = state.cache.body(body_key) if spec.body_of else ""
+            data = state.renderer.render(spec, body)
+        except TemplateError as exc:
+            out.extend(exc.problems)
+            if len(out) > 20:
+                break
+            continue
+        out.append(state.writer.stage(rel, data))
+    return out
+
+
+def _map(func, items: list, config: Config, progress: Progress | None, label: str):
+    """Run `func` over chunks of `items`, in a process pool when there is enough work."""
+    if not items:
+        return
+    total, done = len(items), 0
+    workers = min(config.workers, max(1, len(items) // 50))
+    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
+        _init_worker(config)
+        for chunk in iter_chunks(items, 100):
+            yield from func(chunk)
+            done += len(chunk)
+            if progress:
+                progress(label, done, total)
+        return
+    size = max(20, min(250, total // (workers * 8)))
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                             initializer=_init_worker, initargs=(config,)) as pool:
+        for chunk, results in zip(iter_chunks(items, size),
+                                  pool.map(func, iter_chunks(items, size)), strict=True):
+            yield from results
+            done += len(chunk)
+            if progress:
+                progress(label, done, total)

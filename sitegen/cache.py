@@ -1,0 +1,121 @@
+"""Build state under `.sitegen-cache/`: parsed articles by content hash, and what each page
+was rendered from (its fingerprint), so a rebuild renders only pages whose inputs changed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .records import Article
+
+CACHE_FORMAT = 3
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
+                                   body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
+                                  out_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, signature TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def parse_key(rel_path: str, digest: str, config_digest: str) -> str:
+    """Parsed articles depend on their bytes, their path and the output-affecting config."""
+    raw = f"{CACHE_FORMAT}|{__version__}|{config_digest}|{rel_path}|{digest}"
+    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
+
+
+class _FingerprintPickler(pickle.Pickler):
+    """Pickles an Article as its identity: its record follows from source, bytes and config."""
+
+    def persistent_id(self, obj: Any) -> Any:
+        if type(obj) is Article:
+            return (obj.source, obj.digest, obj.revisions)
+        return None
+
+
+def fingerprint(*parts: Any) -> str:
+    buffer = io.BytesIO()
+    _FingerprintPickler(buffer, protocol=5).dump(parts)
+    return hashlib.blake2b(buffer.getbuffer(), digest_size=16).hexdigest()
+
+
+class BuildCache:
+    def __init__(self, cache_dir: Path):
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        self.path = cache_dir / "cache.sqlite"
+        self.db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(self.path, timeout=30)
+            db.executescript(SCHEMA)
+        except sqlite3.DatabaseError:  # a corrupt cache is only a slower build
+            self.path.unlink(missing_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
+            db.executescript(SCHEMA)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    # parsed articles
+    def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
+        out = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 900):
+            chunk = keys[start: start + 900]
+            marks = ",".join("?" * len(chunk))
+            for key, record in self.db.execute(
+                    f"SELECT key, record FROM parsed WHERE key IN ({marks})", chunk):
+                out[key] = pickle.loads(record)
+        return out
+
+    def put_parsed(self, rows: Iterable[tuple[str, Article, tuple, str]]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO parsed (key, record, body) VALUES (?, ?, ?)",
+            ((key, pickle.dumps((article, warnings), protocol=5), body)
+             for key, article, warnings, body in rows))
+        self.db.commit()
+
+    def forget_parsed_except(self, keep: set[str]) -> None:
+        stale = [k for (k,) in self.db.execute("SELECT key FROM parsed") if k not in keep]
+        self.db.executemany("DELETE FROM parsed WHERE key = ?", ((k,) for k in stale))
+        self.db.commit()
+
+    def body(self, key: str) -> str:
+        row = self.db.execute("SELECT body FROM parsed WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else ""
+
+    # pages
+    def page_states(self) -> dict[str, tuple[str, str]]:
+        return {url: (fp, out) for url, fp, out in
+                self.db.execute("SELECT url, fingerprint, out_hash FROM pages")}
+
+    def save_pages(self, states: dict[str, tuple[str, str]]) -> None:
+        self.db.execute("DELETE FROM pages")
+        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)",
+                            ((u, fp, out) for u, (fp, out) in states.items()))
+        self.db.commit()
+
+    # copied files
+    def file_signatures(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT path, signature FROM files"))
+
+    def save_files(self, signatures: dict[str, str]) -> None:
+        self.db.execute("DELETE FROM files")
+        self.db.executemany("INSERT INTO files VALUES (?, ?)", signatures.items())
+        self.db.commit()
+
+
+def iter_chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start: start + size]

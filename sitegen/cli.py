@@ -1,0 +1,108 @@
+"""The `sitegen` command: parses arguments into one Config and turns errors into exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from . import __version__
+from .build import build
+from .config import Config, load_config
+from .errors import SitegenError
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+
+def _fail(exc: SitegenError) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        for problem in problems:
+            err_console.print(f"[red]error[/red] {problem}" if problem.severity == "error"
+                              else f"[yellow]warning[/yellow] {problem}", markup=True,
+                              soft_wrap=True)
+        err_console.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; "
+                          "output/ left as it was.")
+    else:
+        err_console.print(f"[red]error[/red] {exc}", soft_wrap=True)
+    sys.exit(exc.exit_code)
+
+
+def _site_options(func):
+    func = click.argument("site", required=False, default=".",
+                          type=click.Path(file_okay=False, path_type=Path))(func)
+    func = click.option("--content", "content_dir", type=click.Path(path_type=Path),
+                        help="Folder of articles (default: SITE/content).")(func)
+    return func
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sitegen")
+def main() -> None:
+    """sitegen: turn a folder of Markdown news articles into a static news site."""
+
+
+@main.command("build")
+@_site_options
+@click.option("--output", "output_dir", type=click.Path(path_type=Path),
+              help="Where the site is written (default: SITE/output).")
+@click.option("--base-url", help="Public URL of the site, e.g. https://user.github.io/repo/.")
+@click.option("--drafts", is_flag=True, default=None, help="Include drafts.")
+@click.option("--future", is_flag=True, default=None,
+              help="Include embargoed (future-dated) and expired articles.")
+@click.option("--no-search", "no_search", is_flag=True, help="Skip the Pagefind index.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
+@click.option("--clean", is_flag=True, default=None,
+              help="Forget the build cache and rebuild everything.")
+@click.option("--keep-going", is_flag=True, default=None,
+              help="Skip articles with errors, list them, and build the rest.")
+@click.option("--verbose", "-v", is_flag=True, default=None, help="Print each stage's time.")
+def build_command(site: Path, no_search: bool, **options) -> None:
+    """Build the site into the output folder."""
+    config = _config(site, search=False if no_search else None, **options)
+    report = _run_build(config)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning[/yellow] {warning}", soft_wrap=True)
+    for skipped in report.skipped:
+        err_console.print(f"[yellow]skipped[/yellow] {skipped}", soft_wrap=True)
+    out_console.print(report.summary_line(), soft_wrap=True)
+
+
+def _config(site: Path, **options) -> Config:
+    try:
+        return load_config(site, **options)
+    except SitegenError as exc:
+        _fail(exc)
+        raise  # unreachable: _fail exits
+
+
+def _run_build(config: Config):
+    if config.clean:
+        import shutil
+
+        shutil.rmtree(config.cache_dir, ignore_errors=True)
+    try:
+        if err_console.is_terminal:
+            with Progress(TextColumn("{task.description:<8}"), BarColumn(),
+                          MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                          transient=True) as bar:
+                tasks: dict[str, int] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done)
+
+                return build(config, progress, log=err_console.print)
+        return build(config, log=err_console.print)
+    except SitegenError as exc:
+        _fail(exc)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""One frozen `Config`, built once from the site's config file and the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+DEFAULT_PERMALINK = "/{year}/{month}/{day}/{slug}/"
+
+
+@dataclass(frozen=True)
+class Config:
+    site_dir: Path
+    title: str = "News Archive"
+    description: str = ""
+    base_url: str = "http://localhost:8000/"
+    language: str = "en"
+    timezone: str = "UTC"
+    per_page: int = 50
+    feed_items: int = 50
+    home_latest: int = 20
+    related_count: int = 5
+    news_sitemap_days: int = 2
+    permalink: str = DEFAULT_PERMALINK
+    cname: str = ""
+    content_dir: Path = Path("content")
+    output_dir: Path = Path("output")
+    layouts_dir: Path = Path("layouts")
+    static_dir: Path = Path("static")
+    cache_dir: Path = Path(".sitegen-cache")
+    drafts: bool = False
+    future: bool = False
+    search: bool = True
+    jobs: int = 0
+    strict: bool = False
+    clean: bool = False
+    keep_going: bool = False
+    verbose: bool = False
+    git_history: bool = True
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def base_path(self) -> str:
+        """The path part of `base_url`, always starting and ending with '/'."""
+        path = urlsplit(self.base_url).path or "/"
+        return path if path.endswith("/") else path + "/"
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def workers(self) -> int:
+        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
+
+    def output_affecting_digest(self) -> str:
+        """A digest of every setting that changes rendered bytes (not paths, jobs or verbosity)."""
+        ignored = {"site_dir", "content_dir", "output_dir", "cache_dir", "jobs", "verbose",
+                   "clean", "keep_going", "strict", "now", "search"}
+        items = sorted((f.name, repr(getattr(self, f.name)))
+                       for f in dataclasses.fields(self) if f.name not in ignored)
+        return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
+
+
+FILE_KEYS = {
+    "title": str, "description": str, "base_url": str, "language": str, "timezone": str,
+    "per_page": int, "feed_items": int, "home_latest": int, "related_count": int,
+    "news_sitemap_days": int, "permalink": str, "cname": str, "content_dir": str,
+    "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
+    "git_history": bool,
+}
+PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
+
+
+def read_config_file(site_dir: Path) -> tuple[dict[str, Any], Path | None]:
+    """The `sitegen.toml` of the site, else the `[tool.sitegen]` table of its pyproject.toml."""
+    for name, table in (("sitegen.toml", None), ("pyproject.toml", ("tool", "sitegen"))):
+        path = site_dir / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
+        if table:
+            data = data.get(table[0], {}).get(table[1])
+            if data is None:
+                continue
+        return data, path
+    return {}, None
+
+
+def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
+    """Build the one `Config` of a run: file values first, then command-line overrides."""
+    site_dir = Path(site_dir).resolve()
+    if not site_dir.is_dir():
+        raise ConfigError(f"{site_dir}: no such site folder")
+    data, source = read_config_file(site_dir)
+    errors = _validate_file_values(data, source)
+    values: dict[str, Any] = dict(data)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for key in PATH_KEYS:
+        if key in values:
+            path = Path(values[key]).expanduser()
+            values[key] = path if path.is_absolute() else site_dir / path
+    for key in PATH_KEYS - values.keys():
+        values[key] = site_dir / Config.__dataclass_fields__[key].default
+    errors += _validate_values(values)
+    errors += _output_dir_errors(values, site_dir)
+    if errors:
+        raise ConfigError("\n".join(errors))
+    return Config(site_dir=site_dir, **values)
+
+
+def _validate_file_values(data: dict[str, Any], source: Path | None) -> list[str]:
+    errors = []
+    for key, value in data.items():
+        expected = FILE_KEYS.get(key)
+        if expected is None:
+            errors.append(f"{source}: unknown setting '{key}'")
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            errors.append(f"{source}: '{key}' must be {expected.__name__}, got {value!r}")
+    return errors
+
+
+def _validate_values(values: dict[str, Any]) -> list[str]:
+    errors = []
+    base = urlsplit(values.get("base_url", Config.base_url))
+    if base.scheme not in ("http", "https") or not base.netloc:
+        errors.append(f"base_url must be an absolute http(s) URL, got {values.get('base_url')!r}")
+    try:
+        ZoneInfo(values.get("timezone", "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        errors.append(f"unknown timezone {values.get('timezone')!r}")
+    for key in ("per_page", "feed_items", "home_latest"):
+        if key in values and values[key] < 1:
+            errors.append(f"'{key}' must be at least 1")
+    permalink = values.get("permalink", DEFAULT_PERMALINK)
+    if "{slug}" not in permalink or not permalink.startswith("/") or not permalink.endswith("/"):
+        errors.append("permalink must start and end with '/' and contain {slug}")
+    return errors
+
+
+def _output_dir_errors(values: dict[str, Any], site_dir: Path) -> list[str]:
+    """Refuse an output folder whose cleaning would delete the site or its content."""
+    output = Path(values["output_dir"]).resolve()
+    protected = [values["content_dir"], values["layouts_dir"], values["static_dir"], site_dir]
+    if any(
+        output == Path(p).resolve() or output in Path(p).resolve().parents for p in protected
+    ) or output == Path(output.anchor) or output == Path.home():
+        return [f"output folder {output} would overwrite the site or its sources; choose another"]
+    return []

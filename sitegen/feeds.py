@@ -1,0 +1,65 @@
+"""Plan RSS, Atom, sitemaps, the news sitemap and robots.txt (the templates write the XML)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+from .config import Config
+from .indexes import Indexes
+from .records import Article, PageSpec
+from .urls import Urls
+
+SITEMAP_LIMIT = 50_000
+
+
+def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
+               html_pages: Sequence[tuple[str, datetime | None]]) -> Iterator[PageSpec]:
+    """`html_pages` are (URL, lastmod) of every HTML page planned, for the sitemaps."""
+    yield from _feed_pair(urls.home(), config.title, config.description,
+                          indexes.articles, config, urls)
+    for kind in ("sections", "tags"):
+        for ix in getattr(indexes, kind).values():
+            yield from _feed_pair(ix.term.url, f"{config.title}: {ix.term.name}",
+                                  f"Latest in {ix.term.name}", ix.articles, config, urls)
+    yield from _sitemaps(html_pages, urls)
+    yield _news_sitemap(indexes, config, urls)
+    yield PageSpec(urls.file("robots.txt"), "robots.txt",
+                   {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots")
+
+
+def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[Article],
+               config: Config, urls: Urls) -> Iterator[PageSpec]:
+    items = tuple(articles[: config.feed_items])
+    updated = max((a.updated or a.date for a in items), default=None)
+    for atom in (False, True):
+        url = urls.feed(scope_url, atom=atom)
+        context = {"feed": {"title": title, "description": description or title,
+                            "url": url, "link": scope_url, "updated": updated},
+                   "items": items}
+        yield PageSpec(url, "atom.xml" if atom else "rss.xml", context, kind="feed")
+
+
+def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls) -> Iterator[PageSpec]:
+    entries = tuple(pages)
+    if len(entries) <= SITEMAP_LIMIT:
+        yield PageSpec(urls.file("sitemap.xml"), "sitemap.xml", {"entries": entries},
+                       kind="sitemap")
+        return
+    parts = []
+    for number, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), start=1):
+        url = urls.file(f"sitemap-{number}.xml")
+        chunk = entries[start: start + SITEMAP_LIMIT]
+        parts.append((url, max((d for _, d in chunk if d), default=None)))
+        yield PageSpec(url, "sitemap.xml", {"entries": chunk}, kind="sitemap")
+    yield PageSpec(urls.file("sitemap.xml"), "sitemap-index.xml", {"sitemaps": tuple(parts)},
+                   kind="sitemap")
+
+
+def _news_sitemap(indexes: Indexes, config: Config, urls: Urls) -> PageSpec:
+    """Google News wants only articles of the last two days (config: news_sitemap_days)."""
+    since = config.now - timedelta(days=config.news_sitemap_days)
+    recent = tuple(a for a in indexes.articles[:1000] if since <= a.date <= config.now)
+    return PageSpec(urls.file("news-sitemap.xml"), "news-sitemap.xml",
+                    {"items": recent, "publication": config.title,
+                     "language": config.language}, kind="sitemap")

@@ -1,0 +1,143 @@
+"""Every index of the site, built once from one pass over the articles (no per-page scans)."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .records import Article, Term
+
+RELATED_CANDIDATES_PER_TAG = 60  # nearest in time within each shared tag
+
+
+@dataclass(frozen=True)
+class TermIndex:
+    """A section, tag or author with its articles, newest first."""
+
+    term: Term
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    prev: Article | None = None  # older
+    next: Article | None = None  # newer
+    section_prev: Article | None = None
+    section_next: Article | None = None
+
+
+@dataclass(frozen=True)
+class Indexes:
+    articles: tuple[Article, ...]  # newest first
+    years: dict[int, tuple[Article, ...]]
+    months: dict[tuple[int, int], tuple[Article, ...]]
+    days: dict[tuple[int, int, int], tuple[Article, ...]]
+    day_keys: tuple[tuple[int, int, int], ...]  # oldest first
+    sections: dict[str, TermIndex]
+    tags: dict[str, TermIndex]
+    authors: dict[str, TermIndex]
+    stories: dict[str, tuple[Article, ...]]  # oldest first: a timeline
+    neighbours: dict[str, Neighbours] = field(default_factory=dict)
+    related: dict[str, tuple[Article, ...]] = field(default_factory=dict)
+
+
+def newest_first(articles: Iterable[Article]) -> list[Article]:
+    return sorted(articles, key=lambda a: a.sort_key, reverse=True)
+
+
+def build_indexes(articles: Sequence[Article], related_count: int = 5) -> Indexes:
+    ordered = tuple(newest_first(articles))
+    years: dict[int, list[Article]] = defaultdict(list)
+    months: dict[tuple[int, int], list[Article]] = defaultdict(list)
+    days: dict[tuple[int, int, int], list[Article]] = defaultdict(list)
+    stories: dict[str, list[Article]] = defaultdict(list)
+    for article in ordered:
+        y, m, d = article.day_key
+        years[y].append(article)
+        months[(y, m)].append(article)
+        days[(y, m, d)].append(article)
+        if article.story:
+            stories[article.story].append(article)
+    sections = _term_index(ordered, lambda a: (a.section,) if a.section else ())
+    tags = _term_index(ordered, lambda a: a.tags)
+    authors = _term_index(ordered, lambda a: a.authors)
+    return Indexes(
+        articles=ordered,
+        years={k: tuple(v) for k, v in years.items()},
+        months={k: tuple(v) for k, v in months.items()},
+        days={k: tuple(v) for k, v in days.items()},
+        day_keys=tuple(sorted(days)),
+        sections=sections, tags=tags, authors=authors,
+        stories={k: tuple(reversed(v)) for k, v in stories.items() if len(v) > 1},
+        neighbours=_neighbours(ordered, sections),
+        related=_related(ordered, tags, related_count),
+    )
+
+
+def _term_index(ordered: Sequence[Article], terms_of) -> dict[str, TermIndex]:
+    """Group on slug; a slug's display name is the one its newest article uses."""
+    names: dict[str, Term] = {}
+    members: dict[str, list[Article]] = defaultdict(list)
+    for article in ordered:
+        for term in terms_of(article):
+            names.setdefault(term.slug, term)
+            members[term.slug].append(article)
+    return {slug: TermIndex(names[slug], tuple(members[slug])) for slug in sorted(names)}
+
+
+def _neighbours(ordered: Sequence[Article], sections: dict[str, TermIndex]
+                ) -> dict[str, Neighbours]:
+    in_section: dict[str, tuple[Article | None, Article | None]] = {}
+    for index in sections.values():
+        arts = index.articles
+        for i, article in enumerate(arts):
+            in_section[article.url] = (arts[i + 1] if i + 1 < len(arts) else None,
+                                       arts[i - 1] if i > 0 else None)
+    out = {}
+    for i, article in enumerate(ordered):
+        sec_prev, sec_next = in_section.get(article.url, (None, None))
+        out[article.url] = Neighbours(
+            prev=ordered[i + 1] if i + 1 < len(ordered) else None,
+            next=ordered[i - 1] if i > 0 else None,
+            section_prev=sec_prev, section_next=sec_next,
+        )
+    return out
+
+
+def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int
+             ) -> dict[str, tuple[Article, ...]]:
+    """Articles sharing tags; a shared rare tag weighs more (idf), newer first on ties.
+
+    Candidates for one tag are its articles nearest in time, so a tag on thousands of
+    articles costs a bounded amount per article instead of O(n) (no O(n^2) trap).
+    """
+    total = len(ordered)
+    weight = {slug: math.log(1 + total / len(ix.articles)) for slug, ix in tags.items()}
+    position_in_tag = {
+        (slug, a.url): i for slug, ix in tags.items() for i, a in enumerate(ix.articles)
+    }
+    rank = {a.url: i for i, a in enumerate(ordered)}  # 0 is the newest
+    half = RELATED_CANDIDATES_PER_TAG // 2
+    related = {}
+    for article in ordered:
+        scores: dict[str, float] = defaultdict(float)
+        by_url: dict[str, Article] = {}
+        for tag in article.tags:
+            members = tags[tag.slug].articles
+            i = position_in_tag[(tag.slug, article.url)]
+            for other in members[max(0, i - half): i + half + 1]:
+                if other.url != article.url:
+                    scores[other.url] += weight[tag.slug]
+                    by_url[other.url] = other
+        best = sorted(scores, key=lambda u: (-round(scores[u], 9), rank[u]))[:count]
+        related[article.url] = tuple(by_url[u] for u in best)
+    return related
+
+
+def paginate(items: Sequence[Article], per_page: int) -> list[tuple[Article, ...]]:
+    """Pages of at most `per_page`; an empty index still has one (empty) page."""
+    if not items:
+        return [()]
+    return [tuple(items[i: i + per_page]) for i in range(0, len(items), per_page)]

@@ -1,0 +1,81 @@
+"""Markdown to HTML: one `Markdown` instance per process, `reset()` between documents."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+
+import markdown
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
+
+EXTENSIONS = ["extra", "sane_lists", "smarty", "toc"]
+EXCERPT_WORDS = 40
+_TAGS = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    internal_links: tuple[str, ...]  # root-relative targets as written, before the base path
+    excerpt: str
+    words: int
+
+
+class _LinkRewriter(Treeprocessor):
+    """Prefixes root-relative links with the base path and records them for `check`."""
+
+    def __init__(self, md: markdown.Markdown, base_path: str):
+        super().__init__(md)
+        self.base_path = base_path
+        self.found: list[str] = []
+
+    def run(self, root: etree.Element) -> None:
+        for element in root.iter():
+            for attr in ("href", "src"):
+                value = element.get(attr)
+                if value and value.startswith("/") and not value.startswith("//"):
+                    self.found.append(value)
+                    element.set(attr, self.base_path + value[1:])
+
+
+class _LinkExtension(Extension):
+    def __init__(self, base_path: str):
+        super().__init__()
+        self.base_path = base_path
+        self.processor: _LinkRewriter | None = None
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
+        self.processor = _LinkRewriter(md, self.base_path)
+        md.treeprocessors.register(self.processor, "sitegen-links", 1)
+
+
+class MarkdownRenderer:
+    """Reuses one `Markdown` instance, as Python-Markdown#305 advises."""
+
+    def __init__(self, base_path: str = "/"):
+        self.links = _LinkExtension(base_path)
+        self.md = markdown.Markdown(
+            extensions=[*EXTENSIONS, self.links], output_format="html",
+            extension_configs={"smarty": {"smart_angled_quotes": False}},
+        )
+
+    def render(self, text: str) -> Rendered:
+        self.md.reset()
+        assert self.links.processor is not None
+        self.links.processor.found = []
+        html = self.md.convert(text) if text.strip() else ""
+        plain = _TAGS.sub(" ", html)
+        return Rendered(html, tuple(self.links.processor.found), _excerpt(html), len(plain.split()))
+
+
+def _excerpt(html: str) -> str:
+    """The first paragraph as plain text, cut to about 40 words."""
+    match = re.search(r"<p>(.*?)</p>", html, re.S)
+    if not match:
+        return ""
+    words = html_lib.unescape(_TAGS.sub("", match.group(1))).split()
+    text = " ".join(words[:EXCERPT_WORDS])
+    return text + ("…" if len(words) > EXCERPT_WORDS else "")

@@ -1,0 +1,145 @@
+"""Plan the HTML pages: indexes in, one `PageSpec` per URL out, each with only the data it shows."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .config import Config
+from .indexes import Indexes, paginate
+from .records import Article, PageSpec, Pagination, Term
+from .urls import Urls
+
+HOME_SECTION_ITEMS = 5
+PAGE_WINDOW = 3
+
+
+def plan_pages(indexes: Indexes, config: Config, urls: Urls) -> Iterator[PageSpec]:
+    nav = tuple(ix.term for ix in sorted(indexes.sections.values(), key=lambda i: i.term.name))
+    planner = _Planner(indexes, config, urls, nav)
+    yield planner.home()
+    yield from planner.articles()
+    yield from planner.listing(urls.archive(), "All headlines", indexes.articles, "archive")
+    yield from planner.date_archives()
+    for kind, label in (("sections", "Sections"), ("tags", "Tags"), ("authors", "Authors")):
+        yield from planner.terms(kind, label)
+    yield planner.simple(urls.search(), "search.html", "Search", "search")
+    yield planner.simple(urls.file("404.html"), "404.html", "Page not found", "404")
+
+
+def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = "",
+              feeds: tuple[tuple[str, str], ...] = (), image: str = "") -> dict[str, Any]:
+    return {
+        "url": url, "title": title, "kind": kind, "description": description,
+        "canonical": urls.absolute(url), "feeds": feeds,
+        "image": urls.absolute(image) if image else "",
+    }
+
+
+class _Planner:
+    def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...]):
+        self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
+
+    def spec(self, url: str, template: str, meta: dict[str, Any], body_of: str = "",
+             **context: Any) -> PageSpec:
+        return PageSpec(url, template, {"page": meta, "nav": self.nav, **context},
+                        body_of=body_of, kind=meta["kind"])
+
+    def home(self) -> PageSpec:
+        u, ix = self.urls, self.ix
+        blocks = tuple((t.term, t.articles[:HOME_SECTION_ITEMS])
+                       for t in sorted(ix.sections.values(), key=lambda t: t.term.name))
+        years = tuple((y, u.year(y), len(arts)) for y, arts in sorted(ix.years.items(),
+                                                                       reverse=True))
+        meta = page_meta(u.home(), self.config.title, "home", u, self.config.description)
+        return self.spec(u.home(), "home.html", meta,
+                         latest=ix.articles[: self.config.home_latest], sections=blocks,
+                         years=years, archive_url=u.archive(),
+                         more=len(ix.articles) > self.config.home_latest)
+
+    def articles(self) -> Iterator[PageSpec]:
+        u = self.urls
+        for article in self.ix.articles:
+            y, m, d = article.day_key
+            meta = page_meta(article.url, article.title, "article", u, article.summary,
+                             image=article.image)
+            yield self.spec(article.url, "article.html", meta, body_of=article.digest,
+                            article=article, neighbours=self.ix.neighbours[article.url],
+                            related=self.ix.related.get(article.url, ()),
+                            story=self.ix.stories.get(article.story, ()),
+                            day_url=u.day(y, m, d))
+
+    def listing(self, first_url: str, title: str, articles: Sequence[Article], kind: str,
+                description: str = "", feeds: tuple[tuple[str, str], ...] = (),
+                **extra: Any) -> Iterator[PageSpec]:
+        pages = paginate(articles, self.config.per_page)
+        for number, chunk in enumerate(pages, start=1):
+            url = self.urls.paged(first_url, number)
+            heading = title if number == 1 else f"{title} (page {number})"
+            meta = page_meta(url, heading, kind, self.urls, description, feeds)
+            yield self.spec(url, "list.html", meta, heading=title, articles=chunk,
+                            pagination=self.pagination(first_url, number, len(pages)),
+                            total=len(articles), **extra)
+
+    def pagination(self, first_url: str, number: int, total: int) -> Pagination:
+        paged = self.urls.paged
+        window = sorted({1, total, *range(max(1, number - PAGE_WINDOW),
+                                          min(total, number + PAGE_WINDOW) + 1)})
+        return Pagination(
+            number=number, total=total, url=paged(first_url, number),
+            prev_url=paged(first_url, number - 1) if number > 1 else None,
+            next_url=paged(first_url, number + 1) if number < total else None,
+            pages=tuple((n, paged(first_url, n)) for n in window),
+        )
+
+    def date_archives(self) -> Iterator[PageSpec]:
+        u, ix = self.urls, self.ix
+        months_of: dict[int, list[tuple[str, str, int]]] = {}
+        for (y, m), arts in sorted(ix.months.items(), reverse=True):
+            months_of.setdefault(y, []).append((calendar.month_name[m], u.month(y, m), len(arts)))
+        days_of: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
+        for (y, m, d), arts in sorted(ix.days.items(), reverse=True):
+            days_of.setdefault((y, m), []).append((str(d), u.day(y, m, d), len(arts)))
+        for y, arts in ix.years.items():
+            yield from self.listing(u.year(y), str(y), arts, "year",
+                                    children=tuple(months_of[y]), child_label="Months")
+        for (y, m), arts in ix.months.items():
+            yield from self.listing(u.month(y, m), f"{calendar.month_name[m]} {y}", arts,
+                                    "month", children=tuple(days_of[(y, m)]),
+                                    child_label="Days", up=(str(y), u.year(y)))
+        keys = ix.day_keys
+        for i, (y, m, d) in enumerate(keys):
+            prev_day = self._day_link(keys[i - 1]) if i > 0 else None
+            next_day = self._day_link(keys[i + 1]) if i + 1 < len(keys) else None
+            yield from self.listing(u.day(y, m, d), f"{calendar.month_name[m]} {d}, {y}",
+                                    ix.days[(y, m, d)], "day", prev_day=prev_day,
+                                    next_day=next_day,
+                                    up=(f"{calendar.month_name[m]} {y}", u.month(y, m)))
+
+    def _day_link(self, key: tuple[int, int, int]) -> tuple[str, str]:
+        y, m, d = key
+        return (f"{calendar.month_name[m]} {d}, {y}", self.urls.day(y, m, d))
+
+    def terms(self, kind: str, label: str) -> Iterator[PageSpec]:
+        u = self.urls
+        index = getattr(self.ix, kind)
+        entries = tuple((t.term, len(t.articles)) for t in
+                        sorted(index.values(), key=lambda t: t.term.name.casefold()))
+        meta = page_meta(u.term_list(kind), label, f"{kind}-list", u)
+        yield self.spec(u.term_list(kind), "terms.html", meta, heading=label, terms=entries,
+                        term_kind=kind)
+        singular = {"sections": "Section", "tags": "Tag", "authors": "Author"}[kind]
+        for term_index in index.values():
+            term = term_index.term
+            feeds: tuple[tuple[str, str], ...] = ()
+            if kind in ("sections", "tags"):
+                feeds = ((f"{term.name} (RSS)", u.feed(term.url)),
+                         (f"{term.name} (Atom)", u.feed(term.url, atom=True)))
+            yield from self.listing(term.url, term.name, term_index.articles, kind[:-1],
+                                    f"{singular}: {term.name}", feeds,
+                                    up=(label, u.term_list(kind)))
+
+    def simple(self, url: str, template: str, title: str, kind: str) -> PageSpec:
+        return self.spec(url, template, page_meta(url, title, kind, self.urls),
+                         archive_url=self.urls.archive())

@@ -1,0 +1,126 @@
+"""The plain immutable records passed from one pipeline stage to the next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Term:
+    """A section, tag or author: its name as written, its slug and its index URL."""
+
+    name: str
+    slug: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    date: datetime | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One commit that touched an article's file."""
+
+    date: datetime
+    message: str
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An article file as read from disk."""
+
+    path: str  # relative to the content folder, '/'-separated
+    data: bytes
+    digest: str
+    bundle_files: tuple[str, ...] = ()  # other files of a page bundle, relative to its folder
+
+
+@dataclass(frozen=True)
+class Article:
+    """One parsed article. `body_html` is empty in the copy the indexes and lists use."""
+
+    source: str
+    digest: str
+    title: str
+    slug: str
+    url: str
+    date: datetime
+    summary: str
+    body_html: str = ""
+    is_brief: bool = False
+    section: Term | None = None
+    tags: tuple[Term, ...] = ()
+    authors: tuple[Term, ...] = ()
+    updated: datetime | None = None
+    dateline: str = ""
+    source_name: str = ""
+    link: str = ""
+    image: str = ""
+    image_alt: str = ""
+    story: str = ""
+    corrections: tuple[Correction, ...] = ()
+    lang: str = ""
+    draft: bool = False
+    expires: datetime | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+    internal_links: tuple[tuple[str, int], ...] = ()  # (site path, line) for `check`
+    bundle_files: tuple[str, ...] = ()
+    revisions: tuple[Revision, ...] = ()
+    words: int = 0
+
+    @property
+    def day_key(self) -> tuple[int, int, int]:
+        """The date as written (its own offset) that URLs and archives group on."""
+        return (self.date.year, self.date.month, self.date.day)
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        """Newest first when sorted in reverse; the URL breaks ties deterministically."""
+        return (self.date, self.url)
+
+
+@dataclass(frozen=True)
+class Pagination:
+    number: int
+    total: int
+    url: str
+    prev_url: str | None
+    next_url: str | None
+    pages: tuple[tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page to render: its URL, its template and the data it shows (and nothing else)."""
+
+    url: str
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    body_of: str = ""  # digest of the article whose body this page shows, if any
+    kind: str = "page"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    articles: int
+    pages_planned: int
+    pages_rendered: int
+    files_written: int
+    files_unchanged: int
+    files_removed: int
+    seconds: float
+    stage_seconds: tuple[tuple[str, float], ...] = ()
+    warnings: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    search_seconds: float = 0.0
+
+    def summary_line(self) -> str:
+        return (f"{self.articles} articles, {self.pages_planned} pages: "
+                f"{self.pages_rendered} rendered, {self.files_written} written, "
+                f"{self.files_unchanged} unchanged, {self.files_removed} removed "
+                f"in {self.seconds:.2f} s")

@@ -1,0 +1,175 @@
+"""The Jinja2 environment over `layouts/`, and page specs to bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+from datetime import datetime
+from email.utils import format_datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta as jinja_meta
+from markupsafe import Markup
+
+from .config import Config
+from .errors import TemplateError
+from .records import PageSpec
+from .urls import Urls
+
+BUILTIN_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
+
+
+def builtin_layouts() -> Path:
+    """The built-in theme: the repository's `layouts/`, or the copy installed with the package."""
+    if BUILTIN_LAYOUTS.is_dir():
+        return BUILTIN_LAYOUTS
+    return Path(__file__).resolve().parent / "theme"
+
+
+def layout_dirs(config: Config) -> list[Path]:
+    """The site's own layouts first, so they override the built-in theme file by file."""
+    dirs = [config.layouts_dir] if config.layouts_dir.is_dir() else []
+    builtin = builtin_layouts()
+    if builtin.resolve() not in [d.resolve() for d in dirs]:
+        dirs.append(builtin)
+    return dirs
+
+
+class Renderer:
+    def __init__(self, config: Config):
+        self.config = config
+        self.urls = Urls(config)
+        self.env = make_environment(config, self.urls)
+
+    def render(self, spec: PageSpec, body_html: str = "") -> bytes:
+        context = dict(spec.context)
+        if spec.body_of:
+            context["body_html"] = Markup(body_html)
+        try:
+            template = self.env.get_template(spec.template)
+            text = template.render(context)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(exc.filename or exc.name or spec.template, exc.lineno,
+                                exc.message or str(exc)) from None
+        except jinja2.TemplateNotFound as exc:
+            raise TemplateError(spec.template, None,
+                                f"layout {exc.name!r} not found in "
+                                f"{', '.join(map(str, layout_dirs(self.config)))}") from None
+        except Exception as exc:  # a template's own runtime error, e.g. an undefined variable
+            path, line = template_frame(exc)
+            raise TemplateError(path or spec.template, line,
+                                f"{type(exc).__name__}: {exc} (rendering {spec.url})") from None
+        return text.encode("utf-8")
+
+
+def template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost traceback frame that lies in a layout file."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".html", ".xml", ".txt")):
+            return frame.filename, frame.lineno
+    return None, None
+
+
+def make_environment(config: Config, urls: Urls) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in layout_dirs(config)]),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters.update(
+        absolute=urls.absolute, isodate=_isodate, rfc822=_rfc822, longdate=_longdate,
+        shortdate=_shortdate, time12=_time12, jsonld=_jsonld,
+    )
+    env.globals["site"] = {
+        "title": config.title, "description": config.description,
+        "base_url": config.base_url, "base_path": config.base_path,
+        "language": config.language, "home_url": urls.home(),
+        "archive_url": urls.archive(), "search_url": urls.search(),
+        "sections_url": urls.term_list("sections"), "tags_url": urls.term_list("tags"),
+        "authors_url": urls.term_list("authors"), "feed_url": urls.feed(),
+        "atom_url": urls.feed(atom=True), "assets_url": urls.page("assets/"),
+        "pagefind_url": urls.page("pagefind/"),
+    }
+    return env
+
+
+def _isodate(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _rfc822(value: datetime) -> str:
+    return format_datetime(value)
+
+
+def _longdate(value: datetime) -> str:
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def _shortdate(value: datetime) -> str:
+    return f"{value:%b} {value.day}, {value.year}"
+
+
+def _time12(value: datetime) -> str:
+    hour = value.hour % 12 or 12
+    return f"{hour}:{value:%M} {'a.m.' if value.hour < 12 else 'p.m.'}"
+
+
+def _jsonld(data: Any) -> Markup:
+    """JSON that '</script>' in a title cannot end: '<', '>' and '&' become \\u escapes."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, default=str)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(char, escape)
+    return Markup(text)
+
+
+# ---------------------------------------------------------------- template digests
+
+def template_digests(config: Config) -> dict[str, str]:
+    """For each layout name: a digest of it and every layout it extends, includes or imports.
+
+    A page's fingerprint carries the digest of its template, so changing a layout re-renders
+    exactly the pages whose template used it.
+    """
+    dirs = layout_dirs(config)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]))
+    names = env.list_templates()
+    sources = {name: _source(env, name) for name in names}
+    refs = {name: _references(env, sources[name]) for name in names}
+
+    @cache
+    def closure(name: str) -> frozenset[str]:
+        seen = {name}
+        stack = [name]
+        while stack:
+            for ref in refs.get(stack.pop(), ()):
+                if ref not in seen:
+                    seen.add(ref)
+                    stack.append(ref)
+        return frozenset(seen)
+
+    out = {}
+    for name in names:
+        digest = hashlib.blake2b(digest_size=12)
+        for dep in sorted(closure(name)):
+            digest.update(dep.encode() + b"\0" + sources.get(dep, "").encode() + b"\0")
+        out[name] = digest.hexdigest()
+    return out
+
+
+def _source(env: jinja2.Environment, name: str) -> str:
+    assert env.loader is not None
+    return env.loader.get_source(env, name)[0]
+
+
+def _references(env: jinja2.Environment, source: str) -> tuple[str, ...]:
+    try:
+        found = jinja_meta.find_referenced_templates(env.parse(source))
+    except jinja2.TemplateSyntaxError:
+        return ()  # reported when the page renders
+    return tuple(sorted(ref for ref in found if ref))

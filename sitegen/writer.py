@@ -1,0 +1,133 @@
+"""Move rendered files into `output/`: atomically per file, only when the bytes differ,
+and remove every file the build no longer plans."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .urls import safe_relative_path
+
+PRESERVED_DIRS = ("pagefind",)  # written by the search stage, not by the page writer
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A rendered page waiting in the staging folder."""
+
+    rel_path: str
+    out_hash: str
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    """A file copied as is (static/, theme assets, page-bundle files)."""
+
+    source: Path
+    rel_path: str
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: int
+    unchanged: int
+    removed: int
+    written_paths: tuple[str, ...]
+
+
+def staging_dir_for(output: Path) -> Path:
+    """A sibling of `output/`, so a rename into it stays on one file system."""
+    return output.parent / f".{output.name}.staging"
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class Writer:
+    def __init__(self, output: Path):
+        self.output = output
+        self.staging = staging_dir_for(output)
+
+    def stage(self, rel_path: str, data: bytes) -> Staged:
+        rel_path = safe_relative_path(rel_path)
+        target = self.staging / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return Staged(rel_path, content_hash(data))
+
+    def discard_staging(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def commit(self, staged: Iterable[Staged], previous: dict[str, str],
+               copies: Iterable[CopyJob], copy_signatures: dict[str, str],
+               planned: set[str]) -> tuple[WriteResult, dict[str, str]]:
+        """Rename staged files into place where they differ, copy files, remove stale ones.
+
+        `previous` maps a relative path to the hash of the bytes last written there.
+        Returns the result and the new signatures of copied files.
+        """
+        written: list[str] = []
+        unchanged = 0
+        self.output.mkdir(parents=True, exist_ok=True)
+        for item in staged:
+            target = self.output / item.rel_path
+            if previous.get(item.rel_path) == item.out_hash and target.is_file():
+                unchanged += 1
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging / item.rel_path, target)
+            written.append(item.rel_path)
+        signatures = {}
+        for job in copies:
+            signature, changed = self._copy(job, copy_signatures.get(job.rel_path))
+            signatures[job.rel_path] = signature
+            if changed:
+                written.append(job.rel_path)
+            else:
+                unchanged += 1
+        removed = self.remove_stale(planned)
+        self.discard_staging()
+        return WriteResult(len(written), unchanged, removed, tuple(written)), signatures
+
+    def _copy(self, job: CopyJob, old_signature: str | None) -> tuple[str, bool]:
+        stat = job.source.stat()
+        signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+        target = self.output / safe_relative_path(job.rel_path)
+        if old_signature == signature and target.is_file() and \
+                target.stat().st_size == stat.st_size:
+            return signature, False
+        data = job.source.read_bytes()
+        if target.is_file() and target.stat().st_size == len(data) and \
+                target.read_bytes() == data:
+            return signature, False
+        write_atomic(target, data)
+        return signature, True
+
+    def remove_stale(self, planned: set[str]) -> int:
+        """Delete files under `output/` that this build did not plan; then empty folders."""
+        removed = 0
+        for folder, dirs, files in os.walk(self.output, topdown=True):
+            rel_folder = Path(folder).relative_to(self.output).as_posix()
+            if rel_folder == ".":
+                dirs[:] = [d for d in dirs if d not in PRESERVED_DIRS]
+            for name in files:
+                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+                if rel not in planned:
+                    os.unlink(os.path.join(folder, name))
+                    removed += 1
+        for folder, _dirs, _files in os.walk(self.output, topdown=False):
+            if folder != str(self.output) and not os.listdir(folder):
+                os.rmdir(folder)
+        return removed
