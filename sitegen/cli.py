@@ -104,5 +104,66 @@ def _run_build(config: Config):
         _fail(exc)
 
 
+@main.command("serve")
+@_site_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--drafts", is_flag=True, default=None, help="Include drafts.")
+@click.option("--future", is_flag=True, default=None,
+              help="Include embargoed (future-dated) and expired articles.")
+@click.option("--no-search", "no_search", is_flag=True, help="Skip the Pagefind index.")
+@click.option("--verbose", "-v", is_flag=True, default=None, help="Print each stage's time.")
+def serve_command(site: Path, host: str, port: int, no_search: bool, **options) -> None:
+    """Build, serve the output on HOST:PORT and rebuild and reload on every save."""
+    from .serve import serve
+
+    config = _config(site, search=False if no_search else None, **options)
+    try:
+        serve(config, host=host, port=port, console=err_console)
+    except SitegenError as exc:
+        _fail(exc)
+
+
+@main.command("new")
+@click.argument("title")
+@click.option("--site", "site", default=".", type=click.Path(file_okay=False, path_type=Path),
+              help="The site folder (default: the current folder).")
+@click.option("--section", help="Section of the article.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
+@click.option("--author", "authors", multiple=True, help="An author (repeat for more).")
+def new_command(title: str, site: Path, section: str | None, tags: tuple[str, ...],
+                authors: tuple[str, ...]) -> None:
+    """Write a new draft article content/YYYY/MM/<slug>.md and print its path."""
+    from .authoring import new_article
+
+    config = _config(site)
+    try:
+        path = new_article(config, title, section=section, tags=list(tags),
+                           authors=list(authors))
+    except SitegenError as exc:
+        _fail(exc)
+    out_console.print(str(path), soft_wrap=True)
+
+
+@main.command("check")
+@_site_options
+@click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
+def check_command(site: Path, **options) -> None:
+    """Validate articles, links, images and layouts without writing anything."""
+    from .check import check_site
+
+    config = _config(site, **options)
+    try:
+        problems = check_site(config)
+    except SitegenError as exc:
+        _fail(exc)
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        colour = "red" if problem.severity == "error" else "yellow"
+        err_console.print(f"[{colour}]{problem.severity}[/{colour}] {problem}", soft_wrap=True)
+    out_console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
+    sys.exit(1 if errors else 0)
+
+
 if __name__ == "__main__":
     main()
