@@ -22,13 +22,12 @@ def _fail(exc: SitegenError) -> None:
     problems = getattr(exc, "problems", None)
     if problems:
         for problem in problems:
-            err_console.print(f"[red]error[/red] {problem}" if problem.severity == "error"
-                              else f"[yellow]warning[/yellow] {problem}", markup=True,
-                              soft_wrap=True)
+            err_console.print(str(problem), style="red" if problem.severity == "error"
+                              else "yellow", markup=False, soft_wrap=True)
         err_console.print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; "
                           "output/ left as it was.")
     else:
-        err_console.print(f"[red]error[/red] {exc}", soft_wrap=True)
+        err_console.print(f"error: {exc}", style="red", markup=False, soft_wrap=True)
     sys.exit(exc.exit_code)
 
 
@@ -67,9 +66,9 @@ def build_command(site: Path, no_search: bool, **options) -> None:
     config = _config(site, search=False if no_search else None, **options)
     report = _run_build(config)
     for warning in report.warnings:
-        err_console.print(f"[yellow]warning[/yellow] {warning}", soft_wrap=True)
+        err_console.print(warning, style="yellow", markup=False, soft_wrap=True)
     for skipped in report.skipped:
-        err_console.print(f"[yellow]skipped[/yellow] {skipped}", soft_wrap=True)
+        err_console.print(f"skipped {skipped}", style="yellow", markup=False, soft_wrap=True)
     out_console.print(report.summary_line(), soft_wrap=True)
 
 
@@ -159,8 +158,8 @@ def check_command(site: Path, **options) -> None:
         _fail(exc)
     errors = [p for p in problems if p.severity == "error"]
     for problem in problems:
-        colour = "red" if problem.severity == "error" else "yellow"
-        err_console.print(f"[{colour}]{problem.severity}[/{colour}] {problem}", soft_wrap=True)
+        err_console.print(str(problem), style="red" if problem.severity == "error"
+                          else "yellow", markup=False, soft_wrap=True)
     out_console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
     sys.exit(1 if errors else 0)
 
