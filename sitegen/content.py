@@ -40,6 +40,16 @@ FILENAME_DATE_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-")
 _FM_HANDLER = frontmatter.YAMLHandler()
 
 
+class _TextDatesLoader(YamlLoader):  # type: ignore[misc, valid-type]
+    """Reads timestamps as text: used when PyYAML's own date parsing raises (2020-13-45)."""
+
+
+_TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
+    for first, resolvers in YamlLoader.yaml_implicit_resolvers.items()
+}
+
+
 # ---------------------------------------------------------------- discovery
 
 def discover(content_dir: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
@@ -50,7 +60,7 @@ def discover(content_dir: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
         files = sorted(f for f in files if not f.startswith("."))
         folder_path = Path(folder)
         if "index.md" in files:
-            bundle = tuple(_bundle_files(folder_path))
+            bundle = tuple(sorted(_bundle_files(folder_path)))
             found.append((_rel(folder_path / "index.md", content_dir),
                           folder_path / "index.md", bundle))
             dirs[:] = []  # a bundle's subfolders hold its files, not articles
@@ -143,14 +153,19 @@ def _split(text: str, display: str) -> tuple[str, str, int, int]:
     except ValueError:
         raise ArticleError([Problem(display, skipped + 1,
                                     "front matter is not closed by a '---' line")]) from None
-    fm_line = skipped + 2
-    body_line = fm_line + fm_text.count("\n") + 2
-    return fm_text, body.lstrip("\n"), fm_line, body_line
+    fm_line = skipped + 1  # fm_text starts with the rest of the opening '---' line
+    body_start = len(stripped) - len(body.lstrip("\n"))
+    body_line = skipped + stripped.count("\n", 0, body_start) + 1
+    body = body.lstrip("\n")
+    return fm_text, body, fm_line, body_line
 
 
 def _load_yaml(fm_text: str, fm_line: int, display: str) -> dict[str, Any]:
     try:
-        meta = yaml.load(fm_text, Loader=YamlLoader)
+        try:
+            meta = yaml.load(fm_text, Loader=YamlLoader)
+        except ValueError:  # an impossible date such as 2020-13-45: validated per key later
+            meta = yaml.load(fm_text, Loader=_TextDatesLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = fm_line + mark.line if mark else fm_line
@@ -159,7 +174,7 @@ def _load_yaml(fm_text: str, fm_line: int, display: str) -> dict[str, Any]:
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        raise ArticleError([Problem(display, fm_line,
+        raise ArticleError([Problem(display, fm_line + 1,
                                     f"front matter must be a mapping of keys to values, "
                                     f"not a {type(meta).__name__}")])
     return meta
@@ -195,7 +210,7 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
     if when is None and "date" not in meta:
         when = _date_from_filename(src.path, config.tz)
         if when is None:
-            check.error("title", "missing 'date' (and the file name does not start with one)")
+            check.error("date", "missing 'date' (and the file name does not start with one)")
     slug = _slug(meta, title, check)
     section_name = _text(meta, "section", check)
     tags = _names(meta, "tags", check)
