@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from . import content, search
-from .cache import BuildCache, fingerprint, iter_chunks, parse_key
+from .cache import BuildCache, Fingerprinter, iter_chunks, parse_key
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
@@ -29,7 +29,7 @@ from .pages import plan_pages
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .render import Renderer, layout_dirs, template_digests
 from .urls import Urls
-from .writer import CopyJob, Staged, Writer
+from .writer import CopyJob, Staged, Writer, size_of
 
 PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
 Progress = Callable[[str, int, int], None]
@@ -213,6 +213,7 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     previous = cache.page_states()
     writer = Writer(config.output_dir)
     writer.discard_staging()
+    fingerprint = Fingerprinter()
     todo: list[tuple[PageSpec, str, str]] = []
     states: dict[str, tuple[str, str]] = {}
     for spec in specs:
@@ -220,7 +221,7 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
                          spec.context, spec.body_of)
         rel = urls.output_path(spec.url)
         old = previous.get(rel)
-        if old and old[0] == fp and (config.output_dir / rel).is_file():
+        if old and old[0] == fp and _file_size(config.output_dir / rel) == size_of(old[1]):
             states[rel] = old
         else:
             todo.append((spec, rel, body_keys.get(spec.url, "")))
@@ -235,14 +236,15 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
             states[outcome.rel_path] = (states[outcome.rel_path][0], outcome.out_hash)
     if problems:
         writer.discard_staging()
-        raise TemplateError(*_first(problems)) if len(problems) == 1 else \
-            ContentError(list(problems.values()))
+        raise TemplateError(list(problems.values()))
     return staged, states, writer
 
 
-def _first(problems: dict[str, Problem]) -> tuple:
-    p = next(iter(problems.values()))
-    return p.path, p.line, p.message
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -2
 
 
 # ---------------------------------------------------------------- write

@@ -3,6 +3,7 @@ was rendered from (its fingerprint), so a rebuild renders only pages whose input
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import pickle
@@ -31,19 +32,34 @@ def parse_key(rel_path: str, digest: str, config_digest: str) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
-class _FingerprintPickler(pickle.Pickler):
-    """Pickles an Article as its identity: its record follows from source, bytes and config."""
+class Fingerprinter:
+    """Digests of what a page shows. An article inside a page counts by what a list or a
+    neighbour link can show of it (its record without body-derived fields), so editing an
+    article's body re-renders its own page only; its page carries the body digest itself.
+    Memoised per article object: one build plans many pages around the same articles.
+    """
 
-    def persistent_id(self, obj: Any) -> Any:
-        if type(obj) is Article:
-            return (obj.source, obj.digest, obj.revisions)
-        return None
+    def __init__(self) -> None:
+        self._ids: dict[int, tuple[Article, str]] = {}
 
+    def article_id(self, article: Article) -> str:
+        known = self._ids.get(id(article))
+        if known is None:
+            shown = dataclasses.replace(article, digest="", internal_links=(), words=0)
+            digest = hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16)
+            known = (article, digest.hexdigest())  # keeps the object alive: id() stays unique
+            self._ids[id(article)] = known
+        return known[1]
 
-def fingerprint(*parts: Any) -> str:
-    buffer = io.BytesIO()
-    _FingerprintPickler(buffer, protocol=5).dump(parts)
-    return hashlib.blake2b(buffer.getbuffer(), digest_size=16).hexdigest()
+    def __call__(self, *parts: Any) -> str:
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=5)
+        pickler.persistent_id = self._persistent_id  # type: ignore[method-assign]
+        pickler.dump(parts)
+        return hashlib.blake2b(buffer.getbuffer(), digest_size=16).hexdigest()
+
+    def _persistent_id(self, obj: Any) -> str | None:
+        return self.article_id(obj) if type(obj) is Article else None
 
 
 class BuildCache:

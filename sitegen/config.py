@@ -148,7 +148,7 @@ def _validate_values(values: dict[str, Any]) -> list[str]:
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(f"unknown timezone {values.get('timezone')!r}")
     for key in ("per_page", "feed_items", "home_latest"):
-        if key in values and values[key] < 1:
+        if isinstance(values.get(key), int) and values[key] < 1:
             errors.append(f"'{key}' must be at least 1")
     permalink = values.get("permalink", DEFAULT_PERMALINK)
     if "{slug}" not in permalink or not permalink.startswith("/") or not permalink.endswith("/"):

@@ -41,8 +41,8 @@ class ContentError(SitegenError):
 
 
 class TemplateError(SitegenError):
-    """A layout failed to load or render."""
+    """One or more layouts failed to load or render."""
 
-    def __init__(self, path: Path | str, line: int | None, message: str):
-        self.problems = [Problem(path, line, message)]
-        super().__init__(str(self.problems[0]))
+    def __init__(self, problems: list[Problem] | Problem):
+        self.problems = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

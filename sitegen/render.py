@@ -16,7 +16,7 @@ from jinja2 import meta as jinja_meta
 from markupsafe import Markup
 
 from .config import Config
-from .errors import TemplateError
+from .errors import Problem, TemplateError
 from .records import PageSpec
 from .urls import Urls
 
@@ -53,16 +53,17 @@ class Renderer:
             template = self.env.get_template(spec.template)
             text = template.render(context)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(exc.filename or exc.name or spec.template, exc.lineno,
-                                exc.message or str(exc)) from None
+            raise TemplateError(Problem(exc.filename or exc.name or spec.template, exc.lineno,
+                                        exc.message or str(exc))) from None
         except jinja2.TemplateNotFound as exc:
-            raise TemplateError(spec.template, None,
-                                f"layout {exc.name!r} not found in "
-                                f"{', '.join(map(str, layout_dirs(self.config)))}") from None
+            raise TemplateError(Problem(spec.template, None,
+                                        f"layout {exc.name!r} not found in "
+                                        f"{', '.join(map(str, layout_dirs(self.config)))}")
+                                ) from None
         except Exception as exc:  # a template's own runtime error, e.g. an undefined variable
             path, line = template_frame(exc)
-            raise TemplateError(path or spec.template, line,
-                                f"{type(exc).__name__}: {exc} (rendering {spec.url})") from None
+            raise TemplateError(Problem(path or spec.template, line,
+                                        f"{type(exc).__name__}: {exc}")) from None
         return text.encode("utf-8")
 
 

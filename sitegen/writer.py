@@ -45,7 +45,12 @@ def staging_dir_for(output: Path) -> Path:
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """Digest and size: the size lets a rebuild notice a file changed behind its back."""
+    return f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
+
+
+def size_of(out_hash: str) -> int:
+    return int(out_hash.rsplit(":", 1)[-1]) if ":" in out_hash else -1
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -53,6 +58,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def _has_size(path: Path, out_hash: str) -> bool:
+    try:
+        return path.stat().st_size == size_of(out_hash)
+    except OSError:
+        return False
 
 
 class Writer:
@@ -83,7 +95,7 @@ class Writer:
         self.output.mkdir(parents=True, exist_ok=True)
         for item in staged:
             target = self.output / item.rel_path
-            if previous.get(item.rel_path) == item.out_hash and target.is_file():
+            if previous.get(item.rel_path) == item.out_hash and _has_size(target, item.out_hash):
                 unchanged += 1
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,323 @@
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+from conftest import article, build_site, read_tree, site_config
+from sitecrawl import all_html_pages, crawl
+
+from sitegen.build import build
+from sitegen.errors import ContentError, TemplateError
+
+FILES = {
+    "content/2025/03/a.md": article("Alpha story", "2025-03-04 09:24:00 -0500",
+                                    "Alpha body [beta](/2025/03/05/beta-story/).",
+                                    section="World", tags=["Mexico", "Cartels"],
+                                    authors=["Jane Doe"], story="s1"),
+    "content/2025/03/b.md": article("Beta story", "2025-03-05", "", section="World",
+                                    tags=["Mexico"], story="s1"),
+    "content/2025/04/c.md": article("Gamma story", "2025-04-01 23:30:00 -0700", "Gamma body.",
+                                    section="Business", tags=["Trade"], authors=["Ann Lee"],
+                                    summary="Gamma summary."),
+    "content/2024/12/d.md": article("Delta story", "2024-12-31", "Delta body.",
+                                    section="Business", tags=["Trade", "Mexico"]),
+    "content/bundle/index.md": article("Bundled story", "2025-02-01", "![map](map.svg)",
+                                       section="World", image="map.svg", image_alt="A map"),
+    "content/bundle/map.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+}
+
+
+def test_sample_site_has_every_kind_of_page(make_site):
+    site = make_site(FILES)
+    report = build_site(site)
+    out = site / "output"
+    assert report.articles == 5
+    for rel in ["index.html", "archive/index.html", "2025/index.html", "2025/03/index.html",
+                "2025/03/04/index.html", "2025/03/04/alpha-story/index.html",
+                "sections/index.html", "sections/world/index.html", "tags/index.html",
+                "tags/mexico/index.html", "authors/index.html", "authors/jane-doe/index.html",
+                "search/index.html", "feed.xml", "atom.xml", "sections/world/feed.xml",
+                "tags/mexico/atom.xml", "sitemap.xml", "news-sitemap.xml", "404.html",
+                "robots.txt", ".nojekyll", "bundle-story-placeholder"][:-1]:
+        assert (out / rel).is_file(), rel
+    assert (out / "2025/02/01/bundled-story/map.svg").is_file()
+    assert not (out / "CNAME").exists()
+
+
+def test_article_page_links_everything(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    html = (site / "output/2025/03/04/alpha-story/index.html").read_text()
+    for href in ['href="/2025/03/04/"', 'href="/sections/world/"', 'href="/tags/mexico/"',
+                 'href="/authors/jane-doe/"', 'rel="next" href="/2025/03/05/beta-story/"',
+                 'rel="prev" href="/2025/02/01/bundled-story/"']:
+        assert href in html, href
+    assert "More on this story" in html and "Related coverage" in html
+    brief = (site / "output/2025/03/05/beta-story/index.html").read_text()
+    assert 'class="story brief"' in brief
+
+
+def test_links_carry_the_base_path_of_a_project_site(make_site):
+    site = make_site(FILES)
+    build_site(site, base_url="https://user.github.io/repo/")
+    out = site / "output"
+    result = crawl(out, "/repo/", skip_prefixes=("pagefind/",))
+    assert result.broken == []
+    assert result.reached >= all_html_pages(out, "/repo/") - {"/repo/404.html"}
+    html = (out / "2025/03/04/alpha-story/index.html").read_text()
+    assert 'href="/repo/2025/03/05/beta-story/"' in html  # a body link got the base path
+    assert re.search(r'href="/(?!repo/)[^"]', html) is None
+    assert "https://user.github.io/repo/feed.xml" in (out / "feed.xml").read_text()
+
+
+def test_zero_broken_links_at_root(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    result = crawl(site / "output", "/", skip_prefixes=("pagefind/",))
+    assert result.broken == []
+
+
+def test_mixed_offsets_group_on_the_date_as_written(make_site):
+    site = make_site({
+        "content/a.md": article("Late west", "2025-04-01 23:30:00 -0700"),  # UTC: April 2
+        "content/b.md": article("Early east", "2025-04-01 00:10:00 +0900"),  # UTC: March 31
+        "content/c.md": article("Next day", "2025-04-02 00:30:00 -0400"),
+    })
+    build_site(site)
+    day = (site / "output/2025/04/01/index.html").read_text()
+    assert "Late west" in day and "Early east" in day and "Next day" not in day
+    assert "Next day" in (site / "output/2025/04/02/index.html").read_text()
+
+
+def test_two_clean_builds_are_byte_identical(make_site):
+    site = make_site(FILES)
+    build_site(site, output_dir=site / "one", cache_dir=site / "c1")
+    build_site(site, output_dir=site / "two", cache_dir=site / "c2", jobs=2)
+    assert read_tree(site / "one") == read_tree(site / "two")
+
+
+def test_cname_when_configured(make_site):
+    site = make_site(FILES, config='base_url = "https://news.example.com/"\n'
+                                   'cname = "news.example.com"\n')
+    build_site(site)
+    assert (site / "output/CNAME").read_text() == "news.example.com\n"
+
+
+def test_drafts_and_future_left_out_unless_asked(make_site):
+    site = make_site({
+        "content/a.md": article("Public", "2025-01-01"),
+        "content/b.md": article("Draft", "2025-01-02", draft="true"),
+        "content/c.md": article("Embargoed", "2030-01-01"),
+    })
+    assert build_site(site).articles == 1
+    assert build_site(site, drafts=True, future=True).articles == 3
+
+
+# ---------------------------------------------------------------- failures keep output
+
+
+def snapshot(root):
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("---\ntitle: T\ndate: 2020-01-01\ntags:\n\t- a\n---\n", "invalid YAML"),
+    ("---\ndate: 2020-01-01\n---\n", "missing 'title'"),
+    (b"---\ntitle: \xff\ndate: 2020-01-01\n---\n", "UTF-8"),
+])
+def test_a_failed_build_leaves_output_untouched(make_site, bad, words):
+    site = make_site(FILES)
+    build_site(site)
+    before = snapshot(site / "output")
+    path = site / "content/zz-bad.md"
+    path.write_bytes(bad if isinstance(bad, bytes) else bad.encode())
+    with pytest.raises(ContentError) as info:
+        build_site(site)
+    assert words in str(info.value) and "zz-bad.md" in str(info.value)
+    assert snapshot(site / "output") == before
+    assert not (site / ".output.staging").exists()
+
+
+def test_duplicate_urls_name_both_files(make_site):
+    site = make_site({"content/a.md": article("Same", "2025-01-01"),
+                      "content/b/a.md": article("Same", "2025-01-01")})
+    with pytest.raises(ContentError) as info:
+        build_site(site)
+    message = str(info.value)
+    assert "content/a.md" in message and "content/b/a.md" in message
+
+
+def test_keep_going_skips_bad_files(make_site):
+    site = make_site({"content/a.md": article("Good", "2025-01-01"),
+                      "content/b.md": "---\ntitle: Bad\ndate: never\n---\n"})
+    report = build_site(site, keep_going=True)
+    assert report.articles == 1 and "content/b.md:3" in report.skipped[0]
+
+
+def test_template_errors_name_the_layout_and_line(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    before = snapshot(site / "output")
+    (site / "layouts").mkdir()
+    (site / "layouts/terms.html").write_text("{% extends 'base.html' %}\n{% block main %}\n"
+                                             "{{ no_such_variable }}\n{% endblock %}\n")
+    with pytest.raises(TemplateError) as info:
+        build_site(site)
+    assert "terms.html:3" in str(info.value) and "no_such_variable" in str(info.value)
+    (site / "layouts/terms.html").write_text("{% block main %}\n{% if %}\n")
+    with pytest.raises(TemplateError) as info:
+        build_site(site)
+    assert "terms.html:2" in str(info.value)
+    assert snapshot(site / "output") == before
+
+
+def test_missing_layout_is_named(make_site, monkeypatch):
+    from sitegen import render
+
+    site = make_site(FILES)
+    empty = site / "no-theme"
+    empty.mkdir()
+    monkeypatch.setattr(render, "builtin_layouts", lambda: empty)
+    with pytest.raises(TemplateError) as info:
+        build_site(site)
+    assert "not found" in str(info.value)
+
+
+# ---------------------------------------------------------------- incremental
+
+
+def rebuild_and_compare(site, **overrides):
+    """Incremental result must equal a clean build into a fresh folder."""
+    report = build_site(site, **overrides)
+    clean = site.parent / f"clean-{time.monotonic_ns()}"
+    build_site(site, output_dir=clean, cache_dir=clean.with_suffix(".cache"), **overrides)
+    assert read_tree(site / "output") == read_tree(clean)
+    return report
+
+
+def mtimes(root):
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns
+            for p in root.rglob("*") if p.is_file()}
+
+
+def test_no_change_rebuild_renders_and_writes_nothing(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    before = mtimes(site / "output")
+    report = build_site(site)
+    assert (report.pages_rendered, report.files_written) == (0, 0)
+    assert mtimes(site / "output") == before
+
+
+def written_after(root, stamp):
+    return {k for k, v in mtimes(root).items() if v > stamp}
+
+
+def test_editing_one_article_rewrites_exactly_the_pages_that_show_it(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    stamp = time.time_ns()
+    time.sleep(0.01)
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    report = rebuild_and_compare(site)
+    assert report.pages_rendered == 1
+    assert written_after(site / "output", stamp) == {"2025/04/01/gamma-story/index.html"}
+
+
+def test_retitling_an_article_updates_its_indexes_and_neighbours(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    stamp = time.time_ns()
+    time.sleep(0.01)
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("title: Gamma story", "title: Gamma story\n"
+                                             "slug: gamma-story").replace(
+        "title: Gamma story", "title: Gamma retold", 1))
+    rebuild_and_compare(site)
+    written = written_after(site / "output", stamp)
+    assert {"2025/04/01/gamma-story/index.html", "index.html", "archive/index.html",
+            "2025/index.html", "2025/04/index.html", "2025/04/01/index.html",
+            "sections/business/index.html", "tags/trade/index.html", "authors/ann-lee/index.html",
+            "feed.xml", "atom.xml", "sections/business/feed.xml",
+            "2025/03/05/beta-story/index.html",  # its "next" link names the new title
+            "2024/12/31/delta-story/index.html",  # related and section-next
+            } <= written
+    assert "tags/cartels/index.html" not in written
+    assert "2025/03/04/alpha-story/index.html" not in written
+
+
+def test_adding_and_deleting_an_article(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    new = site / "content/2025/05/e.md"
+    new.parent.mkdir(parents=True)
+    new.write_text(article("Epsilon story", "2025-05-02", tags=["Unique"], section="Sport"))
+    rebuild_and_compare(site)
+    assert (site / "output/tags/unique/index.html").is_file()
+    new.unlink()
+    report = rebuild_and_compare(site)
+    assert report.files_removed >= 6
+    for gone in ["2025/05/02/epsilon-story/index.html", "tags/unique/index.html",
+                 "tags/unique/feed.xml", "sections/sport/index.html", "2025/05/index.html"]:
+        assert not (site / "output" / gone).exists(), gone
+    assert not (site / "output/2025/05").exists()
+
+
+def test_changing_a_layout_rerenders_the_pages_using_it(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    (site / "layouts").mkdir()
+    (site / "layouts/terms.html").write_text(
+        "{% extends 'base.html' %}{% block main %}<h1>Terms: {{ heading }}</h1>{% endblock %}")
+    report = rebuild_and_compare(site)
+    assert report.pages_rendered == 3  # the sections, tags and authors lists
+    assert "Terms: Tags" in (site / "output/tags/index.html").read_text()
+
+
+def test_changing_configuration_rerenders_everything(make_site):
+    site = make_site(FILES)
+    first = build_site(site)
+    (site / "sitegen.toml").write_text('title = "Renamed"\nbase_url = "https://example.org/"\n')
+    report = rebuild_and_compare(site)
+    assert report.pages_rendered == first.pages_rendered
+    assert "Renamed" in (site / "output/index.html").read_text()
+
+
+def test_static_files_are_copied_and_removed(make_site):
+    site = make_site({**FILES, "static/img/logo.txt": "logo"})
+    build_site(site)
+    assert (site / "output/img/logo.txt").read_text() == "logo"
+    os.unlink(site / "static/img/logo.txt")
+    build_site(site)
+    assert not (site / "output/img").exists()
+
+
+def test_build_recovers_from_a_half_written_output(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    page = site / "output/2025/03/04/alpha-story/index.html"
+    page.write_text("<html>trunc")
+    (site / "output/sections/world/index.html").unlink()
+    (site / "output/stray.html").write_text("old")
+    rebuild_and_compare(site)
+    assert not (site / "output/stray.html").exists()
+
+
+def test_unknown_config_keys_are_rejected(make_site):
+    from sitegen.errors import ConfigError
+
+    site = make_site(FILES, config='titel = "x"\nper_page = "many"\n')
+    with pytest.raises(ConfigError) as info:
+        site_config(site)
+    assert "titel" in str(info.value) and "per_page" in str(info.value)
+
+
+def test_build_uses_pyproject_table(make_site):
+    site = make_site(FILES)
+    (site / "sitegen.toml").unlink()
+    (site / "pyproject.toml").write_text('[tool.sitegen]\ntitle = "From Pyproject"\n')
+    build(site_config(site))
+    assert "From Pyproject" in (site / "output/index.html").read_text()
