@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sitegen.indexes import build_indexes, paginate
+from sitegen.records import Article, Term
+
+
+def term(kind, name):
+    slug = name.lower().replace(" ", "-")
+    return Term(name, slug, f"/{kind}/{slug}/")
+
+
+def make(n, day, tags=(), section="World", story="", hour=12, offset=0):
+    when = datetime(2025, 1, day, hour, tzinfo=timezone(timedelta(hours=offset)))
+    return Article(source=f"{n}.md", digest=str(n), title=f"A{n}", slug=f"a{n}",
+                   url=f"/2025/01/{day:02d}/a{n}/", date=when, summary="",
+                   section=term("sections", section) if section else None,
+                   tags=tuple(term("tags", t) for t in tags), story=story)
+
+
+def test_groups_hold_exactly_their_articles_newest_first():
+    arts = [make(1, 1), make(2, 2, section="Business"), make(3, 2, hour=18), make(4, 3)]
+    ix = build_indexes(arts)
+    assert [a.title for a in ix.articles] == ["A4", "A3", "A2", "A1"]
+    assert [a.title for a in ix.days[(2025, 1, 2)]] == ["A3", "A2"]
+    assert [a.title for a in ix.sections["world"].articles] == ["A4", "A3", "A1"]
+    assert ix.day_keys == ((2025, 1, 1), (2025, 1, 2), (2025, 1, 3))
+    assert len(ix.years[2025]) == 4 and len(ix.months[(2025, 1)]) == 4
+
+
+def test_day_is_the_date_as_written_whatever_the_offset():
+    late_west = make(1, 1, hour=23, offset=-7)  # 2 January in UTC
+    early_east = make(2, 2, hour=0, offset=9)  # 1 January in UTC
+    ix = build_indexes([late_west, early_east])
+    assert [a.title for a in ix.days[(2025, 1, 1)]] == ["A1"]
+    assert [a.title for a in ix.days[(2025, 1, 2)]] == ["A2"]
+
+
+def test_neighbours_in_time_and_in_section():
+    arts = [make(1, 1), make(2, 2, section="Business"), make(3, 3)]
+    ix = build_indexes(arts)
+    n = ix.neighbours["/2025/01/03/a3/"]
+    assert n.prev.title == "A2" and n.next is None
+    assert n.section_prev.title == "A1" and n.section_next is None
+    assert ix.neighbours["/2025/01/01/a1/"].section_next.title == "A3"
+
+
+def test_related_prefers_rare_shared_tags_then_newer():
+    arts = [make(1, 1, ["common", "rare"]), make(2, 2, ["common"]), make(3, 3, ["common"]),
+            make(4, 4, ["rare"]), make(5, 5, ["common", "rare"]), make(6, 6, ["other"])]
+    ix = build_indexes(arts, related_count=3)
+    related = [a.title for a in ix.related["/2025/01/01/a1/"]]
+    assert related == ["A5", "A4", "A3"]  # both tags; rare; then newest of the common ones
+    assert ix.related["/2025/01/06/a6/"] == ()
+
+
+def test_terms_with_the_same_slug_are_one_index():
+    a = make(1, 1, ["Marco Rubio"])
+    b = make(2, 2, ["marco rubio"])
+    ix = build_indexes([a, b])
+    assert list(ix.tags) == ["marco-rubio"]
+    assert len(ix.tags["marco-rubio"].articles) == 2
+
+
+def test_stories_are_timelines_oldest_first():
+    ix = build_indexes([make(1, 3, story="s"), make(2, 1, story="s"), make(3, 2, story="t")])
+    assert [a.title for a in ix.stories["s"]] == ["A2", "A1"]
+    assert "t" not in ix.stories  # a story of one article has no timeline
+
+
+def test_paginate():
+    arts = [make(i, 1 + i % 28) for i in range(120)]
+    pages = paginate(arts, 50)
+    assert [len(p) for p in pages] == [50, 50, 20]
+    assert paginate([], 50) == [()]

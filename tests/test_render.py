@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from conftest import article, build_site, site_config
+
+from sitegen.render import template_digests
+
+
+def test_site_layouts_override_the_theme_file_by_file(make_site):
+    site = make_site({"content/a.md": article("A", "2025-01-01"),
+                      "layouts/404.html": "{% extends 'base.html' %}{% block main %}"
+                                          "<h1>Lost at sea</h1>{% endblock %}",
+                      "layouts/assets/style.css": "body{color:red}"})
+    build_site(site)
+    assert "Lost at sea" in (site / "output/404.html").read_text()
+    assert "masthead" in (site / "output/404.html").read_text()  # base.html from the theme
+    assert (site / "output/assets/style.css").read_text() == "body{color:red}"
+    assert "Skip to content" in (site / "output/index.html").read_text()
+
+
+def test_template_digest_follows_extends_and_includes(make_site):
+    site = make_site({"content/a.md": article("A", "2025-01-01")})
+    before = template_digests(site_config(site))
+    (site / "layouts/partials").mkdir(parents=True)
+    (site / "layouts/partials/headline.html").write_text("{{ item.title }}")
+    after = template_digests(site_config(site))
+    assert before["list.html"] != after["list.html"]  # includes the partial
+    assert before["home.html"] != after["home.html"]
+    assert before["terms.html"] == after["terms.html"]  # does not use it
+    assert before["article.html"] == after["article.html"]
+
+
+def test_article_page_head(make_site):
+    site = make_site({"content/a.md": article("A headline", "2025-01-01 10:00:00 +0100",
+                                              summary="The summary.", image="/img/x.png")},
+                     config='base_url = "https://x.org/repo/"\nlanguage = "en-GB"\n')
+    build_site(site)
+    html = (site / "output/2025/01/01/a-headline/index.html").read_text()
+    assert '<html lang="en-GB">' in html
+    assert "<title>A headline | " in html
+    assert '<meta name="description" content="The summary.">' in html
+    assert '<link rel="canonical" href="https://x.org/repo/2025/01/01/a-headline/">' in html
+    assert '<meta property="og:image" content="https://x.org/repo/img/x.png">' in html
+    assert 'type="application/rss+xml"' in html and '"@type": "NewsArticle"' in html

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sitegen.config import load_config
+from sitegen.urls import Urls, is_safe_slug, safe_relative_path, slugify
+
+
+def urls_for(tmp_path, base="https://example.org/", **cfg) -> Urls:
+    return Urls(load_config(tmp_path, base_url=base, **cfg))
+
+
+def test_slugify_uses_python_slugify_defaults():
+    assert slugify("Marco Rubio") == "marco-rubio"
+    assert slugify("U.S.-Mexico Talks") == "u-s-mexico-talks"
+    assert slugify("Iran–U.S. Nuclear Talks") == "iran-u-s-nuclear-talks"
+
+
+def test_article_urls_follow_the_permalink(tmp_path):
+    when = datetime(2019, 2, 4, 9, 0, tzinfo=UTC)
+    assert urls_for(tmp_path).article("slug", when) == "/2019/02/04/slug/"
+    custom = urls_for(tmp_path, permalink="/news/{year}/{slug}/")
+    assert custom.article("slug", when) == "/news/2019/slug/"
+
+
+def test_every_url_carries_the_base_path(tmp_path):
+    u = urls_for(tmp_path, "https://user.github.io/repo/")
+    assert u.home() == "/repo/"
+    assert u.archive() == "/repo/archive/"
+    assert u.paged(u.archive(), 2) == "/repo/archive/page/2/"
+    assert u.paged(u.archive(), 1) == "/repo/archive/"
+    assert u.day(2025, 3, 4) == "/repo/2025/03/04/"
+    assert u.term("tags", "mexico") == "/repo/tags/mexico/"
+    assert u.feed(u.term("tags", "mexico"), atom=True) == "/repo/tags/mexico/atom.xml"
+    assert u.absolute("/repo/a/") == "https://user.github.io/repo/a/"
+
+
+def test_output_paths(tmp_path):
+    u = urls_for(tmp_path, "https://user.github.io/repo/")
+    assert u.output_path("/repo/") == "index.html"
+    assert u.output_path("/repo/a/b/") == "a/b/index.html"
+    assert u.output_path("/repo/feed.xml") == "feed.xml"
+    with pytest.raises(ValueError):
+        u.output_path("/elsewhere/")
+    with pytest.raises(ValueError):
+        u.output_path("/repo/../../etc/passwd")
+
+
+@pytest.mark.parametrize("slug", ["../../x", "/etc/x", "a/../../b", "..", ".hidden", "a/b", ""])
+def test_unsafe_slugs(slug):
+    assert not is_safe_slug(slug)
+
+
+@pytest.mark.parametrize("path", ["../x", "/abs", "a/../../b", "a\\..\\b"])
+def test_unsafe_relative_paths(path):
+    with pytest.raises(ValueError):
+        safe_relative_path(path)
