@@ -1,0 +1,762 @@
+"""`sitegen serve`: build, serve `output/`, rebuild on every save, reload open pages.
+
+The pieces, each testable on its own:
+
+- `resolve_request` maps a request path to a file inside `output/` (or a redirect, 400, 404);
+- `inject_script` adds the live-reload `<script>` to HTML responses (never to `output/`);
+- `BuildState` holds the build epoch and the last error; pages see it through server-sent
+  events at `/__sitegen__/events` (JSON at `/__sitegen__/state`) and reload only after a
+  completed build, as MkDocs does;
+- `Rebuilder` debounces file events into one build at a time on one worker thread;
+- `ChangeFilter` and `start_observer` watch the sources with watchdog (polling when inotify
+  runs out of watches);
+- `Preview` ties them to a `ThreadingHTTPServer`; `serve` runs it until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import mimetypes
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+from rich.console import Console
+from watchdog.events import (
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
+
+from .build import build as build_site
+from .config import Config, load_config
+from .errors import SitegenError
+from .writer import staging_dir_for
+
+PREFIX = "/__sitegen__/"
+SCRIPT_URL = PREFIX + "livereload.js"
+EVENTS_URL = PREFIX + "events"
+STATE_URL = PREFIX + "state"
+QUIET_SECONDS = 0.2  # a build starts once no event came for this long ...
+MAX_WAIT_SECONDS = 2.0  # ... or this long after the first event of a burst
+KEEPALIVE_SECONDS = 15.0
+HTML_SUFFIXES = (".html", ".htm")
+CONFIG_NAMES = ("sitegen.toml", "pyproject.toml")
+# Only these reach the watcher: inotify is then not even asked about the opens and
+# closes of every file a build reads, so the watch threads stay idle during builds.
+WATCHED_EVENTS = [FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
+                  DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
+
+
+class Report(Protocol):
+    """What the preview needs of a `BuildReport`."""
+
+    files_written: int
+    files_removed: int
+
+    def summary_line(self) -> str: ...
+
+
+BuildFunc = Callable[[frozenset[str]], Report]
+
+
+# ---------------------------------------------------------------- request paths
+
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """What to answer to one request path: a file (200), a redirect (301), 400 or 404."""
+
+    status: int
+    file: Path | None = None
+    location: str = ""
+
+
+def resolve_request(root: Path, base_path: str, raw_path: str) -> Resolved:
+    """Map a raw request path (still %-encoded) to a file inside `root`, never outside it."""
+    path, _, query = raw_path.partition("?")
+    path = path.partition("#")[0]
+    query = f"?{query}" if query else ""
+    if not path.startswith("/") or path.startswith("//"):
+        return Resolved(HTTPStatus.BAD_REQUEST)
+    if base_path != "/":
+        if path in ("/", base_path.rstrip("/")):
+            return Resolved(HTTPStatus.MOVED_PERMANENTLY, location=base_path + query)
+        if not path.startswith(base_path):
+            return Resolved(HTTPStatus.NOT_FOUND)
+    segments = decode_segments(path[len(base_path) - 1:])
+    if segments is None:
+        return Resolved(HTTPStatus.BAD_REQUEST)
+    return _resolve_file(root, root.joinpath(*segments), path, query)
+
+
+def decode_segments(path: str) -> list[str] | None:
+    """The decoded segments of an absolute URL path; None when it could leave its folder."""
+    lowered = path.lower()
+    if any(bad in lowered for bad in ("%2f", "%5c", "%00", "\\", "\x00")):
+        return None
+    parts = path[1:].split("/")
+    if parts[-1] == "":
+        parts.pop()
+    try:
+        segments = [unquote(part, errors="strict") for part in parts]
+    except UnicodeDecodeError:
+        return None
+    if any(seg in ("", ".", "..") or "/" in seg or "\\" in seg for seg in segments):
+        return None
+    return segments
+
+
+def _resolve_file(root: Path, target: Path, path: str, query: str) -> Resolved:
+    if not is_inside(root, target):
+        return Resolved(HTTPStatus.NOT_FOUND)
+    if target.is_dir():
+        index = target / "index.html"
+        if not index.is_file() or not is_inside(root, index):
+            return Resolved(HTTPStatus.NOT_FOUND)
+        if not path.endswith("/"):
+            return Resolved(HTTPStatus.MOVED_PERMANENTLY, location=f"{path}/{query}")
+        return Resolved(HTTPStatus.OK, index)
+    if target.is_file() and not path.endswith("/"):
+        return Resolved(HTTPStatus.OK, target)
+    return Resolved(HTTPStatus.NOT_FOUND)
+
+
+def is_inside(root: Path, target: Path) -> bool:
+    """Whether `target`, symlinks followed, is `root` or inside it."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(target)
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+# ---------------------------------------------------------------- script injection
+
+def script_tag(epoch: int) -> bytes:
+    return f'<script src="{SCRIPT_URL}" data-epoch="{epoch}" defer></script>'.encode()
+
+
+def inject_script(html: bytes, tag: bytes) -> bytes:
+    """`tag` before the last `</body>`, or at the end when there is none."""
+    at = html.lower().rfind(b"</body")
+    return html + tag if at < 0 else html[:at] + tag + html[at:]
+
+
+def is_html(path: Path) -> bool:
+    return path.suffix.lower() in HTML_SUFFIXES
+
+
+def livereload_js() -> bytes:
+    return resources.files("sitegen").joinpath("livereload.js").read_bytes()
+
+
+# ---------------------------------------------------------------- build state
+
+class BuildState:
+    """The epoch of the last good build and the error of the last failed one.
+
+    `version` counts every change pages should hear about; `epoch` only good builds
+    that changed the output. A page reloads when the epoch differs from its own.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.epoch = 0
+        self.version = 0
+        self.error: dict[str, Any] | None = None
+        self.building = False
+        self.closed = False
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._cond:
+            return {"epoch": self.epoch, "version": self.version, "building": self.building,
+                    "error": self.error}
+
+    def set_building(self, building: bool) -> None:
+        self._change(building=building)
+
+    def succeed(self, changed: bool) -> None:
+        self._change(building=False, error=None, epoch=self.epoch + int(changed))
+
+    def fail(self, error: dict[str, Any]) -> None:
+        self._change(building=False, error=error)
+
+    def close(self) -> None:
+        self._change(closed=True)
+
+    def _change(self, **values: Any) -> None:
+        with self._cond:
+            for key, value in values.items():
+                setattr(self, key, value)
+            self.version += 1
+            self._cond.notify_all()
+
+    def wait_for_change(self, version: int, timeout: float) -> dict[str, Any] | None:
+        """The state once its version differs from `version` (or at `timeout`); None if closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.version != version or self.closed, timeout)
+            return None if self.closed else self.snapshot()
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """The JSON the overlay shows: a message and each problem with file and line."""
+    problems = getattr(exc, "problems", None)
+    if problems:
+        items = [{"path": str(p.path), "line": p.line, "message": p.message,
+                  "severity": p.severity, "text": str(p)} for p in problems]
+        return {"message": f"{len(items)} problem{'s' if len(items) != 1 else ''}",
+                "problems": items}
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    if not isinstance(exc, SitegenError):
+        lines[0] = f"{type(exc).__name__}: {lines[0]}"
+    items = [{"path": None, "line": None, "message": line, "severity": "error", "text": line}
+             for line in lines]
+    return {"message": lines[0], "problems": items}
+
+
+# ---------------------------------------------------------------- debounced rebuilds
+
+class Rebuilder:
+    """Collects changed paths and runs `build(changes)` on one worker thread.
+
+    A burst of events (a checkout of 500 files, an editor's write-and-rename) becomes one
+    build: it starts when no event came for `quiet` seconds, or `max_wait` seconds after
+    the burst began. Events during a build lead to one more build after it; never two at once.
+    """
+
+    def __init__(self, build: BuildFunc, state: BuildState, console: Console | None = None,
+                 root: Path | None = None, quiet: float = QUIET_SECONDS,
+                 max_wait: float = MAX_WAIT_SECONDS) -> None:
+        self._build = build
+        self.state = state
+        self.console = console
+        self.root = root
+        self.quiet, self.max_wait = quiet, max_wait
+        self.builds = 0
+        self._cond = threading.Condition()
+        self._pending: set[str] = set()
+        self._first = self._last = 0.0
+        self._busy = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def notify(self, path: str) -> None:
+        """Record a changed path (called from the watcher's thread)."""
+        with self._cond:
+            now = time.monotonic()
+            if not self._pending:
+                self._first = now
+                self._cond.notify_all()
+            self._pending.add(path)
+            self._last = now
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="sitegen-rebuild", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the worker; False if a build was still running after `timeout` seconds."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no change is pending and no build runs (for tests)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while (changes := self._next_batch()) is not None:
+            try:
+                self.run_build(changes)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _next_batch(self) -> frozenset[str] | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._pending or self._stopping)
+            while not self._stopping:
+                remaining = min(self._last + self.quiet, self._first + self.max_wait) \
+                    - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            if self._stopping:
+                return None
+            changes = frozenset(self._pending)
+            self._pending.clear()
+            self._busy = True
+            return changes
+
+    def run_build(self, changes: frozenset[str]) -> bool:
+        """One build; updates the state and prints one line (or the problems)."""
+        self.builds += 1
+        self.state.set_building(True)
+        try:
+            report = self._build(changes)
+        except Exception as exc:  # a failed rebuild must not stop the server
+            self.state.fail(error_payload(exc))
+            self._print_failure(exc)
+            return False
+        except BaseException:
+            self.state.set_building(False)
+            raise
+        self.state.succeed(changed=bool(report.files_written or report.files_removed))
+        self._print(f"{self._describe(changes)}{report.summary_line()}")
+        return True
+
+    def _describe(self, changes: frozenset[str]) -> str:
+        if not changes:
+            return ""
+        first = min(changes)
+        with suppress(ValueError):
+            first = Path(first).relative_to(self.root).as_posix() if self.root else first
+        more = f" and {len(changes) - 1} more" if len(changes) > 1 else ""
+        return f"{first}{more} changed: "
+
+    def _print_failure(self, exc: Exception) -> None:
+        payload = error_payload(exc)
+        for item in payload["problems"]:
+            self._print(item["text"], style="red")
+        if not isinstance(exc, SitegenError) and self.console is not None:
+            self.console.print_exception()
+        self._print(f"{payload['message']}; still serving the last good site.", style="red")
+
+    def _print(self, text: str, style: str | None = None) -> None:
+        if self.console is not None:
+            self.console.print(text, style=style, markup=False, highlight=False,
+                               soft_wrap=True)
+
+
+class SiteBuilder:
+    """`build()` with the current Config; re-reads the config file when it changed."""
+
+    def __init__(self, config: Config, build: Callable[[Config], Report] = build_site) -> None:
+        self.config = config
+        self._build = build
+        self._overrides = _command_line_overrides(config)
+
+    @property
+    def config_files(self) -> set[Path]:
+        return {self.config.site_dir / name for name in CONFIG_NAMES}
+
+    def __call__(self, changes: frozenset[str]) -> Report:
+        if any(Path(path) in self.config_files for path in changes):
+            self.config = load_config(self.config.site_dir, **self._overrides)
+        return self._build(dataclasses.replace(self.config, now=datetime.now(UTC)))
+
+
+def _command_line_overrides(config: Config) -> dict[str, Any]:
+    """The settings that differ from the config file's: they came from the command line."""
+    try:
+        from_file = load_config(config.site_dir)
+    except SitegenError:
+        return {}
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
+            if f.name not in ("site_dir", "now")
+            and getattr(config, f.name) != getattr(from_file, f.name)}
+
+
+# ---------------------------------------------------------------- watching
+
+EDITOR_JUNK_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".crswap")
+
+
+def is_editor_junk(name: str) -> bool:
+    """Swap, backup and temporary files of editors (and every hidden file, as the build)."""
+    return name.startswith(".") or name == "4913" or name.endswith(EDITOR_JUNK_SUFFIXES)
+
+
+class ChangeFilter:
+    """Which changed paths matter: sources and the config file, not outputs or editor junk."""
+
+    def __init__(self, config: Config) -> None:
+        self.roots = [Path(os.path.abspath(p))
+                      for p in (config.content_dir, config.layouts_dir, config.static_dir)]
+        self.config_files = {Path(os.path.abspath(config.site_dir / n)) for n in CONFIG_NAMES}
+        self.excluded = [Path(os.path.abspath(p)) for p in (
+            config.output_dir, config.cache_dir, staging_dir_for(config.output_dir))]
+
+    def accepts(self, path: str) -> bool:
+        target = Path(os.path.abspath(path))
+        if target in self.config_files:
+            return True
+        if any(target == ex or ex in target.parents for ex in self.excluded):
+            return False
+        for root in self.roots:
+            if target == root or root in target.parents:
+                rel = target.relative_to(root).parts
+                return not any(is_editor_junk(part) for part in rel)
+        return False
+
+
+class SourceEventHandler(FileSystemEventHandler):
+    """Passes the paths of relevant events to `notify`."""
+
+    def __init__(self, accepts: Callable[[str], bool], notify: Callable[[str], None]) -> None:
+        self.accepts = accepts
+        self.notify = notify
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in ("created", "deleted", "modified", "moved"):
+            return
+        if event.is_directory and event.event_type == "modified":
+            return
+        for path in (event.src_path, getattr(event, "dest_path", "")):
+            path = os.fsdecode(path)
+            if path and self.accepts(path):
+                self.notify(path)
+                return
+
+
+def watch_list(config: Config) -> list[tuple[Path, bool]]:
+    """(folder, recursive) to watch: the source folders that exist, and the site folder
+    (not recursively) for its config file."""
+    folders = [(p, True) for p in (config.content_dir, config.layouts_dir, config.static_dir)
+               if p.is_dir()]
+    return [*folders, (config.site_dir, False)]
+
+
+def start_observer(handler: FileSystemEventHandler, watches: list[tuple[Path, bool]],
+                   console: Console | None = None,
+                   factory: Callable[[], BaseObserver] = Observer) -> BaseObserver:
+    """A started watchdog observer; a polling one when inotify runs out of watches."""
+    try:
+        return _start(factory(), handler, watches)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EMFILE):
+            raise SitegenError(f"cannot watch the site: {exc}") from exc
+        if console is not None:
+            console.print(f"inotify limit reached ({exc.strerror}): watching by polling "
+                          "instead; raise fs.inotify.max_user_watches to avoid it",
+                          style="yellow", markup=False, soft_wrap=True)
+        return _start(PollingObserver(timeout=1.0), handler, watches)
+
+
+def _start(observer: BaseObserver, handler: FileSystemEventHandler,
+           watches: list[tuple[Path, bool]]) -> BaseObserver:
+    try:
+        for path, recursive in watches:
+            observer.schedule(handler, str(path), recursive=recursive,
+                              event_filter=WATCHED_EVENTS)
+        observer.start()
+    except BaseException:
+        observer.stop()  # stops the emitters that did start
+        raise
+    return observer
+
+
+# ---------------------------------------------------------------- fork gate
+
+class ForkGate:
+    """Keeps HTTP threads idle while the build forks its worker processes.
+
+    A forked child keeps only the forking thread; a lock another thread held at that
+    moment stays locked in the child forever. Responses run inside `busy()`; before each
+    fork the gate closes and waits (at most `limit` seconds) for them to finish.
+    """
+
+    def __init__(self, limit: float = 1.0) -> None:
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._forking = False
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._forking, self.limit)
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._cond.notify_all()
+
+    def before_fork(self) -> None:
+        with self._cond:
+            self._forking = True
+            self._cond.wait_for(lambda: self._busy == 0, self.limit)
+
+    def after_fork_in_parent(self) -> None:
+        with self._cond:
+            self._forking = False
+            self._cond.notify_all()
+
+    def after_fork_in_child(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = 0
+        self._forking = False
+
+
+FORK_GATE = ForkGate()
+os.register_at_fork(before=FORK_GATE.before_fork,
+                    after_in_parent=FORK_GATE.after_fork_in_parent,
+                    after_in_child=FORK_GATE.after_fork_in_child)
+
+
+# ---------------------------------------------------------------- HTTP
+
+class PreviewHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], preview: Preview) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.preview = preview
+        super().__init__(address, PreviewHandler)
+
+    def server_bind(self) -> None:
+        """Bind without HTTPServer's reverse DNS lookup of the host."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError | TimeoutError):
+            self.preview.console.print(f"error answering {client_address}: {exc!r}",
+                                       style="red", markup=False)
+
+
+class PreviewHandler(BaseHTTPRequestHandler):
+    server: PreviewHTTPServer
+    server_version = "sitegen"
+
+    def do_GET(self) -> None:
+        self._answer(head=False)
+
+    def do_HEAD(self) -> None:
+        self._answer(head=True)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the console shows builds, not requests."""
+
+    def _answer(self, head: bool) -> None:
+        preview = self.server.preview
+        path = self.path.partition("?")[0]
+        if path == EVENTS_URL and not head:
+            return self._send_events(preview.state)
+        with FORK_GATE.busy():
+            if path == STATE_URL:
+                return self._send(200, json.dumps(preview.state.snapshot()).encode(),
+                                  "application/json", head)
+            if path == SCRIPT_URL:
+                return self._send(200, preview.script, "text/javascript; charset=utf-8", head)
+            self._send_site_file(preview, head)
+
+    def _send_site_file(self, preview: Preview, head: bool) -> None:
+        config = preview.config
+        epoch = preview.state.epoch  # read before the file: a newer file still reloads
+        found = resolve_request(config.output_dir, config.base_path, self.path)
+        if found.status == HTTPStatus.MOVED_PERMANENTLY:
+            self.send_response(found.status)
+            self.send_header("Location", found.location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif found.status == HTTPStatus.OK and found.file is not None:
+            self._send_path(200, found.file, epoch, head)
+        elif found.status == HTTPStatus.BAD_REQUEST:
+            self._send(400, b"400 Bad Request\n", "text/plain; charset=utf-8", head)
+        else:
+            self._send_not_found(config.output_dir, epoch, head)
+
+    def _send_not_found(self, root: Path, epoch: int, head: bool) -> None:
+        page = root / "404.html"
+        if page.is_file() and is_inside(root, page):
+            return self._send_path(404, page, epoch, head)
+        body = inject_script(b"404 Not Found\n", script_tag(epoch))
+        self._send(404, body, "text/html; charset=utf-8", head)
+
+    def _send_path(self, status: int, file: Path, epoch: int, head: bool) -> None:
+        try:
+            handle = file.open("rb")
+        except OSError:
+            return self._send(404, b"404 Not Found\n", "text/plain; charset=utf-8", head)
+        with handle:
+            if is_html(file):
+                body = inject_script(handle.read(), script_tag(epoch))
+                return self._send(status, body, "text/html; charset=utf-8", head)
+            size = os.fstat(handle.fileno()).st_size
+            self._headers(status, _content_type(file), size)
+            if not head:
+                shutil.copyfileobj(handle, self.wfile)
+
+    def _send(self, status: int, body: bytes, content_type: str, head: bool) -> None:
+        self._headers(status, content_type, len(body))
+        if not head:
+            self.wfile.write(body)
+
+    def _headers(self, status: int, content_type: str, length: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+
+    def _send_events(self, state: BuildState) -> None:
+        """Server-sent events: the state now, then at every change; comments keep it alive."""
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        version = -1
+        with suppress(ConnectionError, TimeoutError):
+            self.wfile.write(b"retry: 1000\n\n")
+            while (snap := state.wait_for_change(version, KEEPALIVE_SECONDS)) is not None:
+                message = b": keepalive\n\n"
+                if snap["version"] != version:
+                    version = snap["version"]
+                    message = f"id: {version}\ndata: {json.dumps(snap)}\n\n".encode()
+                with FORK_GATE.busy():
+                    self.wfile.write(message)
+
+
+def _content_type(path: Path) -> str:
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if kind.startswith("text/") or kind in ("application/javascript", "application/json",
+                                            "application/xml", "image/svg+xml"):
+        kind += "; charset=utf-8"
+    return kind
+
+
+# ---------------------------------------------------------------- the preview
+
+class Preview:
+    """The server, the watcher and the rebuild worker of one `sitegen serve`."""
+
+    def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 8000,
+                 console: Console | None = None, build: BuildFunc | None = None,
+                 quiet: float = QUIET_SECONDS, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        self.console = console or Console(stderr=True, highlight=False)
+        self.builder = SiteBuilder(config)
+        self.state = BuildState()
+        self.rebuilder = Rebuilder(build or self.builder, self.state, self.console,
+                                   config.site_dir, quiet, max_wait)
+        self.filter = ChangeFilter(config)
+        self.script = livereload_js()
+        self.observer: BaseObserver | None = None
+        self._unwatched: set[Path] = set()
+        self._handler: SourceEventHandler | None = None
+        self._http_thread: threading.Thread | None = None
+        mimetypes.init()
+        try:
+            self.httpd = PreviewHTTPServer((host, port), self)
+        except OSError as exc:
+            raise SitegenError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+    @property
+    def config(self) -> Config:
+        return self.builder.config
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"http://{host}:{port}{self.config.base_path}"
+
+    def initial_build(self) -> bool:
+        return self.rebuilder.run_build(frozenset())
+
+    def start(self, watch: bool = True) -> None:
+        if watch:
+            watches = watch_list(self.config)
+            self._unwatched = set(self.filter.roots) - {Path(p) for p, _ in watches}
+            self._handler = SourceEventHandler(self.filter.accepts, self._on_change)
+            self.observer = start_observer(self._handler, watches, self.console)
+        self.rebuilder.start()
+        self._http_thread = threading.Thread(target=self.httpd.serve_forever,
+                                             kwargs={"poll_interval": 0.2},
+                                             name="sitegen-http", daemon=True)
+        self._http_thread.start()
+
+    def _on_change(self, path: str) -> None:
+        self.rebuilder.notify(path)
+        target = Path(path)
+        if target in self._unwatched and target.is_dir() and self.observer is not None:
+            self._unwatched.discard(target)  # e.g. layouts/ made after the start
+            with suppress(OSError):
+                self.observer.schedule(self._handler, path, recursive=True,
+                                       event_filter=WATCHED_EVENTS)
+
+    def stop(self) -> None:
+        """Close event streams, stop the server, the watcher and the worker; in that order."""
+        self.state.close()
+        if self._http_thread is not None:
+            self.httpd.shutdown()
+            self._http_thread.join(5)
+        self.httpd.server_close()
+        if self.observer is not None:
+            self.observer.stop()
+            with suppress(RuntimeError):
+                self.observer.join(5)
+        if not self.rebuilder.stop(timeout=30):
+            self.console.print("a build is still running; leaving it", style="yellow")
+
+    def __enter__(self) -> Preview:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8000,
+          console: Console | None = None) -> None:
+    """Build, serve `config.output_dir` and rebuild on changes until Ctrl-C."""
+    console = console or Console(stderr=True, highlight=False)
+    preview = Preview(config, host, port, console)
+    try:
+        preview.initial_build()
+        preview.start()
+        console.print(f"Serving {preview.url} (Ctrl-C to stop)", markup=False, highlight=False)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with _sigint_ignored():
+            preview.stop()
+    console.print("Stopped.", markup=False)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C must not break the clean shutdown with a traceback."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
