@@ -11,7 +11,7 @@
   const STYLE = `
     :host { all: initial; }
     .panel { position: fixed; inset: 0; z-index: 2147483647; overflow: auto;
-      background: rgba(20, 20, 20, 0.92); color: #f5f5f5; padding: 2rem;
+      background: rgba(20, 20, 20, 0.95); color: #f5f5f5; padding: 2rem;
       font: 15px/1.5 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
     h2 { color: #ff8a80; font-size: 1.25rem; margin: 0 0 1rem; }
     ul { list-style: none; margin: 0 0 1rem; padding: 0; }
