@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -112,27 +113,25 @@ def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int
 
     Candidates for one tag are its articles nearest in time, so a tag on thousands of
     articles costs a bounded amount per article instead of O(n) (no O(n^2) trap).
+    Weights are integers so that equal scores are exactly equal, whatever the sum's order.
     """
-    total = len(ordered)
-    weight = {slug: math.log(1 + total / len(ix.articles)) for slug, ix in tags.items()}
-    position_in_tag = {
-        (slug, a.url): i for slug, ix in tags.items() for i, a in enumerate(ix.articles)
-    }
     rank = {a.url: i for i, a in enumerate(ordered)}  # 0 is the newest
+    members = {slug: [rank[a.url] for a in ix.articles] for slug, ix in tags.items()}
+    weight = {slug: int(1_000_000 * math.log(1 + len(ordered) / len(m)))
+              for slug, m in members.items()}
+    position = {(slug, r): i for slug, m in members.items() for i, r in enumerate(m)}
     half = RELATED_CANDIDATES_PER_TAG // 2
     related = {}
-    for article in ordered:
-        scores: dict[str, float] = defaultdict(float)
-        by_url: dict[str, Article] = {}
+    for me, article in enumerate(ordered):
+        scores: dict[int, int] = defaultdict(int)
         for tag in article.tags:
-            members = tags[tag.slug].articles
-            i = position_in_tag[(tag.slug, article.url)]
-            for other in members[max(0, i - half): i + half + 1]:
-                if other.url != article.url:
-                    scores[other.url] += weight[tag.slug]
-                    by_url[other.url] = other
-        best = sorted(scores, key=lambda u: (-round(scores[u], 9), rank[u]))[:count]
-        related[article.url] = tuple(by_url[u] for u in best)
+            ranks, w = members[tag.slug], weight[tag.slug]
+            i = position[(tag.slug, me)]
+            for other in ranks[max(0, i - half): i + half + 1]:
+                scores[other] += w
+        scores.pop(me, None)
+        best = heapq.nsmallest(count, [(-score, r) for r, score in scores.items()])
+        related[article.url] = tuple(ordered[r] for _, r in best)
     return related
 
 

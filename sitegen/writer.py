@@ -92,6 +92,13 @@ class Writer:
         """
         written: list[str] = []
         unchanged = 0
+        staged = list(staged)
+        if self._output_is_new():
+            # A first build: the staging folder becomes output/ in one rename.
+            self.staging.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging, self.output)
+            written = [item.rel_path for item in staged]
+            staged = []
         self.output.mkdir(parents=True, exist_ok=True)
         for item in staged:
             target = self.output / item.rel_path
@@ -112,6 +119,14 @@ class Writer:
         removed = self.remove_stale(planned)
         self.discard_staging()
         return WriteResult(len(written), unchanged, removed, tuple(written)), signatures
+
+    def _output_is_new(self) -> bool:
+        if not self.output.exists():
+            return True
+        if self.output.is_dir() and not any(self.output.iterdir()):
+            self.output.rmdir()
+            return True
+        return False
 
     def _copy(self, job: CopyJob, old_signature: str | None) -> tuple[str, bool]:
         stat = job.source.stat()
