@@ -64,7 +64,7 @@ def build(config: Config, progress: Progress | None = None,
           log: Callable[[str], None] | None = None) -> BuildReport:
     started = time.perf_counter()
     timer = _Timer(log if config.verbose else None)
-    cache = BuildCache(config.cache_dir)
+    cache = BuildCache(config.cache_dir, config.output_dir)
     try:
         with timer.stage("load"):
             sources = load_sources(config)
@@ -355,7 +355,7 @@ def _render_many(todo: list[tuple[PageSpec, str, str]]) -> list[Staged | Problem
     assert state.config is not None
     if state.renderer is None:
         state.renderer = Renderer(state.config)
-        state.cache = BuildCache(state.config.cache_dir)
+        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
         state.writer = Writer(state.config.output_dir)
     assert state.cache is not None and state.writer is not None
     out: list[Staged | Problem] = []

@@ -63,9 +63,11 @@ class Fingerprinter:
 
 
 class BuildCache:
-    def __init__(self, cache_dir: Path):
+    def __init__(self, cache_dir: Path, output_dir: Path):
+        """One database per output folder: what was written where is only true for that one."""
         cache_dir.mkdir(parents=True, exist_ok=True)
-        self.path = cache_dir / "cache.sqlite"
+        output_key = hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6)
+        self.path = cache_dir / f"build-{output_key.hexdigest()}.sqlite"
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
