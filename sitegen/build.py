@@ -23,6 +23,7 @@ from .cache import BuildCache, Fingerprinter, iter_chunks, parse_key
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
+from .history import git_history
 from .indexes import Indexes, build_indexes
 from .markup import MarkdownRenderer
 from .pages import plan_pages
@@ -70,6 +71,9 @@ def build(config: Config, progress: Progress | None = None,
             sources = load_sources(config)
         with timer.stage("parse"):
             loaded = parse_articles(sources, config, cache, progress)
+        if config.git_history:
+            with timer.stage("history"):
+                loaded = attach_history(loaded, config)
         with timer.stage("index"):
             indexes = build_indexes(loaded.articles, config.related_count)
         with timer.stage("plan"):
@@ -172,6 +176,22 @@ def _duplicate_urls(articles: Sequence[Article], config: Config) -> list[Problem
                                     f"URL {article.url} is also the URL of "
                                     f"{folder / other.source}"))
     return problems
+
+
+def attach_history(loaded: Loaded, config: Config) -> Loaded:
+    """Revisions from git; `updated` defaults to the last commit when later than the date."""
+    history = git_history(config.content_dir, [a.source for a in loaded.articles])
+    if not history:
+        return loaded
+    articles = []
+    for article in loaded.articles:
+        revisions = history.get(article.source, ())
+        if revisions:
+            last = revisions[0].date
+            updated = article.updated or (last if last > article.date else None)
+            article = dataclasses.replace(article, revisions=revisions, updated=updated)
+        articles.append(article)
+    return dataclasses.replace(loaded, articles=tuple(articles))
 
 
 # ---------------------------------------------------------------- plan

@@ -321,3 +321,28 @@ def test_build_uses_pyproject_table(make_site):
     (site / "pyproject.toml").write_text('[tool.sitegen]\ntitle = "From Pyproject"\n')
     build(site_config(site))
     assert "From Pyproject" in (site / "output/index.html").read_text()
+
+
+def test_git_history_gives_updated_and_a_revision_log(make_site):
+    import subprocess
+
+    site = make_site({"content/a.md": article("Alpha", "2025-01-01 09:00:00 +0000")})
+
+    def git(*args, date="2025-01-02T10:00:00+00:00"):
+        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=site,
+                       check=True, capture_output=True, env=env)
+
+    git("init", "-q")
+    git("add", "content")
+    git("commit", "-qm", "Publish alpha")
+    (site / "content/a.md").write_text(article("Alpha", "2025-01-01 09:00:00 +0000", "Fixed."))
+    git("commit", "-qam", "Fix a typo", date="2025-01-03T11:30:00+00:00")
+    build_site(site)
+    html = (site / "output/2025/01/01/alpha/index.html").read_text()
+    assert html.index("Fix a typo") < html.index("Publish alpha")
+    assert 'Updated <time datetime="2025-01-03T11:30:00+00:00"' in html
+    assert "Fix a typo" not in (site / "output/2025/01/01/alpha/index.html").read_text().split(
+        "data-pagefind-body")[0]
+    build_site(site, git_history=False, output_dir=site / "plain")
+    assert "Revision history" not in (site / "plain/2025/01/01/alpha/index.html").read_text()
