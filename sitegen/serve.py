@@ -277,7 +277,7 @@ class Rebuilder:
         self._thread = threading.Thread(target=self._run, name="sitegen-rebuild", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> bool:
+    def stop(self, timeout: float | None = 10.0) -> bool:
         """Stop the worker; False if a build was still running after `timeout` seconds."""
         with self._cond:
             self._stopping = True
@@ -326,6 +326,15 @@ class Rebuilder:
         except Exception as exc:  # a failed rebuild must not stop the server
             self.state.fail(error_payload(exc))
             self._print_failure(exc)
+            return False
+        except KeyboardInterrupt:
+            # On the worker thread this comes from the build's worker processes, which
+            # got the terminal's Ctrl-C too: the server is stopping, the build is dropped.
+            if threading.current_thread() is threading.main_thread():
+                self.state.set_building(False)
+                raise
+            self.state.fail(error_payload(SitegenError("build interrupted")))
+            self._print("build interrupted", style="yellow")
             return False
         except BaseException:
             self.state.set_building(False)
@@ -710,8 +719,10 @@ class Preview:
                 self.observer.schedule(self._handler, path, recursive=True,
                                        event_filter=WATCHED_EVENTS)
 
-    def stop(self) -> None:
-        """Close event streams, stop the server, the watcher and the worker; in that order."""
+    def stop(self, build_timeout: float | None = None) -> bool:
+        """Close event streams, stop the server, the watcher and the worker, in that order.
+
+        False when a build was still running after `build_timeout` seconds."""
         self.state.close()
         if self._http_thread is not None:
             self.httpd.shutdown()
@@ -721,8 +732,7 @@ class Preview:
             self.observer.stop()
             with suppress(RuntimeError):
                 self.observer.join(5)
-        if not self.rebuilder.stop(timeout=30):
-            self.console.print("a build is still running; leaving it", style="yellow")
+        return self.rebuilder.stop(timeout=build_timeout)
 
     def __enter__(self) -> Preview:
         return self
@@ -745,8 +755,21 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000,
         pass
     finally:
         with _sigint_ignored():
-            preview.stop()
+            stopped = preview.stop(build_timeout=1.0)
+        if not stopped:
+            _finish_build(preview, console)
     console.print("Stopped.", markup=False)
+
+
+def _finish_build(preview: Preview, console: Console) -> None:
+    """Let a running build end (its output stays consistent); a second Ctrl-C quits now."""
+    console.print("waiting for the running build to finish (Ctrl-C again to quit now)...",
+                  markup=False)
+    try:
+        preview.rebuilder.stop(timeout=None)
+    except KeyboardInterrupt:
+        console.print("Stopped; the running build was abandoned.", markup=False)
+        os._exit(130)  # skips the atexit join of the build's process pool
 
 
 @contextmanager
