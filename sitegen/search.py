@@ -1,24 +1,469 @@
-"""Pagefind full-text index of the article pages (first version: the Pagefind CLI)."""
+"""Pagefind full-text search over the article pages: one index per year, merged in the browser.
+
+Pagefind cannot update an index in place (Pagefind/pagefind#71) and one index costs ~226 KB of
+memory per page while it builds, so the archive is split into *shards*: one Pagefind bundle per
+UTC year of publication under `output/pagefind/<year>/` (a year with more than
+`MAX_SHARD_PAGES` articles is split into months, a month into days). `manifest.json` lists the
+shards newest first; `assets/search.js` opens the newest with `pagefind.js` and merges the others
+with Pagefind's multisite `mergeIndex`. A build re-indexes only the shards whose pages changed,
+removes the shards of years that no longer have articles, and indexes up to `config.workers`
+shards at once, each in its own `pagefind --service` process.
+
+Shards follow UTC years and the sort key is the UTC instant, so the newest-first order of the
+merged results is exact: each shard returns its pages in date order, and the browser puts the
+shards one after the other (see search.js).
+
+Pagefind's Python API waits 100 ms between two replies of its service (`asyncio.sleep(0.1)` in
+`PagefindService._wait_for_responses`), ~100 ms per page. `PagefindProcess` speaks the same
+stdin/stdout protocol (base64 JSON messages ended by ','), writes every request of a shard from
+a thread while it reads the replies as they arrive, so the service never waits for us.
+
+Pages come from `output/`: a shard is always re-indexed whole, including the articles this build
+did not render, and the rendered bytes of the others stay in the render workers. They were just
+written, so they are read from the page cache. Each page is trimmed to its `<html>` tag and its
+`data-pagefind-body` element before it goes to Pagefind (when nothing outside that element
+carries a `data-pagefind-*` attribute, which is all Pagefind reads there).
+"""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import json
+import os
+import re
+import shutil
 import subprocess
-from collections.abc import Sequence
-
-from pagefind_bin import get_executable
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 from .config import Config
 from .errors import SitegenError
 from .records import Article
+from .urls import Urls
+
+FORMAT = 1  # bump when page trimming, the bundle layout or the manifest changes
+MAX_SHARD_PAGES = 4000  # ~0.5 GB of memory per Pagefind process for trimmed article pages
+BUNDLE_DIR = "pagefind"
+MANIFEST = "manifest.json"
+STATE_FILE = "search-index.json"
+STAGING = ".staging"
+# What a shard keeps of the bundle Pagefind writes. The newest shard also keeps the runtime
+# (`pagefind.js`, its worker and WebAssembly), which the browser loads once for all shards.
+DATA_FILES = re.compile(r"^(pagefind-entry\.json|pagefind\.[^/]+\.pf_meta|index|filter|fragment)$")
+RUNTIME_FILES = re.compile(r"^(pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pagefind)$")
 
 
-def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str]
-                        ) -> None:
-    if not changed_urls and (config.output_dir / "pagefind" / "pagefind.js").is_file():
+@dataclass(frozen=True)
+class SearchReport:
+    shards: tuple[str, ...]  # every shard, newest first
+    indexed: tuple[str, ...]  # the shards this build (re)indexed
+    removed: tuple[str, ...]  # shards (or other leftovers) removed from output/pagefind/
+    pages_indexed: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Shard:
+    id: str  # "2019", or "2019-03" / "2019-03-14" when a year or month is too big
+    urls: tuple[str, ...]  # article URLs (with the base path), newest first
+
+
+# ---------------------------------------------------------------- the build step
+
+def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str],
+                        *, max_shard_pages: int = MAX_SHARD_PAGES,
+                        workers: int | None = None) -> SearchReport:
+    """Bring `output/pagefind/` up to date with the article pages just written.
+
+    `articles` are all published articles; `changed_urls` the article URLs whose page file this
+    build (re)wrote. A shard is re-indexed when its list of pages changed, when one of its page
+    files changed (by size and mtime, so a build run with --no-search is caught up later), or
+    when its bundle is missing.
+    """
+    started = time.perf_counter()
+    urls = Urls(config)
+    bundle = config.output_dir / BUNDLE_DIR
+    shards = plan_shards(articles, max_shard_pages)
+    files = {url: urls.output_path(url) for shard in shards for url in shard.urls}
+    signatures = _signatures(config.output_dir, files)
+    executable = pagefind_executable()
+    settings = {"format": FORMAT, "pagefind": pagefind_version(executable),
+                "base_path": config.base_path}
+    state = _load_state(config.cache_dir, settings)
+    primary = shards[0].id if shards else None
+
+    dirty = []
+    for shard in shards:
+        pages = {url: signatures[url] for url in shard.urls}
+        folder = bundle / shard.id
+        if (state.get(shard.id) != pages or not changed_urls.isdisjoint(shard.urls)
+                or not (folder / "pagefind-entry.json").is_file()
+                or (shard.id == primary and not (folder / "pagefind.js").is_file())):
+            dirty.append(shard)
+
+    staging = bundle / STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    if dirty:
+        staging.mkdir(parents=True)
+        jobs = max(1, min(workers or config.workers, len(dirty)))
+        site_urls = {url: url[len(config.base_path) - 1:] for url in files}
+
+        def index(shard: Shard) -> int:
+            pages = ((site_urls[url], config.output_dir / files[url]) for url in shard.urls)
+            return _index_shard(executable, shard.id, pages, bundle,
+                                keep_runtime=shard.id == primary)
+
+        try:
+            with ThreadPoolExecutor(jobs) as pool:
+                indexed_pages = sum(pool.map(index, dirty))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    else:
+        indexed_pages = 0
+
+    for shard in shards[1:]:  # a former newest shard keeps no runtime
+        _prune(bundle / shard.id, keep_runtime=False)
+    removed = _remove_unplanned(bundle, {s.id for s in shards} | {MANIFEST})
+    _write_manifest(bundle, shards, settings["pagefind"])
+    _save_state(config.cache_dir, settings,
+                {s.id: {url: signatures[url] for url in s.urls} for s in shards})
+    return SearchReport(tuple(s.id for s in shards), tuple(s.id for s in dirty), removed,
+                        indexed_pages, time.perf_counter() - started)
+
+
+def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES) -> list[Shard]:
+    """Articles grouped by UTC year of publication, newest first; a year with more than
+    `max_pages` articles split into months, such a month into days.
+
+    Calendar boundaries keep the other shards as they are when one article is added or removed.
+    """
+    dated = sorted(((a.date.astimezone(UTC), a.url) for a in articles), reverse=True)
+    groups: dict[str, list[str]] = {}
+    for when, url in dated:
+        groups.setdefault(f"{when:%Y}", []).append(url)
+    for fmt in ("%Y-%m", "%Y-%m-%d"):
+        for key in [k for k, v in groups.items() if len(v) > max_pages]:
+            del groups[key]
+            for when, url in dated:
+                if f"{when:%Y-%m-%d}".startswith(key):
+                    groups.setdefault(f"{when:{fmt}}", []).append(url)
+    return [Shard(key, tuple(groups[key])) for key in sorted(groups, reverse=True)]
+
+
+def _signatures(output: Path, files: dict[str, str]) -> dict[str, list[int]]:
+    out = {}
+    for url, rel in files.items():
+        try:
+            stat = (output / rel).stat()
+        except FileNotFoundError:
+            raise SitegenError(f"search: the page of {url} is missing ({output / rel})") from None
+        out[url] = [stat.st_size, stat.st_mtime_ns]
+    return out
+
+
+# ---------------------------------------------------------------- one shard
+
+def _index_shard(executable: Path, shard_id: str, pages: Iterable[tuple[str, Path]],
+                 bundle: Path, keep_runtime: bool) -> int:
+    """Index one shard into the staging folder, then swap it into `output/pagefind/<id>/`."""
+    new = bundle / STAGING / shard_id
+    old = bundle / STAGING / f"{shard_id}.old"
+    documents = ((url, trim_page(path.read_bytes()).decode("utf-8", "replace"))
+                 for url, path in pages)
+    with PagefindProcess(executable) as service:
+        count = service.index(documents, new)
+    _prune(new, keep_runtime)
+    final = bundle / shard_id
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return count
+
+
+def _prune(folder: Path, keep_runtime: bool) -> None:
+    """Drop what the browser never loads from a shard: Pagefind's UIs, and the runtime
+    everywhere but in the newest shard."""
+    if not folder.is_dir():
         return
-    proc = subprocess.run(
-        [str(get_executable()), "--site", str(config.output_dir), "--output-subdir", "pagefind",
-         "--quiet"],
-        capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SitegenError(f"pagefind failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    for entry in folder.iterdir():
+        if DATA_FILES.match(entry.name) or (keep_runtime and RUNTIME_FILES.match(entry.name)):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+def _remove_unplanned(bundle: Path, keep: set[str]) -> tuple[str, ...]:
+    """Remove shards of years without articles and anything else output/pagefind/ held
+    (an index from an older layout, a staging folder left by a crash)."""
+    removed = []
+    if bundle.is_dir():
+        for entry in sorted(bundle.iterdir()):
+            if entry.name not in keep:
+                removed.append(entry.name)
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+    return tuple(removed)
+
+
+def _write_manifest(bundle: Path, shards: Sequence[Shard], version: str) -> None:
+    manifest = {
+        "format": FORMAT,
+        "pagefind": version,
+        "runtime": f"{shards[0].id}/" if shards else None,
+        "shards": [{"id": s.id, "path": f"{s.id}/", "pages": len(s.urls)} for s in shards],
+    }
+    bundle.mkdir(parents=True, exist_ok=True)
+    _write_atomic(bundle / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------- page trimming
+
+_BODY_TAG = re.compile(rb"<([a-zA-Z][\w-]*)\s[^>]*?\bdata-pagefind-body\b[^>]*>")
+_HTML_TAG = re.compile(rb"<html\b[^>]*>", re.IGNORECASE)
+
+
+def trim_page(html: bytes) -> bytes:
+    """The part of a page Pagefind uses: its `<html>` tag (the language) and its
+    `data-pagefind-body` element.
+
+    Pagefind indexes text only inside `data-pagefind-body` but reads `data-pagefind-*`
+    attributes anywhere, so the page is kept whole when one stands outside that element.
+    Trimming halves what the service parses (head, masthead, related links, footer).
+    """
+    start = _BODY_TAG.search(html)
+    if start is None:
+        return html
+    end = element_end(html, start.group(1), start.start())
+    if end is None or b"data-pagefind-" in html[:start.start()] \
+            or b"data-pagefind-" in html[end:]:
+        return html
+    opening = _HTML_TAG.search(html, 0, start.start())
+    return b"".join((opening.group(0) if opening else b"<html>", b"<body>",
+                     html[start.start():end], b"</body></html>"))
+
+
+@cache
+def _tag_pattern(tag: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"<!--.*?-->|<(/?)" + re.escape(tag) + rb"(?=[\s/>])[^>]*>",
+                      re.DOTALL | re.IGNORECASE)
+
+
+def element_end(html: bytes, tag: bytes, start: int) -> int | None:
+    """The offset just past the end tag that closes the `tag` element opening at `start`."""
+    depth = 0
+    for match in _tag_pattern(tag).finditer(html, start):
+        if match.group(0).startswith(b"<!--"):
+            continue
+        depth += -1 if match.group(1) else 1
+        if depth == 0:
+            return match.end()
+    return None
+
+
+# ---------------------------------------------------------------- the Pagefind service
+
+@cache
+def pagefind_executable() -> Path:
+    from pagefind.service import get_executable  # honours PAGEFIND_BINARY_PATH
+
+    executable = get_executable()
+    if executable is None:
+        raise SitegenError("search: no Pagefind binary; install the `pagefind[bin]` package "
+                           "or build with --no-search")
+    return executable
+
+
+@cache
+def pagefind_version(executable: Path) -> str:
+    try:
+        out = subprocess.run([str(executable), "--version"], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SitegenError(f"search: cannot run {executable}: {exc}") from None
+    return out.split()[-1] if out.split() else "unknown"
+
+
+def _encode(message_id: int, payload: dict[str, Any]) -> bytes:
+    data = json.dumps({"message_id": message_id, "payload": payload}, ensure_ascii=False)
+    return base64.b64encode(data.encode("utf-8")) + b","
+
+
+@dataclass
+class _Exchange:
+    """What the request thread and the reply loop share."""
+
+    urls: dict[int, str] = field(default_factory=dict)  # AddFile message id -> page URL
+    write_id: int | None = None  # the id of the WriteFiles request, once sent
+    error: BaseException | None = None
+
+
+class PagefindProcess:
+    """One `pagefind --service` process holding one index.
+
+    The service answers requests in order, one at a time, each reply a base64 JSON message
+    ended by ','. Requests are written from a thread, so the service always has the next page
+    waiting, and replies are read here as they arrive.
+    """
+
+    def __init__(self, executable: Path, index_config: dict[str, Any] | None = None):
+        self.executable = executable
+        self.index_config = index_config or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._stderr: list[bytes] = []
+
+    def __enter__(self) -> PagefindProcess:
+        try:
+            self.proc = subprocess.Popen([str(self.executable), "--service"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, bufsize=1 << 16)
+        except OSError as exc:
+            raise SitegenError(f"search: cannot start {self.executable}: {exc}") from None
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin:
+                proc.stdin.close()  # at end of input the service exits
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout:
+            proc.stdout.close()
+
+    def _drain_stderr(self) -> None:
+        assert self.proc is not None and self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self._stderr.append(line)
+
+    def _failure(self, message: str) -> SitegenError:
+        detail = b"".join(self._stderr[-20:]).decode("utf-8", "replace").strip()
+        return SitegenError(f"search: {message}" + (f"\n{detail}" if detail else ""))
+
+    def index(self, documents: Iterable[tuple[str, str]], output_path: Path) -> int:
+        """Index (url, html) pairs and write the bundle to `output_path`; the page count."""
+        assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        shared = _Exchange()
+        sender = threading.Thread(target=self._send, args=(documents, output_path, shared),
+                                  daemon=True)
+        sender.start()
+        indexed, failed = 0, []
+        try:
+            for message_id, payload in self._replies():
+                kind = payload.get("type")
+                if kind == "Error":
+                    if message_id in shared.urls:
+                        failed.append(f"{shared.urls[message_id]}: {payload.get('message')}")
+                        continue
+                    raise self._failure(f"Pagefind failed: {payload.get('message')}")
+                if kind == "IndexedFile":
+                    indexed += 1
+                elif kind == "NewIndex" and payload.get("index_id") != 0:
+                    raise self._failure(f"unexpected index id {payload.get('index_id')}")
+                elif kind == "WriteFiles" and message_id == shared.write_id:
+                    break
+            else:
+                sender.join(timeout=5)
+                if shared.error is not None:
+                    raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
+                raise self._failure("Pagefind stopped before it wrote the index")
+        except BaseException:
+            self.proc.kill()  # the sender thread then fails at once and ends
+            raise
+        finally:
+            sender.join()
+        if shared.error is not None:
+            raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
+        if failed:
+            raise self._failure(f"Pagefind could not index {len(failed)} page(s): "
+                                + "; ".join(failed[:5]))
+        return indexed
+
+    def _send(self, documents: Iterable[tuple[str, str]], output_path: Path,
+              shared: _Exchange) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        out = self.proc.stdin
+        try:
+            out.write(_encode(1, {"type": "NewIndex", "config": self.index_config}))
+            message_id = 1
+            for url, html in documents:
+                message_id += 1
+                shared.urls[message_id] = url
+                out.write(_encode(message_id, {"type": "AddFile", "index_id": 0, "url": url,
+                                               "file_path": None, "file_contents": html}))
+            shared.write_id = message_id + 1
+            out.write(_encode(message_id + 1, {"type": "WriteFiles", "index_id": 0,
+                                               "output_path": str(output_path)}))
+            out.flush()
+        except BaseException as exc:  # reported by the reply loop
+            shared.error = exc
+            with contextlib.suppress(OSError):
+                out.close()  # the service exits, the reply loop sees the end of its output
+
+    def _replies(self) -> Iterator[tuple[int | None, dict[str, Any]]]:
+        assert self.proc is not None and self.proc.stdout is not None
+        stream = self.proc.stdout
+        pending = b""
+        while True:
+            chunk = stream.read1(1 << 16)
+            if not chunk:
+                return
+            pending += chunk
+            *messages, pending = pending.split(b",")
+            for raw in messages:
+                if not raw.strip():
+                    continue
+                try:
+                    reply = json.loads(base64.b64decode(raw))
+                except ValueError:
+                    raise self._failure(f"unreadable reply from Pagefind: {raw[:80]!r}") from None
+                yield reply.get("message_id"), reply.get("payload") or {}
+
+
+# ---------------------------------------------------------------- state
+
+def _state_path(cache_dir: Path) -> Path:
+    return cache_dir / STATE_FILE
+
+
+def _load_state(cache_dir: Path, settings: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
+    """The pages (URL -> [size, mtime_ns]) each shard was last indexed from."""
+    try:
+        data = json.loads(_state_path(cache_dir).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("settings") != settings:
+        return {}
+    shards = data.get("shards")
+    return shards if isinstance(shards, dict) else {}
+
+
+def _save_state(cache_dir: Path, settings: dict[str, Any],
+                shards: dict[str, dict[str, list[int]]]) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(_state_path(cache_dir),
+                  json.dumps({"settings": settings, "shards": shards}, separators=(",", ":")))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
