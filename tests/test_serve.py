@@ -113,9 +113,9 @@ def running(quiet_console: Console) -> Iterator[Callable[..., Preview]]:
     started: list[Preview] = []
 
     def start(config: Config, build: FakeBuild | None = None, watch: bool = False,
-              console: Console | None = None) -> Preview:
-        preview = Preview(config, port=0, console=console or quiet_console, build=build,
-                          quiet=0.1, max_wait=1.0)
+              quiet: float = 0.1, max_wait: float = 1.0) -> Preview:
+        preview = Preview(config, port=0, console=quiet_console, build=build, quiet=quiet,
+                          max_wait=max_wait)
         started.append(preview)
         preview.initial_build()
         preview.start(watch=watch)
@@ -323,6 +323,22 @@ def test_editor_save_dance_is_one_build(tmp_path: Path, running) -> None:
     assert fake.calls[1] == {str(folder / "a.md")}
 
 
+def test_a_checkout_of_500_files_is_one_build(tmp_path: Path, running) -> None:
+    site = make_site(tmp_path)
+    fake = FakeBuild()
+    preview = running(site_config(site), build=fake, watch=True, quiet=0.2, max_wait=3.0)
+    time.sleep(0.2)
+    for i in range(500):
+        folder = site / "content" / "2024" / f"{i % 10:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"story-{i}.md").write_text(ARTICLE.format(body=i))
+    assert wait_until(lambda: len(fake.calls) >= 2, 5)
+    assert preview.rebuilder.wait_idle(5)
+    time.sleep(0.5)
+    assert len(fake.calls) == 2
+    assert any(p.endswith(".md") for p in fake.calls[1])
+
+
 def test_inotify_limit_falls_back_to_polling(tmp_path: Path) -> None:
     class Exhausted:
         def schedule(self, *args: object, **kwargs: object) -> None:
@@ -429,6 +445,15 @@ def test_not_found_uses_404_page_with_the_script(tmp_path: Path, running) -> Non
     (preview.config.output_dir / "404.html").unlink()
     status, _, body = get(preview, "/no/such/page/")
     assert status == 404 and b"404 Not Found" in body and b"livereload.js" in body
+
+
+def test_failed_first_build_still_serves_the_overlay(tmp_path: Path, running) -> None:
+    site = make_site(tmp_path)
+    (site / "content/2025/01/a.md").write_text("no front matter\n")
+    preview = running(site_config(site))
+    assert preview.state.error is not None and preview.state.epoch == 0
+    status, _, body = get(preview, "/")
+    assert status == 404 and b"livereload.js" in body
 
 
 def test_head_and_redirect(tmp_path: Path, running) -> None:
