@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import json
 import mimetypes
 import os
@@ -669,7 +670,7 @@ class Preview:
                  console: Console | None = None, build: BuildFunc | None = None,
                  quiet: float = QUIET_SECONDS, max_wait: float = MAX_WAIT_SECONDS) -> None:
         self.console = console or Console(stderr=True, highlight=False)
-        self.builder = SiteBuilder(config)
+        self.builder = SiteBuilder(config, functools.partial(build_site, log=self._log))
         self.state = BuildState()
         self.rebuilder = Rebuilder(build or self.builder, self.state, self.console,
                                    config.site_dir, quiet, max_wait)
@@ -688,6 +689,9 @@ class Preview:
     @property
     def config(self) -> Config:
         return self.builder.config
+
+    def _log(self, text: str) -> None:
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     @property
     def url(self) -> str:
