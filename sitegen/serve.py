@@ -256,7 +256,6 @@ class Rebuilder:
         self.console = console
         self.root = root
         self.quiet, self.max_wait = quiet, max_wait
-        self.builds = 0
         self._cond = threading.Condition()
         self._pending: set[str] = set()
         self._first = self._last = 0.0
@@ -320,7 +319,6 @@ class Rebuilder:
 
     def run_build(self, changes: frozenset[str]) -> bool:
         """One build; updates the state and prints one line (or the problems)."""
-        self.builds += 1
         self.state.set_building(True)
         try:
             report = self._build(changes)
@@ -398,7 +396,7 @@ def _command_line_overrides(config: Config) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- watching
 
-EDITOR_JUNK_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", ".crswap")
+EDITOR_JUNK_SUFFIXES = (".swp", ".swx", ".swo", "~")
 
 
 def is_editor_junk(name: str) -> bool:
