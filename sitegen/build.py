@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from . import content, search
@@ -223,37 +223,41 @@ def _lastmod(spec: PageSpec) -> datetime | None:
 
 # ---------------------------------------------------------------- render
 
+@dataclasses.dataclass(frozen=True)
+class _RenderJob:
+    """What every render worker needs besides the specs: shared by fork, never pickled."""
+
+    digests: dict[str, str]
+    config_digest: str
+    previous: dict[str, tuple[str, str]]
+    body_keys: dict[str, str]
+
+
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
                  cache: BuildCache, progress: Progress | None = None
                  ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
-    """Render into the staging folder every page whose fingerprint changed."""
-    urls = Urls(config)
-    digests = template_digests(config)
-    config_digest = config.output_affecting_digest()
-    previous = cache.page_states()
+    """Render into the staging folder every page whose fingerprint changed.
+
+    Workers fingerprint their own share of the pages, so that work is parallel too.
+    """
     writer = Writer(config.output_dir)
     writer.discard_staging()
-    fingerprint = Fingerprinter()
-    todo: list[tuple[PageSpec, str, str]] = []
-    states: dict[str, tuple[str, str]] = {}
-    for spec in specs:
-        fp = fingerprint(spec.template, digests.get(spec.template, ""), config_digest,
-                         spec.context, spec.body_of)
-        rel = urls.output_path(spec.url)
-        old = previous.get(rel)
-        if old and old[0] == fp and _file_size(config.output_dir / rel) == size_of(old[1]):
-            states[rel] = old
-        else:
-            todo.append((spec, rel, body_keys.get(spec.url, "")))
-            states[rel] = (fp, "")
+    _WorkerState.job = _RenderJob(template_digests(config), config.output_affecting_digest(),
+                                  cache.page_states(), body_keys)
     staged: list[Staged] = []
+    states: dict[str, tuple[str, str]] = {}
     problems: dict[str, Problem] = {}
-    for outcome in _map(_render_many, todo, config, progress, "render"):
-        if isinstance(outcome, Problem):
-            problems.setdefault(str(outcome), outcome)
-        else:
-            staged.append(outcome)
-            states[outcome.rel_path] = (states[outcome.rel_path][0], outcome.out_hash)
+    try:
+        for outcome in _map(_render_many, list(specs), config, progress, "render"):
+            if isinstance(outcome, Problem):
+                problems.setdefault(str(outcome), outcome)
+                continue
+            rel, state, item = outcome
+            states[rel] = state
+            if item is not None:
+                staged.append(item)
+    finally:
+        _WorkerState.job = None
     if problems:
         writer.discard_staging()
         raise TemplateError(list(problems.values()))
@@ -330,6 +334,9 @@ class _WorkerState:
     cache: BuildCache | None = None
     writer: Writer | None = None
     urls: Urls | None = None
+    fingerprint: Fingerprinter = Fingerprinter()
+    items: list = []  # set in the parent just before forking; the workers inherit it
+    job: _RenderJob | None = None  # likewise
 
 
 def _init_worker(config: Config) -> None:
@@ -339,6 +346,7 @@ def _init_worker(config: Config) -> None:
     _WorkerState.cache = None
     _WorkerState.writer = None
     _WorkerState.urls = Urls(config)
+    _WorkerState.fingerprint = Fingerprinter()
 
 
 def _parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
@@ -370,35 +378,50 @@ def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[
     return tuple(out)
 
 
-def _render_many(todo: list[tuple[PageSpec, str, str]]) -> list[Staged | Problem]:
-    state = _WorkerState
-    assert state.config is not None
+def _render_many(specs: list[PageSpec]) -> list:
+    """(output path, (fingerprint, output hash), Staged or None) per page, or Problems."""
+    state, job = _WorkerState, _WorkerState.job
+    assert state.config is not None and state.urls is not None and job is not None
     if state.renderer is None:
         state.renderer = Renderer(state.config)
         state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
         state.writer = Writer(state.config.output_dir)
+        state.fingerprint = Fingerprinter()
     assert state.cache is not None and state.writer is not None
-    out: list[Staged | Problem] = []
-    for spec, rel, body_key in todo:
+    out: list = []
+    for spec in specs:
+        fp = state.fingerprint(spec.template, job.digests.get(spec.template, ""),
+                               job.config_digest, spec.context, spec.body_of)
+        rel = state.urls.output_path(spec.url)
+        old = job.previous.get(rel)
+        if old and old[0] == fp and \
+                _file_size(state.config.output_dir / rel) == size_of(old[1]):
+            out.append((rel, old, None))
+            continue
         try:
-            body = state.cache.body(body_key) if spec.body_of else ""
+            body = state.cache.body(job.body_keys.get(spec.url, "")) if spec.body_of else ""
             data = state.renderer.render(spec, body)
         except TemplateError as exc:
             out.extend(exc.problems)
             if len(out) > 20:
                 break
             continue
-        out.append(state.writer.stage(rel, data))
+        item = state.writer.stage(rel, data)
+        out.append((rel, (fp, item.out_hash), item))
     return out
 
 
 def _map(func, items: list, config: Config, progress: Progress | None, label: str):
-    """Run `func` over chunks of `items`, in a process pool when there is enough work."""
+    """Run `func` over chunks of `items`, in a process pool when there is enough work.
+
+    Workers are forked after `items` exist and inherit them: only index ranges travel to
+    the workers, never the page contexts themselves.
+    """
     if not items:
         return
     total, done = len(items), 0
     workers = min(config.workers, max(1, len(items) // 50))
-    if workers <= 1 or len(items) < PARALLEL_THRESHOLD:
+    if workers <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in get_all_start_methods():
         _init_worker(config)
         for chunk in iter_chunks(items, 100):
             yield from func(chunk)
@@ -407,11 +430,21 @@ def _map(func, items: list, config: Config, progress: Progress | None, label: st
                 progress(label, done, total)
         return
     size = max(20, min(250, total // (workers * 8)))
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                             initializer=_init_worker, initargs=(config,)) as pool:
-        for chunk, results in zip(iter_chunks(items, size),
-                                  pool.map(func, iter_chunks(items, size)), strict=True):
-            yield from results
-            done += len(chunk)
-            if progress:
-                progress(label, done, total)
+    ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
+    _WorkerState.items = items
+    try:
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                                 initializer=_init_worker, initargs=(config,)) as pool:
+            for (start, end), results in zip(ranges, pool.map(_run_range, [func] * len(ranges),
+                                                              ranges), strict=True):
+                yield from results
+                done += end - start
+                if progress:
+                    progress(label, done, total)
+    finally:
+        _WorkerState.items = []
+
+
+def _run_range(func, bounds: tuple[int, int]) -> list:
+    start, end = bounds
+    return func(_WorkerState.items[start:end])

@@ -71,11 +71,19 @@ class Writer:
     def __init__(self, output: Path):
         self.output = output
         self.staging = staging_dir_for(output)
+        self._made: set[Path] = set()
+
+    def _parent(self, path: Path) -> None:
+        """mkdir -p of a file's folder, once per folder (mkdir calls dominate small writes)."""
+        folder = path.parent
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
 
     def stage(self, rel_path: str, data: bytes) -> Staged:
         rel_path = safe_relative_path(rel_path)
         target = self.staging / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._parent(target)
         target.write_bytes(data)
         return Staged(rel_path, content_hash(data))
 
@@ -93,7 +101,8 @@ class Writer:
         written: list[str] = []
         unchanged = 0
         staged = list(staged)
-        if self._output_is_new():
+        fresh = self._output_is_new()
+        if fresh:
             # A first build: the staging folder becomes output/ in one rename.
             self.staging.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging, self.output)
@@ -105,7 +114,7 @@ class Writer:
             if previous.get(item.rel_path) == item.out_hash and _has_size(target, item.out_hash):
                 unchanged += 1
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
+            self._parent(target)
             os.replace(self.staging / item.rel_path, target)
             written.append(item.rel_path)
         signatures = {}
@@ -116,7 +125,7 @@ class Writer:
                 written.append(job.rel_path)
             else:
                 unchanged += 1
-        removed = self.remove_stale(planned)
+        removed = 0 if fresh else self.remove_stale(planned)
         self.discard_staging()
         return WriteResult(len(written), unchanged, removed, tuple(written)), signatures
 
