@@ -27,6 +27,9 @@ test-browser: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/sitegen serve
 
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py $(if $(BENCH_N),--sizes $(BENCH_N),)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 

@@ -1,0 +1,238 @@
+"""tools/bench.py: the issue #4 benchmark harness (its logic and its table, not timings)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "tools" / "bench.py"
+
+
+def _load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sitegen_bench", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load()
+
+SIZE_RE = re.compile(r"^\d+(\.\d+)? s( \(\d+\.\d+-\d+\.\d+\))?$")
+MB_RE = re.compile(r"^[\d,]+ MB$")
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def test_parse_summary_and_stages() -> None:
+    err = ("load          0.032 s\nparse         1.707 s\nindex         0.034 s\n"
+           "render        2.585 s\nsearch       12.125 s\n")
+    out = ("995 articles, 2759 pages: 2759 rendered, 2764 written, 0 unchanged, 0 removed "
+           "in 4.56 s\n")
+    summary = bench.parse_summary(out)
+    assert summary == bench.Summary(articles=995, pages=2759, rendered=2759, written=2764,
+                                    unchanged=0, removed=0, seconds=4.56)
+    assert bench.parse_stages(err) == {"load": 0.032, "parse": 1.707, "index": 0.034,
+                                       "render": 2.585, "search": 12.125}
+    assert bench.parse_summary("nothing here") is None
+
+
+def test_parse_time_maxrss() -> None:
+    text = ('\tCommand being timed: "x"\n\tMaximum resident set size (kbytes): 174408\n'
+            "\tAverage resident set size (kbytes): 0\n")
+    assert bench.parse_time_maxrss(text) == 174408
+    assert bench.parse_time_maxrss("") is None
+
+
+# ---------------------------------------------------------------- memory of a process tree
+
+# A parent holding ~40 MB starts a child holding ~80 MB; both live for a while.
+TREE = """
+import subprocess, sys, time
+held = b"p" * 40_000_000
+child = subprocess.Popen([sys.executable, "-c",
+                          "import time; held = b'c' * 80_000_000; time.sleep(1.0)"])
+child.wait()
+print(len(held))
+"""
+
+
+@pytest.mark.parametrize("use_time", [False, True])
+def test_measure_sees_the_whole_process_tree(tmp_path: Path, use_time: bool) -> None:
+    if use_time and not os.access(bench.TIME_BIN, os.X_OK):
+        pytest.skip("no /usr/bin/time")
+    m = bench.measure([sys.executable, "-c", TREE], tmp_path, "tree", interval=0.02,
+                      use_time=use_time)
+    mb = 1024
+    assert m.seconds >= 1.0
+    assert 80 * mb <= m.max_rss_kb < 160 * mb  # the largest process: the child
+    assert m.tree_rss_kb >= 120 * mb  # parent and child at once
+    assert m.tree_pss_kb == 0 or m.tree_pss_kb >= 110 * mb
+    assert m.processes >= 2 and m.samples >= 5
+    assert (tmp_path / "tree.out").read_text().strip() == "40000000"
+
+
+def test_measure_reports_a_failing_command(tmp_path: Path) -> None:
+    with pytest.raises(bench.BenchError, match="exited 3"):
+        bench.measure([sys.executable, "-c", "import sys; print('bad', file=sys.stderr); "
+                       "sys.exit(3)"], tmp_path, "fail")
+
+
+# ---------------------------------------------------------------- the edited article
+
+
+def test_edit_keeps_the_url_and_restores(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    bench.genarchive.generate(content, 30, seed=1)
+    path = bench.pick_article(content)
+    assert path == bench.pick_article(content)  # the same article every time
+    before = path.read_bytes()
+    head_before = before.decode().split("\n---\n")[0]
+    original = bench.edit_article(path)
+    assert original == before
+    after = path.read_text()
+    head, body = after[4:].split("\n---\n", 1)
+    title = next(line for line in head.splitlines() if line.startswith("title:"))
+    assert json.loads(title[len("title:"):]).endswith(bench.EDIT_SUFFIX)
+    assert body.rstrip().endswith(bench.EDIT_PARAGRAPH)
+    slug_lines = [line for line in head.splitlines() if line.startswith("slug:")]
+    assert len(slug_lines) == 1  # the new headline keeps the URL
+    if "\nslug:" in head_before:
+        assert slug_lines[0] in head_before
+    else:
+        from slugify import slugify
+
+        old_title = json.loads(next(line for line in head_before.splitlines()
+                                    if line.startswith("title:"))[len("title:"):])
+        assert slug_lines[0] == f"slug: {slugify(old_title)}"
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _result(n: int, **seconds: list[float]) -> object:
+    def m(s: float, rss_mb: float = 0) -> object:
+        return bench.Measurement(seconds=s, max_rss_kb=int(rss_mb * 1024 / 2),
+                                 tree_rss_kb=int(rss_mb * 1024), tree_pss_kb=0, processes=1,
+                                 samples=1)
+
+    rss = seconds.pop("rss", [0.0])[0]
+    measurements = {k: [m(s, rss if k == "cold" else 0) for s in v] for k, v in seconds.items()}
+    return bench.SizeResult(n=n, seed=1, runs=1, articles_edited="a.md",
+                            load_before=(0, 0, 0), load_after=(0, 0, 0), started="now",
+                            measurements=measurements)
+
+
+def test_checks_at_10000_and_100000() -> None:
+    res = _result(10_000, cold=[14.0, 15.0, 20.0], hugo=[10.0], warm=[0.4], edit=[2.0],
+                  pagefind=[20.0], rss=[500])
+    c = bench.checks(res, None)
+    assert c["cold"].value == pytest.approx(1.5) and c["cold"].verdict == "PASS"
+    assert c["cold_rss"].value == pytest.approx(500) and c["cold_rss"].verdict == "PASS"
+    assert c["warm"].value == pytest.approx(0.04) and c["warm"].verdict == "PASS"
+    assert c["edit"].value == pytest.approx(2 / 30) and c["edit"].verdict == "FAIL"
+
+    big = _result(100_000, cold=[170.0], rss=[2100])
+    c = bench.checks(big, res)
+    assert c["linear"].value == pytest.approx(170 / 15) and c["linear"].verdict == "FAIL"
+    assert c["cold_rss"].verdict == "FAIL"
+    assert bench.checks(big, None)["linear"].verdict == "n/a"
+    assert bench.checks(_result(1000, cold=[1.0], hugo=[1.0]), None) == {}
+    rows = {r[0]: r for r in bench.table_rows(big, res)}
+    linear = next(r for name, r in rows.items() if name.startswith("cold, no search: 100,000"))
+    assert linear[3:] == ("11.3x", "<= 11x", "FAIL")
+
+
+# ---------------------------------------------------------------- end to end, tiny
+
+
+def _rows(table: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in table.splitlines():
+        if line.startswith("| ") and not line.startswith("| measure"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_main_at_a_tiny_size(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    printed: list[str] = []
+    code = bench.main(["--sizes", "30", "--runs", "1", "--no-hugo", "--workdir", str(workdir),
+                       "--json", str(tmp_path / "r.json")], out=printed.append)
+    assert code == 0
+    table = printed[-1]
+    assert table.startswith("### 30 articles (seed 1), 1 run")
+    assert "load average before" in table
+    rows = _rows(table)
+    assert list(rows) == [
+        "cold build, no search", "cold build, with search",
+        "search index (`search` stage of the cold build)",
+        "warm no-change rebuild, with search", "one-article edit, with search",
+        "search index of the edit (`search` stage)",
+        "peak RSS, cold no search: process tree, sum of RSS",
+        "peak RSS, cold no search: process tree, sum of PSS",
+        "peak RSS, cold no search: largest process (time -v)",
+        "peak RSS, cold with search: process tree, sum of RSS",
+        "peak RSS, cold with search: process tree, sum of PSS",
+        "peak RSS, cold with search: largest process (time -v)",
+        "pages written, cold", "pages, warm rebuild", "pages, one-article edit",
+    ]
+    for name in ("cold build, no search", "cold build, with search",
+                 "warm no-change rebuild, with search", "one-article edit, with search",
+                 "search index (`search` stage of the cold build)"):
+        assert SIZE_RE.match(rows[name][0]), (name, rows[name])
+    assert rows["cold build, no search"][1] == "-"  # no Hugo
+    assert rows["search index (`search` stage of the cold build)"][1].startswith("Pagefind CLI ")
+    assert MB_RE.match(rows["peak RSS, cold no search: process tree, sum of RSS"][0])
+    assert MB_RE.match(rows["peak RSS, cold no search: largest process (time -v)"][0])
+    assert re.match(r"^[\d,]+ written \([\d,]+ pages, \d+ articles\)$",
+                    rows["pages written, cold"][0])
+    assert rows["pages, warm rebuild"][0].startswith("0 rendered, 0 written, ")
+    edit = re.match(r"^(\d+) rendered, (\d+) written", rows["pages, one-article edit"][0])
+    assert edit and int(edit[1]) >= 1 and int(edit[2]) >= 1
+    assert all(cells[3:] == ["", ""] for cells in rows.values())  # no target at 30
+
+    data = json.loads((tmp_path / "r.json").read_text())
+    size = data["sizes"][0]
+    assert size["n"] == 30 and size["runs"] == 1
+    cold = size["measurements"]["cold"][0]
+    assert cold["summary"]["articles"] >= 25 and cold["summary"]["written"] > 30
+    assert {"parse", "render", "write"} <= cold["stages"].keys()
+    assert "search" in size["measurements"]["cold_search"][0]["stages"]
+    assert size["measurements"]["hugo"] == []
+    assert len(size["measurements"]["pagefind"]) == 1
+    assert not any((workdir / "runs").iterdir())  # run folders removed
+
+    # The archive is reused (and intact after the edit); --no-search builds without search.
+    content = workdir / "archives" / "sitegen-n30-s1" / "content"
+    edited = content / size["articles_edited"]
+    mtimes = {p: p.stat().st_mtime_ns for p in content.rglob("*.md") if p != edited}
+    fresh = tmp_path / "fresh"
+    bench.genarchive.generate(fresh, 30, seed=1)
+    assert edited.read_bytes() == (fresh / size["articles_edited"]).read_bytes()
+    printed.clear()
+    assert bench.main(["--sizes", "30", "--runs", "1", "--no-hugo", "--no-search",
+                       "--workdir", str(workdir)], out=printed.append) == 0
+    assert mtimes == {p: p.stat().st_mtime_ns for p in content.rglob("*.md") if p != edited}
+    rows = _rows(printed[-1])
+    assert "cold build, with search" not in rows
+    assert SIZE_RE.match(rows["warm no-change rebuild"][0])
+    assert SIZE_RE.match(rows["one-article edit"][0])
+    saved = bench.from_json(json.loads((workdir / "results" / "n30-s1.json").read_text()))
+    assert saved.measurements["cold"][0].summary.articles == cold["summary"]["articles"]
+
+    printed.clear()
+    assert bench.main(["--sizes", "30", "--workdir", str(workdir), "--report-only"],
+                      out=printed.append) == 0
+    assert "one-article edit" in printed[-1]
