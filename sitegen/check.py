@@ -1,0 +1,374 @@
+"""`sitegen check`: every problem of a site in one run, each with file and line; writes nothing.
+
+It runs the build's own stages (load, parse, index, plan) with its parse cache in a temporary
+folder that reads through to the site's build cache (opened read-only: what the last build
+parsed is not parsed again), so neither `output/` nor the build cache is changed. Then it
+checks what a build does not: that internal links and images lead somewhere, and that every
+layout renders.
+
+- content: every parse error of every file, duplicate URLs, pages that want the same URL;
+- links: root-relative and relative links and images in article bodies, front matter `image`
+  and `link`, against every planned page, static file, theme asset and page-bundle file;
+- typo-like front matter keys: warnings (errors with `--strict`);
+- layouts: each compiles, and each renders one real page of every kind it is used for.
+
+Drafts, embargoed and expired articles are checked too: their own links may lead to other
+unpublished articles (they will appear together), but a published article linking to an
+unpublished one is a broken link today.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import html
+import pickle
+import re
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from urllib.parse import unquote, urljoin
+
+import jinja2
+
+from . import content
+from .build import copy_jobs, load_sources, parse_articles, plan_site
+from .cache import BuildCache, parse_key
+from .config import Config
+from .errors import ContentError, Problem, TemplateError
+from .feeds import plan_feeds
+from .indexes import Indexes, build_indexes
+from .pages import plan_pages
+from .records import Article, PageSpec, SourceFile
+from .render import Renderer
+from .urls import Urls
+
+_ATTR = re.compile(r"""<(?:a|img|source|video|audio|iframe)\b[^>]*?\s(href|src)=["']([^"']*)["']""",
+                   re.IGNORECASE)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+# Fields whose branches an article layout is most likely to have: the richest article
+# (most of these set) is the one rendered to check it.
+_ARTICLE_FEATURES = ("image", "updated", "corrections", "link", "dateline", "source_name",
+                     "story", "section", "tags", "authors", "summary", "revisions", "extra")
+
+
+def check_site(config: Config) -> list[Problem]:
+    """Every problem of the site: errors, and warnings (errors when `config.strict`)."""
+    with tempfile.TemporaryDirectory(prefix="sitegen-check-") as tmp:
+        # Never stop at an error, and keep the parse cache in the temporary folder. Only
+        # settings outside the output-affecting digest change, so the parse-cache keys are
+        # the build's: articles the last build parsed are read from its cache, read-only.
+        work = dataclasses.replace(config, keep_going=True, strict=False, cache_dir=Path(tmp))
+        cache = _ReadThroughCache(work.cache_dir, work.output_dir, config.cache_dir)
+        try:
+            return _Checker(config, cache).run(work)
+        finally:
+            cache.close()
+
+
+class _ReadThroughCache(BuildCache):
+    """A temporary parse cache that also reads the site's build caches, never writing them."""
+
+    def __init__(self, cache_dir: Path, output_dir: Path, site_cache_dir: Path):
+        super().__init__(cache_dir, output_dir)
+        self.site_dbs: list[sqlite3.Connection] = []
+        for path in sorted(site_cache_dir.glob("*.sqlite")) if site_cache_dir.is_dir() else ():
+            try:
+                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+                db.execute("SELECT key, record, body FROM parsed LIMIT 1").fetchall()
+            except sqlite3.Error:
+                continue  # not a build cache, or one of another version: only slower
+            self.site_dbs.append(db)
+
+    def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
+        keys = list(keys)
+        found = super().get_parsed(keys)
+        for db in self.site_dbs:
+            missing = [k for k in keys if k not in found]
+            for start in range(0, len(missing), 900):
+                chunk = missing[start: start + 900]
+                try:
+                    rows = db.execute(f"SELECT key, record FROM parsed WHERE key IN "
+                                      f"({','.join('?' * len(chunk))})", chunk).fetchall()
+                    found.update((key, pickle.loads(record)) for key, record in rows)
+                except (sqlite3.Error, pickle.UnpicklingError, AttributeError, EOFError,
+                        ImportError, TypeError):
+                    break  # a cache being rewritten or from another version: parse instead
+        return found
+
+    def body(self, key: str) -> str:
+        row = self.db.execute("SELECT body FROM parsed WHERE key = ?", (key,)).fetchone()
+        for db in self.site_dbs:
+            if row is not None:
+                break
+            with contextlib.suppress(sqlite3.Error):
+                row = db.execute("SELECT body FROM parsed WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else ""
+
+    def close(self) -> None:
+        for db in self.site_dbs:
+            db.close()
+        super().close()
+
+
+class _Checker:
+    def __init__(self, config: Config, cache: BuildCache):
+        self.config = config
+        self.cache = cache
+        self.urls = Urls(config)
+        self.base = config.base_path
+        self.folder = Path(config.content_dir.name)
+        self.problems: list[Problem] = []
+
+    def run(self, work: Config) -> list[Problem]:
+        sources = self.load()
+        loaded = parse_articles(sources, work, self.cache)
+        severity = "error" if self.config.strict else "warning"
+        for problem in (*loaded.skipped, *loaded.warnings):
+            self.problems.append(problem if problem.severity == "error" else
+                                 dataclasses.replace(problem, severity=severity))
+        articles = self.all_parsed(sources, loaded.articles, work)
+        published = list(loaded.articles)
+        others = [a for a, _key in articles[len(published):]]
+        unpublished = [a for a in others if not content.is_published(a, self.config)]
+        indexes = build_indexes(published, self.config.related_count)
+        specs = self.plan(indexes)
+
+        targets = {self.urls.output_path(s.url) for s in specs}
+        targets |= {job.rel_path for job in copy_jobs(self.config, published, self.urls)}
+        targets |= {".nojekyll", "CNAME"} if self.config.cname else {".nojekyll"}
+        # An article dropped for a duplicate URL still gets its tag pages etc. once fixed:
+        # links to those are not what is wrong.
+        dropped = [a for a in others if content.is_published(a, self.config)]
+        targets |= self.unpublished_targets(dropped).keys()
+        waiting = self.unpublished_targets(unpublished)
+        every_target = targets | waiting.keys()
+        texts = {s.path: s.data for s in sources}
+        for article, key in articles:
+            if content.is_published(article, self.config):
+                self.check_article(article, texts.get(article.source, b""), key,
+                                   targets, waiting)
+            else:
+                self.check_article(article, texts.get(article.source, b""), key,
+                                   every_target, {})
+        self.check_layouts(specs, loaded.keys)
+        unique = {str(p): p for p in self.problems}
+        return sorted(unique.values(), key=lambda p: (str(p.path), p.line or 0, p.message))
+
+    # ------------------------------------------------------------ stages
+
+    def load(self) -> list[SourceFile]:
+        try:
+            return load_sources(self.config)
+        except ContentError as exc:  # unreadable files: report them, check the rest
+            self.problems.extend(exc.problems)
+        sources = []
+        for rel, path, bundle in content.discover(self.config.content_dir):
+            with contextlib.suppress(OSError):  # already reported
+                sources.append(content.read_source(rel, path, bundle))
+        return sources
+
+    def all_parsed(self, sources: Sequence[SourceFile], kept: Sequence[Article],
+                   work: Config) -> list[tuple[Article, str]]:
+        """Every article that parsed, with the cache key of its body: those the build keeps,
+        and those it drops for a problem found after parsing (a duplicate URL), whose links
+        deserve a check all the same."""
+        digest = work.output_affecting_digest()
+        keys = {s.path: parse_key(s.path, s.digest, digest) for s in sources}
+        out = [(a, keys[a.source]) for a in kept]
+        kept_sources = {a.source for a in kept}
+        dropped = [keys[s.path] for s in sources if s.path not in kept_sources]
+        out += [(article, key) for key, (article, _warnings)
+                in self.cache.get_parsed(dropped).items()]
+        return out
+
+    def plan(self, indexes: Indexes) -> list[PageSpec]:
+        try:
+            return plan_site(indexes, self.config)
+        except ContentError as exc:  # two pages want one URL: report, and check the rest
+            self.problems.extend(exc.problems)
+        html_pages = list(plan_pages(indexes, self.config, self.urls))
+        return html_pages + list(plan_feeds(indexes, self.config, self.urls,
+                                            [(s.url, None) for s in html_pages]))
+
+    def unpublished_targets(self, articles: Sequence[Article]) -> dict[str, Article]:
+        """The output paths these articles would add to the site, each with one of them."""
+        out: dict[str, Article] = {}
+        for article in articles:
+            page = self.urls.output_path(article.url)
+            out.setdefault(page, article)
+            y, m, d = article.day_key
+            pages = [self.urls.year(y), self.urls.month(y, m), self.urls.day(y, m, d)]
+            pages += [t.url for t in (*article.tags, *article.authors)]
+            if article.section:
+                pages.append(article.section.url)
+            for url in pages:
+                out.setdefault(self.urls.output_path(url), article)
+            base = page.rsplit("/", 1)[0]
+            for name in article.bundle_files:
+                out.setdefault(f"{base}/{name}", article)
+        return out
+
+    # ------------------------------------------------------------ links and images
+
+    def check_article(self, article: Article, data: bytes, body_key: str,
+                      targets: set[str], waiting: dict[str, Article]) -> None:
+        text = data.decode("utf-8-sig", "replace").replace("\r\n", "\n")
+        where = self.folder / article.source
+        body_start = _body_offset(text)
+        body = self.cache.body(body_key)
+        for href, line in article.internal_links:
+            path = self.urls.internal_target(href)
+            if path is not None:
+                kind = "image" if f'src="{self.base}{href[1:]}"' in body else "link"
+                self.check_target(self.urls.page(path), href, where, line, targets, waiting,
+                                  article, kind)
+        for attr, raw in _ATTR.findall(body):
+            value = html.unescape(raw).strip()
+            if not value or value.startswith(("/", "#", "?")) or _SCHEME.match(value):
+                continue  # root-relative links came through internal_links above
+            line = _line_of(text, value, body_start)
+            kind = "image" if attr.lower() == "src" else "link"
+            self.check_target(urljoin(article.url, value), value, where, line, targets,
+                              waiting, article, kind)
+        if article.image and not _SCHEME.match(article.image) \
+                and not article.image.startswith("//"):
+            self.check_target(article.image, _front_value(text, "image"), where,
+                              _key_line(text, "image"), targets, waiting, article, "image")
+        if article.link.startswith("/") and not article.link.startswith("//"):
+            self.check_target(self.urls.page(article.link), article.link, where,
+                              _key_line(text, "link"), targets, waiting, article, "link")
+
+    def check_target(self, url: str, written: str, where: Path, line: int | None,
+                     targets: set[str], waiting: dict[str, Article], article: Article,
+                     kind: str) -> None:
+        rel = _output_candidates(url, self.base)
+        if rel is None:
+            self.problems.append(Problem(where, line, f"{kind} {written!r} leads outside the "
+                                                      f"site (its base path is {self.base})"))
+            return
+        if any(c in targets for c in rel) or (self.config.search and
+                                               rel[0].startswith("pagefind/")):
+            return
+        other = next((waiting[c] for c in rel if c in waiting), None)
+        if other is not None:
+            reason, severity = self.unpublished_reason(other)
+            self.problems.append(Problem(where, line, f"{kind} {written!r} leads to "
+                                         f"{self.folder / other.source}, {reason}", severity))
+            return
+        self.problems.append(Problem(where, line, self.missing_message(kind, written, url,
+                                                                       article)))
+
+    def missing_message(self, kind: str, written: str, url: str, article: Article) -> str:
+        folder = self.folder / Path(article.source).parent
+        if kind == "image" and url.startswith(article.url):
+            if Path(article.source).name == "index.md":
+                return f"image {written!r} is not a file of the bundle {folder}/"
+            return (f"image {written!r} not found: only a page bundle (a folder with index.md) "
+                    "holds an article's files")
+        return f"{kind} {written!r} leads nowhere: no page or file at {url}"
+
+    def unpublished_reason(self, article: Article) -> tuple[str, str]:
+        if article.draft and not self.config.drafts:
+            return "a draft", "error"
+        if article.expires and article.expires <= self.config.now:
+            return f"expired on {article.expires:%Y-%m-%d}", "error"
+        return f"embargoed until {article.date:%Y-%m-%d %H:%M %z}", "warning"
+
+    # ------------------------------------------------------------ layouts
+
+    def check_layouts(self, specs: Sequence[PageSpec], keys: dict[str, str]) -> None:
+        renderer = Renderer(self.config)
+        env = renderer.env
+        for name in env.list_templates():
+            if name.startswith("assets/"):
+                continue
+            try:
+                env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                self.problems.append(Problem(self.display(exc.filename or name), exc.lineno,
+                                             exc.message or str(exc)))
+            except UnicodeDecodeError:
+                self.problems.append(Problem(self.display(name), None,
+                                             "layout is not valid UTF-8"))
+        # A syntax error is reported once above; a runtime error once, with its first page.
+        seen: set[tuple[str, int | None, str]] = {(str(p.path), p.line, "")
+                                                  for p in self.problems}
+        for spec in _one_per_kind(specs):
+            body = self.cache.body(keys[spec.url]) if spec.body_of and spec.url in keys else ""
+            try:
+                renderer.render(spec, body)
+            except TemplateError as exc:
+                for problem in exc.problems:
+                    path = self.display(str(problem.path))
+                    if {(path, problem.line, ""), (path, problem.line, problem.message)} & seen:
+                        continue
+                    seen.add((path, problem.line, problem.message))
+                    self.problems.append(dataclasses.replace(
+                        problem, path=path, message=f"{problem.message} (rendering {spec.url})"))
+
+    def display(self, path: str) -> str:
+        """A layout's path relative to the site folder when it lies inside it."""
+        try:
+            return Path(path).resolve().relative_to(self.config.site_dir).as_posix()
+        except ValueError:
+            return path
+
+
+# ---------------------------------------------------------------- helpers
+
+def _one_per_kind(specs: Iterable[PageSpec]) -> list[PageSpec]:
+    """One page for each (layout, kind); for articles the one with the most fields set."""
+    chosen: dict[tuple[str, str], PageSpec] = {}
+    score: dict[tuple[str, str], int] = {}
+    for spec in specs:
+        key = (spec.template, spec.kind)
+        article = spec.context.get("article")
+        points = sum(bool(getattr(article, f, None)) for f in _ARTICLE_FEATURES) \
+            if isinstance(article, Article) else 0
+        if key not in chosen or points > score[key]:
+            chosen[key], score[key] = spec, points
+    return list(chosen.values())
+
+
+def _output_candidates(url: str, base: str) -> list[str] | None:
+    """The output files, relative to `output/`, that could serve a URL path."""
+    path = re.split(r"[?#]", url, maxsplit=1)[0]
+    if not path.startswith(base):
+        return None
+    rel = unquote(path[len(base):])
+    if "/../" in f"/{rel}/" or "\\" in rel:
+        return None
+    if rel == "" or rel.endswith("/"):
+        return [rel + "index.html"]
+    return [rel, rel + "/index.html"]  # '/a/b' is served by a/b/index.html too
+
+
+def _body_offset(text: str) -> int:
+    """Where the body starts: after the second '---' line (0 when there is none)."""
+    match = re.match(r"\s*---[ \t]*\n.*?\n---[ \t]*(\n|$)", text, re.S)
+    return match.end() if match else 0
+
+
+def _line_of(text: str, value: str, start: int) -> int:
+    """The line of a link target in the body: as a Markdown or HTML target first."""
+    for pattern in (f"]({value}", f"](<{value}>", f'"{value}"', f"'{value}'", f"]: {value}",
+                    value):
+        at = text.find(pattern, start)
+        if at >= 0:
+            return text.count("\n", 0, at) + 1
+    return text.count("\n", 0, start) + 1
+
+
+def _key_line(text: str, key: str) -> int | None:
+    end = _body_offset(text) or len(text)
+    match = re.search(rf"^{re.escape(key)}\s*:", text[:end], re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
+
+
+def _front_value(text: str, key: str) -> str:
+    end = _body_offset(text) or len(text)
+    match = re.search(rf"^{re.escape(key)}\s*:\s*(.*)$", text[:end], re.MULTILINE)
+    return match.group(1).strip().strip("'\"") if match else ""
+
