@@ -447,6 +447,7 @@ class SizeResult:
     started: str
     measurements: dict[str, list[Measurement]]
     hugo_pages: int = 0  # HTML files Hugo wrote (first run)
+    revision: str = ""  # the sitegen source measured
     notes: list[str] = field(default_factory=list)
 
     def seconds(self, scenario: str) -> list[float]:
@@ -479,7 +480,8 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None]) -> SizeResult:
                         articles_edited=str(target.relative_to(content)),
                         load_before=os.getloadavg(), load_after=(0.0, 0.0, 0.0),
                         started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                        measurements={s: [] for s in SCENARIOS})
+                        measurements={s: [] for s in SCENARIOS},
+                        revision=source_revision())
     pagefind = opts.pagefind and opts.search and opts.pagefind_bin is not None
     if pagefind and n > opts.pagefind_max:
         pagefind = False
@@ -734,7 +736,8 @@ def report(res: SizeResult, baseline: SizeResult | None = None) -> str:
     load_after = ", ".join(f"{x:.2f}" for x in res.load_after)
     head = (f"### {res.n:,} articles (seed {res.seed}), {res.runs} run{'s' * (res.runs != 1)}, "
             f"median (min-max)\n\n{res.started}; load average before {load}, after "
-            f"{load_after}; edited article: `{res.articles_edited}`\n")
+            f"{load_after}; sitegen at {res.revision or '?'}; edited article: "
+            f"`{res.articles_edited}`\n")
     notes = "".join(f"\nNote: {n}" for n in res.notes)
     return head + "\n" + markdown_table(table_rows(res, baseline)) + "\n" + notes
 
@@ -829,6 +832,19 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     return opts
 
 
+def source_revision() -> str:
+    """The commit measured, and which of sitegen's files differ from it (a shared tree)."""
+    head = tool_version(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    try:
+        status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--",
+                                 "sitegen"], capture_output=True, text=True, timeout=60,
+                                check=False).stdout.split("\n")
+    except (OSError, subprocess.TimeoutExpired):
+        return head
+    dirty = [line[3:] for line in status if line.strip()]
+    return head + (f" + uncommitted {', '.join(dirty)}" if dirty else "")
+
+
 def print_saved(opts: Options, out: Callable[[str], None]) -> int:
     done: dict[int, SizeResult] = {}
     for n in opts.sizes:
@@ -859,11 +875,14 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         "pagefind": tool_version([opts.pagefind_bin, "--version"]) if opts.pagefind_bin
         else None,
         "peak_rss_from": "/usr/bin/time -v" if os.access(TIME_BIN, os.X_OK) else "wait4",
+        "revision": source_revision(),
     }
     out(f"sitegen benchmark (issue #4): {machine['cpus']} CPUs, {machine['platform']}, "
-        f"Python {machine['python']}\n{machine['sitegen']}; Hugo: {machine['hugo'] or '-'}; "
-        f"Pagefind: {machine['pagefind'] or '-'}; largest process from "
-        f"{machine['peak_rss_from']}, process-tree sums sampled every {opts.interval:g} s\n")
+        f"Python {machine['python']}\n"
+        f"- {machine['sitegen']} at {machine['revision']}\n"
+        f"- Hugo: {machine['hugo'] or '-'}\n- Pagefind: {machine['pagefind'] or '-'}\n"
+        f"- memory: largest process from {machine['peak_rss_from']}, process-tree sums "
+        f"sampled every {opts.interval:g} s\n")
     done: dict[int, SizeResult] = {}
     for n in opts.sizes:
         try:
