@@ -1,0 +1,229 @@
+"""The search page in headless Chromium, over a small site built with its Pagefind shards.
+
+The site is served on 127.0.0.1 at `/` and, built for `https://example.org/repo/`, under
+`/repo/` (a GitHub Pages project site): the bundle and the result links must carry the base path.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import FIXED_NOW, article
+
+from sitegen.build import build
+from sitegen.config import load_config
+
+pytestmark = pytest.mark.browser
+
+UNIQUE = "quokkafest"
+# 14 articles mention the council, over three years (three shards) and three sections.
+COUNCIL = [
+    ("Council Approves Harbor Budget", "2025-02-03 09:00:00", "World", ["Harbor"], "Ana Ruiz"),
+    ("Council Delays Tram Vote", "2025-01-20 18:30:00 -0500", "Business", ["Transit"], "Ben Cole"),
+    ("Council Hears Science Fair Winners", "2025-01-02", "Science", ["Schools"], "Ana Ruiz"),
+    ("Council Funds New Observatory", "2024-11-30 23:30:00 -0500", "Science", ["Space"], "Cy Dorn"),
+    ("Council Rejects Parking Plan", "2024-07-04", "World", ["Transit"], "Ben Cole"),
+    ("Council Studies Flood Maps", "2024-03-15 08:00:00", "Science", ["Harbor"], "Cy Dorn"),
+    ("Council Names New Clerk", "2024-01-09", "World", ["Harbor"], "Ana Ruiz"),
+    ("Council Expands Library Hours", "2023-12-31 20:00:00 -0800", "Business", ["Schools"],
+     "Ben Cole"),
+    ("Council Debates Bridge Tolls", "2023-09-01", "Business", ["Transit"], "Cy Dorn"),
+    ("Council Backs Lab Expansion", "2023-06-06", "Science", ["Schools"], "Ana Ruiz"),
+    ("Council Cuts Festival Grant", "2023-05-05", "World", ["Harbor"], "Ben Cole"),
+    ("Council Votes on Ferry Fares", "2023-04-04", "Business", ["Transit"], "Cy Dorn"),
+    ("Council Adopts Climate Plan", "2023-03-03", "Science", ["Space"], "Ana Ruiz"),
+    ("Council Opens Budget Talks", "2023-02-02", "World", ["Harbor"], "Ben Cole"),
+]
+
+
+def _files() -> dict[str, str]:
+    files = {}
+    for n, (title, date, section, tags, author) in enumerate(COUNCIL):
+        files[f"content/c{n:02d}.md"] = article(
+            title, date, f"The city council met again. Item {n} on the agenda was discussed.",
+            section=section, tags=tags, authors=[author])
+    files["content/unique.md"] = article(
+        "Zoo Plans Spring Festival", "2024-05-01",
+        f"The zoo announced the first {UNIQUE} for spring, with keepers on hand.",
+        section="Culture", tags=["Zoo"], authors=["Dee Fox"])
+    return files
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same site built for `/` and for `/repo/`: prefix -> output folder."""
+    root = tmp_path_factory.mktemp("search-site")
+    for rel, text in _files().items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    (root / "sitegen.toml").write_text('title = "Search Gazette"\n')
+    outputs = {}
+    for prefix in ("/", "/repo/"):
+        name = prefix.strip("/") or "root"
+        out = root / f"out-{name}"
+        config = load_config(root, output_dir=out, cache_dir=root / f".cache-{name}",
+                             base_url="https://example.org" + prefix, search=True,
+                             now=FIXED_NOW, jobs=1)
+        build(config)
+        outputs[prefix] = out
+    return outputs
+
+
+def _open(chromium_page, url: str):
+    chromium_page.goto(url)
+    return chromium_page
+
+
+def _results(page):
+    return page.locator("#search-results > li")
+
+
+def _wait_status(page, pattern: str):
+    from playwright.sync_api import expect
+
+    expect(page.locator("#search-status")).to_have_text(re.compile(pattern, re.IGNORECASE))
+
+
+@pytest.mark.parametrize("prefix", ["/", "/repo/"])
+def test_a_word_from_one_article_finds_exactly_that_article(sites, serve_folder, chromium_page,
+                                                            prefix):
+    from playwright.sync_api import expect
+
+    base = serve_folder(sites[prefix], prefix)
+    page = _open(chromium_page, base + "search/")
+    box = page.get_by_label("Words to find")
+    box.press_sequentially(UNIQUE)
+    _wait_status(page, r"^1 result for “quokkafest”")
+    expect(_results(page)).to_have_count(1)
+    link = _results(page).first.get_by_role("link")
+    expect(link).to_have_text("Zoo Plans Spring Festival")
+    href = link.get_attribute("href")
+    assert href == f"{prefix}2024/05/01/zoo-plans-spring-festival/"
+    expect(_results(page).first.locator("mark").first).to_have_text(UNIQUE)
+    expect(_results(page).first).to_contain_text("Culture")
+    assert parse_qs(urlsplit(page.url).query) == {"q": [UNIQUE]}  # the query lives in the URL
+
+    link.click()  # the result link works under the base path
+    expect(page.locator("h1")).to_have_text("Zoo Plans Spring Festival")
+    assert not page.context.console_errors
+
+
+@pytest.mark.parametrize("prefix", ["/", "/repo/"])
+def test_a_section_filter_keeps_only_that_section(sites, serve_folder, chromium_page, prefix):
+    from playwright.sync_api import expect
+
+    base = serve_folder(sites[prefix], prefix)
+    page = _open(chromium_page, base + "search/?q=council")
+    _wait_status(page, r"^14 results for “council”, newest first")
+    expect(_results(page)).to_have_count(10)
+    page.get_by_label("Section", exact=True).select_option("Science")
+    _wait_status(page, r"^5 results for “council” in section Science")
+    expect(_results(page)).to_have_count(5)
+    for section in _results(page).locator(".search-result-section").all_inner_texts():
+        assert section == "Science"
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["council"], "section": ["Science"]}
+    assert not page.context.console_errors
+
+
+def test_nonsense_says_no_results(sites, serve_folder, chromium_page):
+    from playwright.sync_api import expect
+
+    base = serve_folder(sites["/repo/"], "/repo/")
+    page = _open(chromium_page, base + "search/")
+    page.get_by_label("Words to find").fill("xqzvwplk")
+    page.get_by_label("Words to find").press("Enter")
+    _wait_status(page, r"^No results for “xqzvwplk”")
+    expect(_results(page)).to_have_count(0)
+    expect(page.locator(".search-hint")).to_be_visible()
+    expect(page.locator(".search-hint a")).to_have_attribute("href", "/repo/archive/")
+
+
+def test_newest_first_across_year_shards_and_relevance(sites, serve_folder, chromium_page):
+    from playwright.sync_api import expect
+
+    assert sorted(p.name for p in (sites["/"] / "pagefind").iterdir()) == [
+        "2023", "2024", "2025", "manifest.json"]
+    base = serve_folder(sites["/"])
+    page = _open(chromium_page, base + "search/?q=council")
+    _wait_status(page, r"^14 results")
+    page.get_by_role("button", name="Show more results").click()
+    expect(_results(page)).to_have_count(14)
+    expect(page.get_by_role("button", name="Show more results")).to_be_hidden()
+    # Focus moves to the first of the new results, for keyboard users.
+    expect(_results(page).nth(10).get_by_role("link")).to_be_focused()
+    stamps = _results(page).locator("time").evaluate_all("els => els.map(e => e.dateTime)")
+    instants = [_utc(s) for s in stamps]
+    assert instants == sorted(instants, reverse=True)
+    # The article dated 2023-12-31 20:00 -0800 is 2024 in UTC: after the 2024-01-09 one.
+    titles = _results(page).get_by_role("link").all_inner_texts()
+    assert titles.index("Council Names New Clerk") < titles.index("Council Expands Library Hours")
+
+    page.get_by_label("Order", exact=True).select_option("relevance")
+    _wait_status(page, r"^14 results for “council”, best match first")
+    assert parse_qs(urlsplit(page.url).query)["sort"] == ["relevance"]
+
+
+def test_url_state_and_the_back_button(sites, serve_folder, chromium_page):
+    from playwright.sync_api import expect
+
+    base = serve_folder(sites["/repo/"], "/repo/")
+    page = _open(chromium_page, base + "search/?q=council&year=2023&author=Ben+Cole")
+    _wait_status(page, r"^3 results for “council” in year 2023, author Ben Cole")
+    expect(page.get_by_label("Year", exact=True)).to_have_value("2023")
+    expect(page.get_by_label("Author", exact=True)).to_have_value("Ben Cole")
+    page.get_by_label("Tag", exact=True).select_option("Harbor")
+    _wait_status(page, r"^2 results .*tag Harbor")
+    page.go_back()
+    _wait_status(page, r"^3 results for “council” in year 2023, author Ben Cole")
+    expect(page.get_by_label("Tag", exact=True)).to_have_value("")
+    page.go_forward()
+    _wait_status(page, r"^2 results .*tag Harbor")
+
+
+def test_keyboard_only(sites, serve_folder, chromium_page):
+    from playwright.sync_api import expect
+
+    base = serve_folder(sites["/"])
+    page = _open(chromium_page, base + "search/")
+    expect(page.locator("#search")).to_be_visible()
+    box = page.get_by_label("Words to find")
+    for _ in range(40):  # Tab from the top of the page to the search field
+        page.keyboard.press("Tab")
+        if box.evaluate("el => el === document.activeElement"):
+            break
+    expect(box).to_be_focused()
+    page.keyboard.type("council")
+    page.keyboard.press("Enter")
+    _wait_status(page, r"^14 results")
+    page.keyboard.press("Tab")  # the Search button
+    page.keyboard.press("Tab")  # the section filter
+    expect(page.get_by_label("Section", exact=True)).to_be_focused()
+    page.get_by_label("Section", exact=True).press("ArrowDown")  # the first section
+    _wait_status(page, r"in section Business")
+    expect(page.locator("#search-status")).to_have_attribute("aria-live", "polite")
+
+
+def test_without_javascript_the_page_offers_the_archive(sites, serve_folder, chromium):
+    from playwright.sync_api import expect
+
+    base = serve_folder(sites["/repo/"], "/repo/")
+    context = chromium.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base + "search/?q=council")
+        notice = page.locator("main .notice")
+        expect(notice).to_contain_text("Search needs JavaScript")
+        expect(notice.get_by_role("link")).to_have_attribute("href", "/repo/archive/")
+        expect(page.locator("#search")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def _utc(stamp: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).timestamp()
