@@ -9,23 +9,25 @@ previous site as it was.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
+from typing import Any
 
 from . import content, search
 from .cache import BuildCache, Fingerprinter, iter_chunks, parse_key
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
-from .history import git_history
+from .history import git_history, head_commit
 from .indexes import Indexes, build_indexes
-from .markup import MarkdownRenderer
 from .pages import plan_pages
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .render import Renderer, layout_dirs, template_digests
@@ -44,6 +46,7 @@ class Loaded:
     keys: dict[str, str]  # article URL -> parse-cache key of its body
     warnings: tuple[Problem, ...]
     skipped: tuple[Problem, ...]
+    valid_until: datetime | None = None  # when embargoes, expiries or the news window change
 
 
 class _Timer:
@@ -68,7 +71,12 @@ def build(config: Config, progress: Progress | None = None,
     cache = BuildCache(config.cache_dir, config.output_dir)
     try:
         with timer.stage("load"):
-            sources = load_sources(config)
+            sources = load_sources(config, cache)
+            inputs = inputs_key(config, sources)
+            unchanged = _unchanged_since_last_build(config, cache, inputs)
+        if unchanged is not None:
+            return dataclasses.replace(unchanged, seconds=time.perf_counter() - started,
+                                       stage_seconds=tuple(timer.stages))
         with timer.stage("parse"):
             loaded = parse_articles(sources, config, cache, progress)
         if config.git_history:
@@ -88,31 +96,97 @@ def build(config: Config, progress: Progress | None = None,
             with timer.stage("search"):
                 search.update_search_index(config, indexes.articles, changed_urls)
             search_seconds = timer.stages[-1][1]
+        report = BuildReport(
+            articles=len(loaded.articles), pages_planned=len(specs),
+            pages_rendered=len(staged), files_written=result.written,
+            files_unchanged=result.unchanged, files_removed=result.removed,
+            seconds=time.perf_counter() - started, stage_seconds=tuple(timer.stages),
+            warnings=tuple(map(str, loaded.warnings)), skipped=tuple(map(str, loaded.skipped)),
+            search_seconds=search_seconds,
+        )
+        _remember_build(cache, inputs, loaded, report)
     finally:
         cache.close()
-    return BuildReport(
-        articles=len(loaded.articles), pages_planned=len(specs), pages_rendered=len(staged),
-        files_written=result.written, files_unchanged=result.unchanged,
-        files_removed=result.removed, seconds=time.perf_counter() - started,
-        stage_seconds=tuple(timer.stages),
-        warnings=tuple(map(str, loaded.warnings)), skipped=tuple(map(str, loaded.skipped)),
-        search_seconds=search_seconds,
-    )
+    return report
+
+
+# ---------------------------------------------------------------- nothing changed?
+
+def inputs_key(config: Config, sources: Sequence[SourceFile]) -> str:
+    """A digest of everything a build reads: sources, layouts, static files, config, git."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (config.output_affecting_digest(), str(config.search), str(config.strict),
+                 str(config.keep_going)):
+        digest.update(part.encode() + b"\0")
+    for src in sources:
+        digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
+    for name, value in sorted(template_digests(config).items()):
+        digest.update(f"{name}\0{value}\0".encode())
+    for root in [*layout_dirs(config), config.static_dir, *_bundle_dirs(config, sources)]:
+        for rel, path in sorted(_files_under(root, "").items()):
+            digest.update(f"{rel}\0{content.stat_signature(path)}\0".encode())
+    if config.git_history:
+        digest.update(head_commit(config.content_dir).encode())
+    return digest.hexdigest()
+
+
+def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
+    return [config.content_dir / Path(s.path).parent for s in sources if s.bundle_files]
+
+
+def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str
+                                ) -> BuildReport | None:
+    """The last report when no input changed, no date-driven change is due and every file
+    the last build wrote is still in place; else None."""
+    if config.clean or cache.get_meta("inputs") != inputs:
+        return None
+    valid_until = cache.get_meta("valid_until")
+    if valid_until and config.now >= datetime.fromisoformat(valid_until):
+        return None
+    states = cache.page_states()
+    output = f"{config.output_dir}{os.sep}"
+    if not states or any(_file_size(output + rel) != size_of(out)
+                         for rel, (_fp, out) in states.items()):
+        return None
+    last = cache.get_meta("report")
+    counts = json.loads(last) if last else {}
+    return BuildReport(articles=counts.get("articles", 0), pages_planned=len(states),
+                       pages_rendered=0, files_written=0, files_unchanged=len(states),
+                       files_removed=0, seconds=0.0,
+                       warnings=tuple(counts.get("warnings", ())))
+
+
+def _remember_build(cache: BuildCache, inputs: str, loaded: Loaded, report: BuildReport
+                    ) -> None:
+    cache.set_meta("inputs", inputs)
+    cache.set_meta("valid_until", loaded.valid_until.isoformat() if loaded.valid_until else "")
+    cache.set_meta("report", json.dumps({"articles": report.articles,
+                                         "warnings": list(report.warnings)}))
 
 
 # ---------------------------------------------------------------- load and parse
 
-def load_sources(config: Config) -> list[SourceFile]:
+def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:
+    """Every article file; one whose stat signature is unchanged is not read again."""
     if not config.content_dir.is_dir():
         raise SitegenError(f"{config.content_dir}: no content folder")
-    sources, problems = [], []
+    known = cache.source_digests() if cache else {}
+    sources, problems, seen = [], [], {}
     for rel, path, bundle in content.discover(config.content_dir):
         try:
-            sources.append(content.read_source(rel, path, bundle))
+            signature = content.stat_signature(path)
+            old = known.get(rel)
+            if old and old[0] == signature:
+                sources.append(SourceFile(rel, b"", old[1], bundle))
+            else:
+                sources.append(content.read_source(rel, path, bundle))
+            seen[rel] = (signature, sources[-1].digest)
         except OSError as exc:
             problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
     if problems:
         raise ContentError(problems)
+    if cache and seen != known:
+        cache.save_sources(seen)
     return sources
 
 
@@ -121,7 +195,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     config_digest = config.output_affecting_digest()
     keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources}
     cached = cache.get_parsed(keys.values())
-    missing = [s for s in sources if keys[s.path] not in cached]
+    missing = [_with_data(s, config) for s in sources if keys[s.path] not in cached]
     results: dict[str, tuple[Article, tuple] | list[Problem]] = {
         s.path: cached[keys[s.path]] for s in sources if keys[s.path] in cached}
     new_rows = []
@@ -136,6 +210,13 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
         cache.put_parsed(new_rows)
         cache.forget_parsed_except(set(keys.values()))
     return _collect(sources, results, keys, config)
+
+
+def _with_data(src: SourceFile, config: Config) -> SourceFile:
+    """A source loaded by signature only, read now because its parse is not cached."""
+    if src.data:
+        return src
+    return content.read_source(src.path, config.content_dir / src.path, src.bundle_files)
 
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
@@ -155,6 +236,8 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
             continue
         if content.is_published(article, config):
             articles.append(article)
+    valid_until = _next_date_change([r[0] for r in results.values() if isinstance(r, tuple)],
+                                    articles, config)
     errors.extend(_duplicate_urls(articles, config))
     if errors and not config.keep_going:
         raise ContentError(errors)
@@ -162,7 +245,18 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
     articles = [a for a in articles
                 if str(Path(config.content_dir.name) / a.source) not in bad_sources]
     return Loaded(tuple(articles), {a.url: keys[a.source] for a in articles},
-                  tuple(warnings), tuple(errors))
+                  tuple(warnings), tuple(errors), valid_until)
+
+
+def _next_date_change(parsed: Sequence[Article], published: Sequence[Article],
+                      config: Config) -> datetime | None:
+    """The first moment at which the passing of time alone changes the site."""
+    now = config.now
+    moments = [a.date for a in parsed if a.date > now and not config.future]
+    moments += [a.expires for a in published if a.expires and a.expires > now]
+    window = timedelta(days=config.news_sitemap_days)
+    moments += [a.date + window for a in published if a.date <= now < a.date + window]
+    return min(moments, default=None)
 
 
 def _duplicate_urls(articles: Sequence[Article], config: Config) -> list[Problem]:
@@ -264,9 +358,9 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     return staged, states, writer
 
 
-def _file_size(path: Path) -> int:
+def _file_size(path: Path | str) -> int:
     try:
-        return path.stat().st_size
+        return os.stat(path).st_size
     except OSError:
         return -2
 
@@ -329,7 +423,7 @@ def _files_under(root: Path, prefix: str) -> dict[str, Path]:
 
 class _WorkerState:
     config: Config | None = None
-    markdown: MarkdownRenderer | None = None
+    markdown: Any = None  # a markup.MarkdownRenderer once needed
     renderer: Renderer | None = None
     cache: BuildCache | None = None
     writer: Writer | None = None
@@ -353,6 +447,8 @@ def _parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
     state = _WorkerState
     assert state.config is not None and state.urls is not None
     if state.markdown is None:
+        from .markup import MarkdownRenderer  # only workers that convert need Markdown
+
         state.markdown = MarkdownRenderer(state.config.base_path)
     out: list[tuple[str, object]] = []
     for src in sources:

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT NOT NUL
                                   out_hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, signature TEXT NOT NULL,
+                                    digest TEXT NOT NULL);
 """
 
 
@@ -131,6 +133,26 @@ class BuildCache:
         self.db.execute("DELETE FROM pages")
         self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)",
                             ((u, fp, out) for u, (fp, out) in states.items()))
+        self.db.commit()
+
+    # source files: a stat signature saves reading and hashing a file that did not change
+    def source_digests(self) -> dict[str, tuple[str, str]]:
+        return {p: (sig, d) for p, sig, d in
+                self.db.execute("SELECT path, signature, digest FROM sources")}
+
+    def save_sources(self, rows: dict[str, tuple[str, str]]) -> None:
+        self.db.execute("DELETE FROM sources")
+        self.db.executemany("INSERT INTO sources VALUES (?, ?, ?)",
+                            ((p, sig, d) for p, (sig, d) in rows.items()))
+        self.db.commit()
+
+    # whole-build state
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
         self.db.commit()
 
     # copied files

@@ -55,20 +55,20 @@ _TextDatesLoader.yaml_implicit_resolvers = {
 def discover(content_dir: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
     """Every article file under `content_dir`: (relative path, path, bundle files), sorted."""
     found: list[tuple[str, Path, tuple[str, ...]]] = []
-    for folder, dirs, files in os.walk(content_dir):
+    root = str(content_dir)
+    skip = len(root) + 1
+    for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files = sorted(f for f in files if not f.startswith("."))
-        folder_path = Path(folder)
+        rel_folder = folder[skip:].replace(os.sep, "/")
+        prefix = f"{rel_folder}/" if rel_folder else ""
         if "index.md" in files:
-            bundle = tuple(sorted(_bundle_files(folder_path)))
-            found.append((_rel(folder_path / "index.md", content_dir),
-                          folder_path / "index.md", bundle))
+            bundle = tuple(sorted(_bundle_files(Path(folder))))
+            found.append((prefix + "index.md", Path(folder, "index.md"), bundle))
             dirs[:] = []  # a bundle's subfolders hold its files, not articles
             continue
-        for name in files:
-            if name.endswith(".md"):
-                path = folder_path / name
-                found.append((_rel(path, content_dir), path, ()))
+        for name in sorted(files):
+            if name.endswith(".md") and not name.startswith("."):
+                found.append((prefix + name, Path(folder, name), ()))
     return found
 
 
@@ -82,13 +82,15 @@ def _bundle_files(folder: Path) -> list[str]:
     return out
 
 
-def _rel(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
-
-
 def read_source(rel: str, path: Path, bundle: tuple[str, ...]) -> SourceFile:
     data = path.read_bytes()
     return SourceFile(rel, data, hashlib.blake2b(data, digest_size=16).hexdigest(), bundle)
+
+
+def stat_signature(path: Path | str) -> str:
+    """Changes whenever the file's bytes may have: ctime cannot be set back by any tool."""
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 # ---------------------------------------------------------------- parsing
@@ -232,7 +234,8 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
         tags=_terms(tags, "tags", urls), authors=_terms(authors, "authors", urls),
         updated=_date_field(meta, "updated", check, config.tz),
         dateline=_text(meta, "dateline", check), source_name=_text(meta, "source", check),
-        link=link, image=_image_url(image, urls, when, slug),
+        link=urls.page(link) if link.startswith("/") and not link.startswith("//") else link,
+        image=_image_url(image, urls, when, slug),
         image_alt=_text(meta, "image_alt", check),
         story=_text(meta, "story", check), corrections=_corrections(meta, check, config.tz),
         lang=_text(meta, "lang", check), draft=draft,

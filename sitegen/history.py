@@ -95,3 +95,11 @@ def _revision(header: bytes) -> Revision | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return Revision(date, subject.decode("utf-8", "replace"))
+
+
+def head_commit(content_dir: Path) -> str:
+    """The commit checked out for `content_dir` ('' outside git): a history-changing event."""
+    if shutil.which("git") is None or not Path(content_dir).is_dir():
+        return ""
+    head = _git(content_dir, "rev-parse", "HEAD")
+    return head.decode().strip() if head else ""

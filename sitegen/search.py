@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -49,7 +50,7 @@ from .errors import SitegenError
 from .records import Article
 from .urls import Urls
 
-FORMAT = 1  # bump when page trimming, the bundle layout or the manifest changes
+FORMAT = 2  # bump when page trimming, the bundle layout or the manifest changes
 MAX_SHARD_PAGES = 4000  # ~0.5 GB of memory per Pagefind process for trimmed article pages
 BUNDLE_DIR = "pagefind"
 MANIFEST = "manifest.json"
@@ -59,6 +60,9 @@ STAGING = ".staging"
 # (`pagefind.js`, its worker and WebAssembly), which the browser loads once for all shards.
 DATA_FILES = re.compile(r"^(pagefind-entry\.json|pagefind\.[^/]+\.pf_meta|index|filter|fragment)$")
 RUNTIME_FILES = re.compile(r"^(pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pagefind)$")
+
+
+Signature = list[Any]  # [size, mtime_ns, digest of the trimmed page] of an article page
 
 
 @dataclass(frozen=True)
@@ -84,41 +88,69 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     """Bring `output/pagefind/` up to date with the article pages just written.
 
     `articles` are all published articles; `changed_urls` the article URLs whose page file this
-    build (re)wrote. A shard is re-indexed when its list of pages changed, when one of its page
-    files changed (by size and mtime, so a build run with --no-search is caught up later), or
-    when its bundle is missing.
+    build (re)wrote. A shard is re-indexed when its list of pages changed, when what Pagefind
+    reads of one of its pages changed, or when its bundle is missing. A page whose file is
+    unchanged (size and mtime) is not read again; a rewritten page is read and trimmed, and
+    counts as changed only when its trimmed bytes differ: adding an article rewrites the
+    "next"/"related" links of others, which Pagefind never reads. Comparing files rather than
+    trusting `changed_urls` alone also catches up on builds run with --no-search.
     """
     started = time.perf_counter()
     urls = Urls(config)
     bundle = config.output_dir / BUNDLE_DIR
     shards = plan_shards(articles, max_shard_pages)
-    files = {url: urls.output_path(url) for shard in shards for url in shard.urls}
-    signatures = _signatures(config.output_dir, files)
+    files = {url: config.output_dir / urls.output_path(url)
+             for shard in shards for url in shard.urls}
     executable = pagefind_executable()
     settings = {"format": FORMAT, "pagefind": pagefind_version(executable),
                 "base_path": config.base_path}
     state = _load_state(config.cache_dir, settings)
     primary = shards[0].id if shards else None
 
-    dirty = []
+    new_state: dict[str, dict[str, Signature]] = {}
+    dirty: list[Shard] = []
     for shard in shards:
-        pages = {url: signatures[url] for url in shard.urls}
+        old = state.get(shard.id, {})
         folder = bundle / shard.id
-        if (state.get(shard.id) != pages or not changed_urls.isdisjoint(shard.urls)
-                or not (folder / "pagefind-entry.json").is_file()
-                or (shard.id == primary and not (folder / "pagefind.js").is_file())):
+        pages: dict[str, Signature] = {}
+        stale = (set(old) != set(shard.urls)
+                 or not (folder / "pagefind-entry.json").is_file()
+                 or (shard.id == primary and not (folder / "pagefind.js").is_file()))
+        for url in shard.urls:
+            size, mtime = _stat(files[url], url)
+            known = old.get(url)
+            if not (isinstance(known, list) and len(known) == 3):
+                known = None
+            if known and known[:2] == [size, mtime] and url not in changed_urls:
+                pages[url] = known
+            elif stale:
+                pages[url] = [size, mtime, ""]  # read once, while it is indexed
+            else:
+                digest = _digest(trim_page(files[url].read_bytes()))
+                pages[url] = [size, mtime, digest]
+                stale = not known or known[2] != digest
+        new_state[shard.id] = pages
+        if stale:
             dirty.append(shard)
 
     staging = bundle / STAGING
     shutil.rmtree(staging, ignore_errors=True)
+    indexed_pages = 0
     if dirty:
         staging.mkdir(parents=True)
         jobs = max(1, min(workers or config.workers, len(dirty)))
-        site_urls = {url: url[len(config.base_path) - 1:] for url in files}
+        cut = len(config.base_path) - 1  # Pagefind keeps site URLs; the browser adds the base
 
         def index(shard: Shard) -> int:
-            pages = ((site_urls[url], config.output_dir / files[url]) for url in shard.urls)
-            return _index_shard(executable, shard.id, pages, bundle,
+            pages = new_state[shard.id]
+
+            def documents() -> Iterator[tuple[str, str]]:
+                for url in shard.urls:
+                    data = trim_page(files[url].read_bytes())
+                    pages[url] = [*pages[url][:2], _digest(data)]
+                    yield url[cut:], data.decode("utf-8", "replace")
+
+            return _index_shard(executable, shard.id, documents(), bundle,
                                 keep_runtime=shard.id == primary)
 
         try:
@@ -126,15 +158,12 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
                 indexed_pages = sum(pool.map(index, dirty))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    else:
-        indexed_pages = 0
 
     for shard in shards[1:]:  # a former newest shard keeps no runtime
         _prune(bundle / shard.id, keep_runtime=False)
     removed = _remove_unplanned(bundle, {s.id for s in shards} | {MANIFEST})
     _write_manifest(bundle, shards, settings["pagefind"])
-    _save_state(config.cache_dir, settings,
-                {s.id: {url: signatures[url] for url in s.urls} for s in shards})
+    _save_state(config.cache_dir, settings, new_state)
     return SearchReport(tuple(s.id for s in shards), tuple(s.id for s in dirty), removed,
                         indexed_pages, time.perf_counter() - started)
 
@@ -158,26 +187,26 @@ def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES) -
     return [Shard(key, tuple(groups[key])) for key in sorted(groups, reverse=True)]
 
 
-def _signatures(output: Path, files: dict[str, str]) -> dict[str, list[int]]:
-    out = {}
-    for url, rel in files.items():
-        try:
-            stat = (output / rel).stat()
-        except FileNotFoundError:
-            raise SitegenError(f"search: the page of {url} is missing ({output / rel})") from None
-        out[url] = [stat.st_size, stat.st_mtime_ns]
-    return out
+def _stat(path: Path, url: str) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise SitegenError(f"search: the page of {url} is missing ({path})") from None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 # ---------------------------------------------------------------- one shard
 
-def _index_shard(executable: Path, shard_id: str, pages: Iterable[tuple[str, Path]],
+def _index_shard(executable: Path, shard_id: str, documents: Iterable[tuple[str, str]],
                  bundle: Path, keep_runtime: bool) -> int:
-    """Index one shard into the staging folder, then swap it into `output/pagefind/<id>/`."""
+    """Index one shard's (url, html) pages into the staging folder, then swap the new bundle
+    into `output/pagefind/<id>/`."""
     new = bundle / STAGING / shard_id
     old = bundle / STAGING / f"{shard_id}.old"
-    documents = ((url, trim_page(path.read_bytes()).decode("utf-8", "replace"))
-                 for url, path in pages)
     with PagefindProcess(executable) as service:
         count = service.index(documents, new)
     _prune(new, keep_runtime)
@@ -444,8 +473,8 @@ def _state_path(cache_dir: Path) -> Path:
     return cache_dir / STATE_FILE
 
 
-def _load_state(cache_dir: Path, settings: dict[str, Any]) -> dict[str, dict[str, list[int]]]:
-    """The pages (URL -> [size, mtime_ns]) each shard was last indexed from."""
+def _load_state(cache_dir: Path, settings: dict[str, Any]) -> dict[str, dict[str, Signature]]:
+    """The pages (URL -> [size, mtime_ns, digest]) each shard was last indexed from."""
     try:
         data = json.loads(_state_path(cache_dir).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -457,7 +486,7 @@ def _load_state(cache_dir: Path, settings: dict[str, Any]) -> dict[str, dict[str
 
 
 def _save_state(cache_dir: Path, settings: dict[str, Any],
-                shards: dict[str, dict[str, list[int]]]) -> None:
+                shards: dict[str, dict[str, Signature]]) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     _write_atomic(_state_path(cache_dir),
                   json.dumps({"settings": settings, "shards": shards}, separators=(",", ":")))

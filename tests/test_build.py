@@ -346,3 +346,28 @@ def test_git_history_gives_updated_and_a_revision_log(make_site):
         "data-pagefind-body")[0]
     build_site(site, git_history=False, output_dir=site / "plain")
     assert "Revision history" not in (site / "plain/2025/01/01/alpha/index.html").read_text()
+
+
+def test_no_change_shortcut_still_sees_time_and_missing_files(make_site):
+    from datetime import datetime, timezone
+
+    site = make_site({"content/a.md": article("Now", "2026-02-28"),
+                      "content/b.md": article("Embargoed", "2026-03-02 09:00:00 +0000")})
+    assert build_site(site).articles == 1
+    assert build_site(site).pages_rendered == 0
+    later = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+    report = build_site(site, now=later)  # the embargo lifted: the article appears
+    assert report.articles == 2
+    assert (site / "output/2026/03/02/embargoed/index.html").is_file()
+    (site / "output/2026/03/02/embargoed/index.html").unlink()
+    build_site(site, now=later)
+    assert (site / "output/2026/03/02/embargoed/index.html").is_file()
+
+
+def test_a_static_file_change_is_seen(make_site):
+    site = make_site({**FILES, "static/robots-extra.txt": "one"})
+    build_site(site)
+    time.sleep(0.01)
+    (site / "static/robots-extra.txt").write_text("two")
+    build_site(site)
+    assert (site / "output/robots-extra.txt").read_text() == "two"
