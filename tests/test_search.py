@@ -1,0 +1,284 @@
+"""The search stage: Pagefind shards per year, re-indexed only where pages changed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from conftest import article, build_site
+
+from sitegen import search
+from sitegen.errors import SitegenError
+from sitegen.records import Article
+from sitegen.search import PagefindProcess, element_end, plan_shards, trim_page
+
+FILES = {
+    "content/a.md": article("Harbor budget approved", "2025-02-03 09:00:00",
+                            "The council approved the harbor budget.", section="World",
+                            tags=["Harbor"], authors=["Ana Ruiz"]),
+    "content/b.md": article("Observatory funded", "2024-11-30 23:30:00 -0500",
+                            "A new observatory with a zenithscope.", section="Science",
+                            tags=["Space"], authors=["Cy Dorn", "Ben Cole"]),
+    "content/c.md": article("Library hours", "2023-12-31 20:00:00 -0800",
+                            "Longer library hours start in the new year.", section="Business"),
+    "content/d.md": article("Ferry fares", "2023-04-04", "Ferry fares rise in spring.",
+                            section="Business", tags=["Transit"]),
+}
+
+
+class Calls(list):
+    """The SearchReport of every build in a test; `again()` runs the search stage once more
+    with the last build's articles and no changed pages (a build whose inputs did not change
+    skips every stage, the search stage included)."""
+
+    def __init__(self, original):
+        super().__init__()
+        self.original = original
+        self.last_args: tuple = ()
+
+    def again(self) -> search.SearchReport:
+        config, articles, _changed = self.last_args
+        report = self.original(config, articles, set())
+        self.append(report)
+        return report
+
+
+@pytest.fixture
+def reports(monkeypatch: pytest.MonkeyPatch) -> Calls:
+    calls = Calls(search.update_search_index)
+
+    def spy(*args, **kwargs):
+        calls.last_args = args
+        report = calls.original(*args, **kwargs)
+        calls.append(report)
+        return report
+
+    monkeypatch.setattr(search, "update_search_index", spy)
+    return calls
+
+
+def fragments(shard: Path) -> dict[str, dict]:
+    """URL -> the Pagefind fragment (text, meta, filters) of each page in a shard."""
+    out = {}
+    for path in (shard / "fragment").iterdir():
+        data = gzip.decompress(path.read_bytes())
+        assert data[:12] == b"pagefind_dcd"
+        fragment = json.loads(data[12:])
+        out[fragment["url"]] = fragment
+    return out
+
+
+def manifest(output: Path) -> dict:
+    return json.loads((output / "pagefind" / "manifest.json").read_text())
+
+
+# ---------------------------------------------------------------- a whole build
+
+def test_build_writes_one_shard_per_utc_year(make_site, reports):
+    site = make_site(FILES, config='title = "T"\nbase_url = "https://example.org/repo/"\n')
+    build_site(site, search=True)
+    bundle = site / "output" / "pagefind"
+    data = manifest(site / "output")
+    # c.md, 2023-12-31 20:00 -08:00, is 2024 in UTC: shards follow UTC, sorting is exact.
+    assert [(s["id"], s["path"], s["pages"]) for s in data["shards"]] == [
+        ("2025", "2025/", 1), ("2024", "2024/", 2), ("2023", "2023/", 1)]
+    assert data["runtime"] == "2025/"
+    assert sorted(p.name for p in bundle.iterdir()) == ["2023", "2024", "2025", "manifest.json"]
+    newest = {p.name for p in (bundle / "2025").iterdir()}
+    assert {"pagefind.js", "pagefind-worker.js", "wasm.en.pagefind", "pagefind-entry.json",
+            "index", "filter", "fragment"} <= newest
+    assert not any(name.startswith("pagefind-ui") or "highlight" in name for name in newest)
+    older = {p.name for p in (bundle / "2023").iterdir()}
+    assert not any(name.endswith((".js", ".pagefind")) for name in older)  # no runtime copy
+    assert reports[-1].indexed == ("2025", "2024", "2023") and reports[-1].pages_indexed == 4
+
+
+def test_only_article_bodies_are_indexed_with_meta_filters_and_urls(make_site):
+    site = make_site(FILES, config='title = "T"\nbase_url = "https://example.org/repo/"\n')
+    build_site(site, search=True)
+    pages = fragments(site / "output" / "pagefind" / "2024")
+    assert sorted(pages) == ["/2023/12/31/library-hours/", "/2024/11/30/observatory-funded/"]
+    page = pages["/2024/11/30/observatory-funded/"]  # URLs without the base path: the browser
+    assert page["meta"] == {                         # adds it (Pagefind's baseUrl)
+        "title": "Observatory funded", "date": "November 30, 2024",
+        "datetime": "2024-11-30T23:30:00-05:00", "section": "Science"}
+    assert page["filters"] == {"section": ["Science"], "tag": ["Space"],
+                               "author": ["Cy Dorn", "Ben Cole"], "year": ["2024"]}
+    text = page["content"]
+    assert "zenithscope" in text and "Observatory funded" in text
+    for chrome in ("Search the archive", "Skip to content", "All headlines", "Related",
+                   "2024-11-30T", "20241201"):  # masthead, footer, hidden filter/sort values
+        assert chrome not in text
+
+
+def test_unchanged_build_reindexes_nothing(make_site, reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    entry = site / "output" / "pagefind" / "2024" / "pagefind-entry.json"
+    before = entry.stat().st_mtime_ns
+    report = reports.again()
+    assert report.indexed == () and report.pages_indexed == 0
+    assert report.shards == ("2025", "2024", "2023")
+    assert entry.stat().st_mtime_ns == before
+
+
+def test_editing_one_article_reindexes_only_its_year(make_site, reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    bundle = site / "output" / "pagefind"
+    untouched = {year: (bundle / year / "pagefind-entry.json").stat().st_mtime_ns
+                 for year in ("2025", "2023")}
+    (site / "content" / "b.md").write_text(article(
+        "Observatory funded", "2024-11-30 23:30:00 -0500", "Now with a quasarscope.",
+        section="Science"), encoding="utf-8")
+    build_site(site, search=True)
+    assert reports[-1].indexed == ("2024",)
+    assert "quasarscope" in json.dumps(fragments(bundle / "2024"))
+    for year, mtime in untouched.items():
+        assert (bundle / year / "pagefind-entry.json").stat().st_mtime_ns == mtime
+
+
+def test_a_year_without_articles_is_removed_and_a_new_year_takes_the_runtime(make_site,
+                                                                             reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    bundle = site / "output" / "pagefind"
+    (site / "content" / "d.md").unlink()
+    (site / "content" / "e.md").write_text(
+        article("New year story", "2026-01-05", "Fresh."), encoding="utf-8")
+    build_site(site, search=True)
+    assert reports[-1].indexed == ("2026",)
+    assert reports[-1].removed == ("2023",)
+    assert [s["id"] for s in manifest(site / "output")["shards"]] == ["2026", "2025", "2024"]
+    assert (bundle / "2026" / "pagefind.js").is_file()
+    assert not (bundle / "2025" / "pagefind.js").exists()  # no longer the newest
+    assert not (bundle / "2023").exists()
+
+
+def test_pages_changed_by_a_build_without_search_are_caught_up(make_site, reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    (site / "content" / "a.md").write_text(article(
+        "Harbor budget approved", "2025-02-03 09:00:00", "Amended: the xylograph clause.",
+        section="World"), encoding="utf-8")
+    build_site(site, search=False)
+    build_site(site, search=True)  # this build rewrites no page, but 2025 is stale
+    assert reports[-1].indexed == ("2025",)
+    assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind" / "2025"))
+
+
+def test_leftovers_in_the_bundle_folder_are_removed(make_site, reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    bundle = site / "output" / "pagefind"
+    (bundle / "pagefind.js").write_text("// from the CLI version")
+    (bundle / "fragment").mkdir()
+    (bundle / ".staging").mkdir()
+    reports.again()
+    assert set(reports[-1].removed) == {"fragment", "pagefind.js"}
+    assert sorted(p.name for p in bundle.iterdir()) == ["2023", "2024", "2025", "manifest.json"]
+
+
+def test_a_missing_shard_is_rebuilt(make_site, reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    bundle = site / "output" / "pagefind"
+    for path in sorted((bundle / "2023").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    assert reports.again().indexed == ("2023",)
+    assert (bundle / "2023" / "pagefind-entry.json").is_file()
+
+
+def test_no_search_writes_no_bundle(make_site):
+    site = make_site(FILES)
+    build_site(site, search=False)
+    assert not (site / "output" / "pagefind").exists()
+
+
+def test_an_empty_archive_has_an_empty_manifest(make_site):
+    site = make_site({"content/draft.md": article("Draft", "2025-01-01", draft="true")})
+    build_site(site, search=True)
+    assert manifest(site / "output")["shards"] == []
+
+
+# ---------------------------------------------------------------- shards
+
+def _article(url: str, when: datetime) -> Article:
+    return Article(source="x.md", digest="d", title="t", slug="s", url=url, date=when,
+                   summary="")
+
+
+def test_shards_are_utc_years_newest_first():
+    minus8 = timezone(timedelta(hours=-8))
+    articles = [_article("/a/", datetime(2023, 12, 31, 20, 0, tzinfo=minus8)),
+                _article("/b/", datetime(2023, 6, 1, tzinfo=UTC)),
+                _article("/c/", datetime(2025, 1, 1, tzinfo=UTC))]
+    shards = plan_shards(articles)
+    assert [(s.id, s.urls) for s in shards] == [("2025", ("/c/",)), ("2024", ("/a/",)),
+                                                 ("2023", ("/b/",))]
+
+
+def test_a_big_year_is_split_into_months_and_a_big_month_into_days():
+    articles = [_article(f"/m{i}/", datetime(2020, 1 + i % 3, 1 + i % 2, tzinfo=UTC))
+                for i in range(12)]
+    articles.append(_article("/other/", datetime(2019, 5, 5, tzinfo=UTC)))
+    ids = {s.id: len(s.urls) for s in plan_shards(articles, max_pages=3)}
+    assert ids == {"2020-01-01": 2, "2020-01-02": 2, "2020-02-01": 2, "2020-02-02": 2,
+                   "2020-03-01": 2, "2020-03-02": 2, "2019": 1}
+    ids = {s.id: len(s.urls) for s in plan_shards(articles, max_pages=5)}
+    assert ids == {"2020-01": 4, "2020-02": 4, "2020-03": 4, "2019": 1}
+    assert [s.id for s in plan_shards(articles, max_pages=5)] == [
+        "2020-03", "2020-02", "2020-01", "2019"]
+
+
+# ---------------------------------------------------------------- trimming pages
+
+PAGE = (b'<!DOCTYPE html><html lang="fr"><head><title>T</title></head><body>'
+        b'<nav>menu</nav><main><article class="story" data-pagefind-body><h1>T</h1>'
+        b'<article>inner</article><!-- </article> --><p>end</p></article>'
+        b'<aside>related</aside></main><footer>f</footer></body></html>')
+
+
+def test_trim_keeps_the_language_and_the_body_element():
+    assert trim_page(PAGE) == (
+        b'<html lang="fr"><body><article class="story" data-pagefind-body><h1>T</h1>'
+        b'<article>inner</article><!-- </article> --><p>end</p></article></body></html>')
+
+
+def test_trim_keeps_the_page_when_pagefind_reads_something_outside_the_body():
+    for page in (PAGE.replace(b"<nav>", b'<nav data-pagefind-filter="x">'),
+                 PAGE.replace(b"<footer>", b'<footer data-pagefind-meta="y">'),
+                 PAGE.replace(b"<p>end</p></article>", b"<p>end</p>"),  # never closed
+                 PAGE.replace(b" data-pagefind-body", b"")):
+        assert trim_page(page) == page
+
+
+def test_element_end_counts_nested_elements():
+    html = b"<div a><div>x</div><DIV>y</DIV></div><div>z</div>"
+    assert element_end(html, b"div", 0) == html.index(b"<div>z")
+
+
+# ---------------------------------------------------------------- the service client
+
+def test_the_service_client_does_not_wait_between_pages(tmp_path: Path):
+    pages = [(f"/p{i}/", f'<html lang="en"><body><main data-pagefind-body><h1>Page {i}</h1>'
+                         f'<p>word{i} common text</p></main></body></html>') for i in range(300)]
+    started = time.perf_counter()
+    with PagefindProcess(search.pagefind_executable()) as service:
+        assert service.index(iter(pages), tmp_path / "bundle") == 300
+    # Pagefind's own Python API waits 100 ms per reply: 30 s for these pages.
+    assert time.perf_counter() - started < 10
+    assert len(list((tmp_path / "bundle" / "fragment").iterdir())) == 300
+
+
+def test_a_failing_service_is_reported(tmp_path: Path):
+    fake = tmp_path / "pagefind"
+    fake.write_text("#!/bin/sh\necho 'broken binary' >&2\nexit 3\n")
+    os.chmod(fake, 0o755)
+    with pytest.raises(SitegenError, match="broken binary"), PagefindProcess(fake) as service:
+        service.index(iter([("/a/", "<html></html>")]), tmp_path / "out")
