@@ -101,6 +101,10 @@ def _run_build(config: Config):
         return build(config, log=err_console.print)
     except SitegenError as exc:
         _fail(exc)
+    except KeyboardInterrupt:
+        err_console.print("Interrupted: every file in output/ is the old or the new one.",
+                          style="yellow")
+        sys.exit(130)
 
 
 @main.command("serve")
