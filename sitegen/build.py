@@ -140,7 +140,8 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str
                                 ) -> BuildReport | None:
     """The last report when no input changed, no date-driven change is due and every file
     the last build wrote is still in place; else None."""
-    if config.clean or cache.get_meta("inputs") != inputs:
+    if config.clean or cache.get_meta("inputs") != inputs or \
+            cache.get_meta("committing") == "1":
         return None
     valid_until = cache.get_meta("valid_until")
     if valid_until and config.now >= datetime.fromisoformat(valid_until):
@@ -372,7 +373,9 @@ def _file_size(path: Path | str) -> int:
 def write_output(config: Config, writer: Writer, staged: list[Staged],
                  states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache):
     urls = Urls(config)
-    previous_hashes = {rel: out for rel, (_fp, out) in cache.page_states().items()}
+    previous = cache.page_states()
+    previous_hashes = {rel: out for rel, (_fp, out) in previous.items()}
+    old_signatures = cache.file_signatures()
     extra = {".nojekyll": b""}
     if config.cname:
         extra["CNAME"] = config.cname.strip().encode() + b"\n"
@@ -382,10 +385,16 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
         states[rel] = ("", item.out_hash)
     copies = list(copy_jobs(config, loaded.articles, urls))
     planned = set(states) | {c.rel_path for c in copies}
-    result, signatures = writer.commit(staged, previous_hashes, copies,
-                                       cache.file_signatures(), planned)
-    cache.save_pages(states)
-    cache.save_files(signatures)
+    # After an interrupted commit, files of that build may be in output/ unrecorded: walk.
+    interrupted = cache.get_meta("committing") == "1"
+    known = None if interrupted else set(previous) | set(old_signatures)
+    cache.set_meta("committing", "1")
+    result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
+                                       planned, known=known)
+    cache.save_pages(states, previous)
+    if signatures != old_signatures:
+        cache.save_files(signatures)
+    cache.set_meta("committing", "0")
     written = set(result.written_paths)
     changed_urls = {a.url for a in loaded.articles if urls.output_path(a.url) in written}
     return result, changed_urls

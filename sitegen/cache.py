@@ -129,10 +129,14 @@ class BuildCache:
         return {url: (fp, out) for url, fp, out in
                 self.db.execute("SELECT url, fingerprint, out_hash FROM pages")}
 
-    def save_pages(self, states: dict[str, tuple[str, str]]) -> None:
-        self.db.execute("DELETE FROM pages")
-        self.db.executemany("INSERT INTO pages VALUES (?, ?, ?)",
-                            ((u, fp, out) for u, (fp, out) in states.items()))
+    def save_pages(self, states: dict[str, tuple[str, str]],
+                   previous: dict[str, tuple[str, str]]) -> None:
+        """Write only the rows that changed since `previous` (the states read at start)."""
+        self.db.executemany("DELETE FROM pages WHERE url = ?",
+                            ((u,) for u in previous.keys() - states.keys()))
+        self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
+                            ((u, fp, out) for u, (fp, out) in states.items()
+                             if previous.get(u) != (fp, out)))
         self.db.commit()
 
     # source files: a stat signature saves reading and hashing a file that did not change

@@ -92,11 +92,13 @@ class Writer:
 
     def commit(self, staged: Iterable[Staged], previous: dict[str, str],
                copies: Iterable[CopyJob], copy_signatures: dict[str, str],
-               planned: set[str]) -> tuple[WriteResult, dict[str, str]]:
+               planned: set[str], known: set[str] | None = None
+               ) -> tuple[WriteResult, dict[str, str]]:
         """Rename staged files into place where they differ, copy files, remove stale ones.
 
-        `previous` maps a relative path to the hash of the bytes last written there.
-        Returns the result and the new signatures of copied files.
+        `previous` maps a relative path to the hash of the bytes last written there;
+        `known` is every file the last build wrote: when given, only those are candidates for
+        removal (no walk over output/). Returns the result and the new copy signatures.
         """
         written: list[str] = []
         unchanged = 0
@@ -125,7 +127,12 @@ class Writer:
                 written.append(job.rel_path)
             else:
                 unchanged += 1
-        removed = 0 if fresh else self.remove_stale(planned)
+        if fresh:
+            removed = 0
+        elif known:
+            removed = self.remove_files(known - planned)
+        else:
+            removed = self.remove_stale(planned)
         self.discard_staging()
         return WriteResult(len(written), unchanged, removed, tuple(written)), signatures
 
@@ -150,6 +157,22 @@ class Writer:
             return signature, False
         write_atomic(target, data)
         return signature, True
+
+    def remove_files(self, rel_paths: Iterable[str]) -> int:
+        """Delete these files, then every folder they leave empty."""
+        removed = 0
+        folders = set()
+        for rel in rel_paths:
+            path = self.output / safe_relative_path(rel)
+            if path.is_file():
+                path.unlink()
+                removed += 1
+            folders.update(path.parents)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            if folder != self.output and self.output in folder.parents and folder.is_dir() \
+                    and not any(folder.iterdir()):
+                folder.rmdir()
+        return removed
 
     def remove_stale(self, planned: set[str]) -> int:
         """Delete files under `output/` that this build did not plan; then empty folders."""
