@@ -408,12 +408,18 @@ def copy_jobs(config: Config, articles: Sequence[Article], urls: Urls) -> Iterat
     yield from (CopyJob(path, rel) for rel, path in sorted(assets.items()))
     for rel, path in sorted(_files_under(config.static_dir, "").items()):
         yield CopyJob(path, rel)
+    content_root = config.content_dir.resolve()
     for article in articles:
         if article.bundle_files:
             folder = config.content_dir / Path(article.source).parent
             base = urls.output_path(article.url).rsplit("/", 1)[0]
             for name in article.bundle_files:
-                yield CopyJob(folder / name, f"{base}/{name}")
+                source = folder / name
+                if content_root not in source.resolve().parents:
+                    raise ContentError(Problem(Path(config.content_dir.name) / article.source,
+                                               None, f"bundle file {name!r} links outside "
+                                                     "the content folder"))
+                yield CopyJob(source, f"{base}/{name}")
 
 
 def _files_under(root: Path, prefix: str) -> dict[str, Path]:

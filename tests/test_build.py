@@ -390,3 +390,14 @@ def test_an_interrupted_commit_is_swept_by_the_next_build(make_site):
     cache.close()
     rebuild_and_compare(site)
     assert not (site / "output/orphan").exists()
+
+
+def test_a_bundle_symlink_out_of_content_is_refused(make_site, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    site = make_site(FILES)
+    (site / "content/bundle/leak.txt").symlink_to(secret)
+    with pytest.raises(ContentError) as info:
+        build_site(site)
+    assert "leak.txt" in str(info.value) and "outside" in str(info.value)
+    assert not (site / "output").exists()
