@@ -282,3 +282,17 @@ def test_a_failing_service_is_reported(tmp_path: Path):
     os.chmod(fake, 0o755)
     with pytest.raises(SitegenError, match="broken binary"), PagefindProcess(fake) as service:
         service.index(iter([("/a/", "<html></html>")]), tmp_path / "out")
+
+
+# ---------------------------------------------------------------- the benchmark tool
+
+def test_bench_search_runs_on_a_tiny_archive(tmp_path: Path):
+    import bench_search
+
+    results = [bench_search.bench_size(30, 1, 1, tmp_path, lambda message: None)]
+    run = results[0].runs[0]
+    assert set(run) == set(bench_search.VARIANTS)
+    assert run["cli"].pages == run["single"].pages == run["sharded"].pages > 20
+    assert run["single"].shards == 1 and run["sharded"].shards > 1
+    assert run["edit"].shards == 1 and run["no-op"].shards == 0
+    assert "| sharded |" in bench_search.report(results, 1)

@@ -1,0 +1,368 @@
+#!/usr/bin/env python3
+"""The search-index benchmark of issue #3: sitegen's search stage beside the Pagefind CLI.
+
+    python tools/bench_search.py [--sizes 1000,10000] [--runs 3] [--jobs N]
+                                 [--workdir bench-out/search] [--json FILE]
+
+For each size, `tools/genarchive.py` writes a deterministic archive (kept and reused under the
+work dir) and sitegen builds it once without search. Every run then indexes the same article
+pages, each variant into a fresh folder (a hard-linked copy of that output, so nothing is
+written into a just-deleted tree, see DESIGN.md's pitfalls):
+
+  cli        `pagefind --site OUTPUT --output-path ...`, what other generators run after a build
+  single     sitegen's search stage with every article in one Pagefind index
+  sharded    sitegen's search stage as it ships: one index per year, `--jobs` at once
+  edit       then one article page changes and the stage runs again (one year re-indexed)
+  no-op      then the stage runs again with nothing changed
+
+sitegen's variants run in a child process that loads the article records from a pickle and
+times only `update_search_index` (the build's "search" stage); the CLI is timed around its
+process. Memory, sampled from /proc every 20 ms: the peak of the summed RSS of the Pagefind
+processes (the CLI itself, or sitegen's `pagefind --service` children), and the peak RSS of the
+Python process running the stage (it holds the article records in a real build anyway).
+Bundle size: the bytes and files under the bundle folder, what a deploy uploads.
+Medians over the runs, range beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WORKDIR = ROOT / "bench-out" / "search"
+BASE_URL = "http://localhost/"
+SEED = 1
+VARIANTS = ("cli", "single", "sharded", "edit", "no-op")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+# ---------------------------------------------------------------- memory of a process tree
+
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return kids
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError):
+            continue
+    return kids
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * PAGE_KB
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class Sampler(threading.Thread):
+    """Peak RSS of a root process and, separately, of the sum of all its descendants."""
+
+    def __init__(self, root: int, interval: float = 0.02):
+        super().__init__(daemon=True)
+        self.root, self.interval = root, interval
+        self.root_kb = self.descendants_kb = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            pids, todo = [], [self.root]
+            while todo:
+                kids = _children(todo.pop())
+                pids += kids
+                todo += kids
+            self.root_kb = max(self.root_kb, _rss_kb(self.root))
+            self.descendants_kb = max(self.descendants_kb, sum(map(_rss_kb, pids)))
+            if self._stop_event.wait(self.interval):
+                return
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+# ---------------------------------------------------------------- one measurement
+
+@dataclass
+class Result:
+    seconds: float
+    index_rss_kb: int  # peak summed RSS of the Pagefind processes
+    python_rss_kb: int = 0  # peak RSS of the Python process running the stage (sitegen only)
+    bundle_bytes: int = 0
+    bundle_files: int = 0
+    shards: int = 0
+    pages: int = 0
+
+
+def bundle_size(folder: Path) -> tuple[int, int]:
+    total = files = 0
+    for path in folder.rglob("*"):
+        if path.is_file():
+            total += path.stat().st_size
+            files += 1
+    return total, files
+
+
+def run_cli(pages: Path, dest: Path) -> Result:
+    from sitegen.search import pagefind_executable
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    proc = subprocess.Popen([str(pagefind_executable()), "--site", str(pages), "--output-path",
+                             str(dest), "--quiet"], stdout=subprocess.DEVNULL)
+    sampler = Sampler(os.getpid())  # the CLI is our only child: its RSS is the descendants'
+    sampler.start()
+    code = proc.wait()
+    seconds = time.perf_counter() - start
+    sampler.stop()
+    if code:
+        raise SystemExit(f"pagefind CLI exited {code}")
+    size, files = bundle_size(dest)
+    count = len(list((dest / "fragment").iterdir()))
+    return Result(seconds, sampler.descendants_kb, 0, size, files, 1, count)
+
+
+def run_child(variant: str, site: Path, output: Path, articles: Path, jobs: int
+              ) -> dict[str, Result]:
+    """sitegen's stage in a child process (see `child_main`); its results by variant."""
+    cmd = [sys.executable, __file__, "--child", variant, "--site", str(site),
+           "--output", str(output), "--articles", str(articles), "--jobs", str(jobs)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    results: dict[str, Result] = {}
+    sampler: Sampler | None = None
+    for line in proc.stdout:  # the child says when each variant starts and ends
+        message = json.loads(line)
+        if message["event"] == "start":
+            sampler = Sampler(proc.pid)
+            sampler.start()
+        else:
+            assert sampler is not None
+            sampler.stop()
+            results[message["variant"]] = Result(
+                message["seconds"], sampler.descendants_kb, sampler.root_kb,
+                message["bundle_bytes"], message["bundle_files"], message["shards"],
+                message["pages"])
+    if proc.wait():
+        raise SystemExit(f"sitegen child ({variant}) exited {proc.returncode}")
+    return results
+
+
+def child_main(args: argparse.Namespace) -> None:
+    """Index `--output`'s article pages with sitegen's search stage; report on stdout."""
+    from sitegen import search
+    from sitegen.config import load_config
+    from sitegen.urls import Urls
+
+    output = Path(args.output)
+    config = load_config(Path(args.site), output_dir=output,
+                         cache_dir=output.with_name(output.name + ".cache"),
+                         base_url=BASE_URL, search=True, jobs=args.jobs)
+    articles = pickle.loads(Path(args.articles).read_bytes())
+    if args.child == "single":  # every article in one index, for comparison
+        search.plan_shards = lambda items, max_pages=0: [
+            search.Shard("all", tuple(a.url for a in items))]
+
+    def stage(variant: str, changed: set[str]) -> None:
+        print(json.dumps({"event": "start", "variant": variant}), flush=True)
+        time.sleep(0.05)  # let the sampler take its baseline
+        report = search.update_search_index(config, articles, changed)
+        size, files = bundle_size(output / "pagefind")
+        print(json.dumps({"event": "end", "variant": variant, "seconds": report.seconds,
+                          "bundle_bytes": size, "bundle_files": files,
+                          "shards": len(report.indexed), "pages": report.pages_indexed}),
+              flush=True)
+
+    stage(args.child, {a.url for a in articles})
+    if args.child == "sharded":
+        edited = articles[len(articles) // 3]
+        page = output / Urls(config).output_path(edited.url)
+        html = page.read_text(encoding="utf-8")
+        html = html.replace('<div class="story-body">',
+                            '<div class="story-body">\n<p>Edited by the benchmark.</p>', 1)
+        tmp = page.with_name(".bench.tmp")
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, page)  # a new file: the hard-linked original stays as it was
+        stage("edit", {edited.url})
+        stage("no-op", set())
+
+
+# ---------------------------------------------------------------- preparing an archive
+
+def prepare(n: int, workdir: Path, log) -> tuple[Path, Path, Path]:
+    """The site folder, its no-search output and the pickled article records for size n."""
+    home = workdir / f"a{n}"
+    site, output, articles = home / "site", home / "output", home / "articles.pickle"
+    marker = home / "ready.json"
+    key = {"n": n, "seed": SEED, "generator": _digest(ROOT / "tools" / "genarchive.py"),
+           "sitegen": _sitegen_digest()}
+    if marker.is_file() and json.loads(marker.read_text()) == key:
+        return site, output, articles
+    log(f"{n:,} articles: generating and building the archive (once)")
+    shutil.rmtree(home, ignore_errors=True)
+    site.mkdir(parents=True)
+    subprocess.run([sys.executable, str(ROOT / "tools" / "genarchive.py"), str(site / "content"),
+                    "-n", str(n), "--seed", str(SEED), "-q"], check=True)
+    (site / "sitegen.toml").write_text(f'title = "Bench"\nbase_url = "{BASE_URL}"\n')
+
+    from sitegen import build as build_module
+    from sitegen import search
+    from sitegen.config import load_config
+
+    captured: list[Any] = []
+    original = search.update_search_index
+    search.update_search_index = lambda config, arts, changed: captured.append(list(arts))
+    try:
+        build_module.build(load_config(site, output_dir=output, cache_dir=home / "build-cache",
+                                       base_url=BASE_URL, search=True, git_history=False))
+    finally:
+        search.update_search_index = original
+    articles.write_bytes(pickle.dumps(captured[-1]))
+    marker.write_text(json.dumps(key))
+    return site, output, articles
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
+
+
+def _sitegen_digest() -> str:
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted((ROOT / "sitegen").glob("*.py")) + sorted((ROOT / "layouts").rglob("*")):
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def linked_copy(source: Path, dest: Path) -> None:
+    """`dest` as a hard-linked copy of `source` (cheap; files are replaced, never edited)."""
+    subprocess.run(["cp", "-al", str(source), str(dest)], check=True)
+
+
+# ---------------------------------------------------------------- the benchmark
+
+@dataclass
+class SizeResult:
+    n: int
+    runs: list[dict[str, Result]] = field(default_factory=list)
+
+    def values(self, variant: str, attr: str) -> list[float]:
+        return [getattr(run[variant], attr) for run in self.runs if variant in run]
+
+
+def bench_size(n: int, runs: int, jobs: int, workdir: Path, log) -> SizeResult:
+    site, output, articles = prepare(n, workdir, log)
+    result = SizeResult(n)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for r in range(runs):
+        run_dir = workdir / f"a{n}" / f"run-{stamp}-{r}"
+        run_dir.mkdir(parents=True)
+        log(f"{n:,} articles, run {r + 1}/{runs}: cli")
+        measured = {"cli": run_cli(output, run_dir / "cli" / "pagefind")}
+        for variant in ("single", "sharded"):
+            log(f"{n:,} articles, run {r + 1}/{runs}: {variant}")
+            linked_copy(output, run_dir / variant)
+            measured.update(run_child(variant, site, run_dir / variant, articles, jobs))
+        result.runs.append(measured)
+    for r in range(runs):
+        shutil.rmtree(workdir / f"a{n}" / f"run-{stamp}-{r}", ignore_errors=True)
+    return result
+
+
+def _fmt_s(values: Sequence[float]) -> str:
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.2f} s"
+    return f"{med:.2f} s ({min(values):.2f}-{max(values):.2f})"
+
+
+def _fmt_mb(values: Sequence[float]) -> str:
+    return f"{statistics.median(values) / 1024:,.0f} MB" if values else "-"
+
+
+def report(results: Sequence[SizeResult], jobs: int) -> str:
+    lines = [f"# Search index: sitegen vs the Pagefind CLI ({platform.node()}, "
+             f"{os.cpu_count()} CPUs, --jobs {jobs})", ""]
+    for size in results:
+        lines += [f"## {size.n:,} articles ({len(size.runs)} run(s); median, range)", "",
+                  "| variant | time | Pagefind RSS (peak, sum) | Python RSS | bundle | files "
+                  "| indexes built | pages indexed |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for variant in VARIANTS:
+            if not size.values(variant, "seconds"):
+                continue
+            bundle = size.values(variant, "bundle_bytes")
+            lines.append(
+                f"| {variant} | {_fmt_s(size.values(variant, 'seconds'))} "
+                f"| {_fmt_mb(size.values(variant, 'index_rss_kb'))} "
+                f"| {_fmt_mb(size.values(variant, 'python_rss_kb')) if variant != 'cli' else '-'} "
+                f"| {statistics.median(bundle) / 1e6:.1f} MB "
+                f"| {statistics.median(size.values(variant, 'bundle_files')):,.0f} "
+                f"| {statistics.median(size.values(variant, 'shards')):.0f} "
+                f"| {statistics.median(size.values(variant, 'pages')):,.0f} |")
+        cli = statistics.median(size.values("cli", "seconds"))
+        sharded = statistics.median(size.values("sharded", "seconds"))
+        verdict = "met" if sharded <= cli else "NOT met"
+        lines += ["", f"Target (sharded no slower than the CLI): {verdict}: "
+                      f"{sharded:.2f} s vs {cli:.2f} s ({cli / sharded:.2f}x).", ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--child", choices=("single", "sharded"), help=argparse.SUPPRESS)
+    parser.add_argument("--site", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    parser.add_argument("--articles", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    if args.child:
+        child_main(args)
+        return 0
+
+    def log(message: str) -> None:
+        print(f"[bench_search] {message}", file=sys.stderr, flush=True)
+
+    results = [bench_size(int(n), args.runs, args.jobs, args.workdir, log)
+               for n in args.sizes.split(",")]
+    print(report(results, args.jobs))
+    if args.json:
+        args.json.write_text(json.dumps(
+            [{"n": r.n, "runs": [{k: asdict(v) for k, v in run.items()} for run in r.runs]}
+             for r in results], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
