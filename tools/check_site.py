@@ -802,23 +802,44 @@ def build_site(name: str, folder: Path, output: Path, base_url: str, search: boo
 
 
 def _site_folder(work: Path, site: Site) -> Path:
-    return REPO if site.name == "sample" else work / site.name
+    return work / site.name
+
+
+def _toml(values: dict[str, Any]) -> str:
+    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
+
+
+def sample_folder(work: Path) -> Path:
+    """A site folder for the repository's sample site: its config (the [tool.sitegen] table of
+    pyproject.toml) with the repository's content, layouts and static folders, so that the build
+    cache (and the search state) stay in `work`, apart from the developer's own builds."""
+    import tomllib
+
+    with (REPO / "pyproject.toml").open("rb") as file:
+        config = tomllib.load(file).get("tool", {}).get("sitegen", {})
+    for key in ("content_dir", "layouts_dir", "static_dir"):
+        config[key] = str(REPO / config.get(key, key.removesuffix("_dir")))
+    for key in ("output_dir", "cache_dir"):
+        config.pop(key, None)
+    folder = work / "sample"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitegen.toml").write_text(_toml(config), encoding="utf-8")
+    return folder
 
 
 def build_sites(work: Path, size: int) -> list[Site]:
     sample = Site("sample", work / "sample-out", "https://example.org/")
-    build_site(sample.name, REPO, sample.root, sample.base_url)
+    build_site(sample.name, sample_folder(work), sample.root, sample.base_url)
     folder = work / "archive"
     if not (folder / "content").is_dir():
         subprocess.run([sys.executable, str(REPO / "tools" / "genarchive.py"),
                         str(folder / "content"), "-n", str(size), "--seed", "1"],
                        check=True, capture_output=True)
     # A wide news window, so that the news sitemap of this 2015-2025 archive has entries.
-    (folder / "sitegen.toml").write_text(
-        'title = "The Generated Archive"\n'
-        'description = "A generated archive of 300 articles"\n'
-        'base_url = "https://example.org/archive/"\n'
-        "news_sitemap_days = 10000\n", encoding="utf-8")
+    (folder / "sitegen.toml").write_text(_toml({
+        "title": "The Generated Archive", "description": f"A generated archive of {size} articles",
+        "base_url": "https://example.org/archive/", "news_sitemap_days": 10000}),
+        encoding="utf-8")
     archive = Site("archive", work / "archive-out", "https://example.org/archive/")
     build_site(archive.name, folder, archive.root, archive.base_url)
     return [sample, archive]
