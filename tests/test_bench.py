@@ -160,6 +160,8 @@ def test_checks_at_10000_and_100000() -> None:
 def _rows(table: str) -> dict[str, list[str]]:
     rows = {}
     for line in table.splitlines():
+        if line.startswith("Stages"):
+            break
         if line.startswith("| ") and not line.startswith("| measure"):
             cells = [c.strip() for c in line.strip("|").split("|")]
             rows[cells[0]] = cells[1:]
@@ -203,6 +205,10 @@ def test_main_at_a_tiny_size(tmp_path: Path) -> None:
     edit = re.match(r"^(\d+) rendered, (\d+) written", rows["pages, one-article edit"][0])
     assert edit and int(edit[1]) >= 1 and int(edit[2]) >= 1
     assert all(cells[3:] == ["", ""] for cells in rows.values())  # no target at 30
+    stages = table.split("Stages (`sitegen build -v`):")[1]
+    assert "| build (median s) | load | parse |" in stages and "search |" in stages
+    for label in ("cold, no search", "cold, with search", "warm, no change", "one-article edit"):
+        assert f"| {label} | " in stages
 
     data = json.loads((tmp_path / "r.json").read_text())
     size = data["sizes"][0]

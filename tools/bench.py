@@ -762,15 +762,40 @@ def markdown_table(rows: Sequence[Row]) -> str:
     return "\n".join([line(HEADER), sep, *map(line, rows)])
 
 
+STAGE_SCENARIOS = (("cold", "cold, no search"), ("cold_search", "cold, with search"),
+                   ("warm", "warm, no change"), ("edit", "one-article edit"))
+
+
+def stage_table(res: SizeResult) -> str:
+    """Median seconds of each stage that `sitegen build -v` printed, per build."""
+    names: list[str] = []
+    for scenario, _ in STAGE_SCENARIOS:
+        for m in res.measurements.get(scenario, []):
+            names += [k for k in m.stages if k not in names]
+    lines = ["| build (median s) | " + " | ".join(names) + " |",
+             "|---|" + "---|" * len(names)]
+    for scenario, label in STAGE_SCENARIOS:
+        runs = res.measurements.get(scenario, [])
+        if not runs:
+            continue
+        cells = []
+        for name in names:
+            values = [m.stages[name] for m in runs if name in m.stages]
+            cells.append(f"{statistics.median(values):.2f}" if values else "-")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def report(res: SizeResult, baseline: SizeResult | None = None) -> str:
     load = ", ".join(f"{x:.2f}" for x in res.load_before)
     load_after = ", ".join(f"{x:.2f}" for x in res.load_after)
     head = (f"### {res.n:,} articles (seed {res.seed}), {res.runs} run{'s' * (res.runs != 1)}, "
             f"median (min-max)\n\n{res.started}; load average before {load}, after "
             f"{load_after}; sitegen at {res.revision or '?'}; edited article: "
-            f"`{res.articles_edited}`\n")
-    notes = "".join(f"\nNote: {n}" for n in res.notes)
-    return head + "\n" + markdown_table(table_rows(res, baseline)) + "\n" + notes
+            f"`{res.articles_edited}`")
+    parts = [head, markdown_table(table_rows(res, baseline)), *(f"Note: {n}" for n in res.notes),
+             "Stages (`sitegen build -v`):", stage_table(res)]
+    return "\n\n".join(parts) + "\n"
 
 
 # ---------------------------------------------------------------- results files
