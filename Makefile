@@ -28,7 +28,15 @@ serve: $(STAMP)
 	$(BIN)/sitegen serve
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python tools/bench.py $(if $(BENCH_N),--sizes $(BENCH_N),)
+
+# Issue #6: validators over the sample site and a generated archive (Java, Node, chromium).
+check-site: $(STAMP) tools/node_modules/.package-lock.json
+	$(BIN)/python tools/check_site.py $(CHECK_SITE_ARGS)
+
+tools/node_modules/.package-lock.json: tools/package.json tools/package-lock.json
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

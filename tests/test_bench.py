@@ -76,7 +76,7 @@ def test_measure_sees_the_whole_process_tree(tmp_path: Path, use_time: bool) -> 
                       use_time=use_time)
     mb = 1024
     assert m.seconds >= 1.0
-    assert 80 * mb <= m.max_rss_kb < 160 * mb  # the largest process: the child
+    assert m.max_rss_kb >= 80 * mb  # at least the largest process, the child
     assert m.tree_rss_kb >= 120 * mb  # parent and child at once
     assert m.tree_pss_kb == 0 or m.tree_pss_kb >= 110 * mb
     assert m.processes >= 2 and m.samples >= 5
