@@ -51,7 +51,7 @@ from .records import Article
 from .urls import Urls
 
 FORMAT = 2  # bump when page trimming, the bundle layout or the manifest changes
-MAX_SHARD_PAGES = 4000  # ~0.5 GB of memory per Pagefind process for trimmed article pages
+MAX_SHARD_PAGES = 3000  # one Pagefind process holds ~230 KB per page: ~0.7 GB at most
 BUNDLE_DIR = "pagefind"
 MANIFEST = "manifest.json"
 STATE_FILE = "search-index.json"
@@ -153,9 +153,9 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
             return _index_shard(executable, shard.id, documents(), bundle,
                                 keep_runtime=shard.id == primary)
 
-        try:
+        try:  # biggest shards first, so no worker is left with a big one at the end
             with ThreadPoolExecutor(jobs) as pool:
-                indexed_pages = sum(pool.map(index, dirty))
+                indexed_pages = sum(pool.map(index, sorted(dirty, key=lambda s: -len(s.urls))))
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

@@ -31,6 +31,7 @@ import json
 import os
 import pickle
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -112,6 +113,8 @@ class Result:
     bundle_files: int = 0
     shards: int = 0
     pages: int = 0
+    index_cpu: float = 0.0  # user+sys seconds of the Pagefind processes
+    python_cpu: float = 0.0  # user+sys seconds of the Python process in the stage
 
 
 def bundle_size(folder: Path) -> tuple[int, int]:
@@ -132,14 +135,15 @@ def run_cli(pages: Path, dest: Path) -> Result:
                              str(dest), "--quiet"], stdout=subprocess.DEVNULL)
     sampler = Sampler(os.getpid())  # the CLI is our only child: its RSS is the descendants'
     sampler.start()
-    code = proc.wait()
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     sampler.stop()
-    if code:
-        raise SystemExit(f"pagefind CLI exited {code}")
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"pagefind CLI exited {os.waitstatus_to_exitcode(status)}")
     size, files = bundle_size(dest)
     count = len(list((dest / "fragment").iterdir()))
-    return Result(seconds, sampler.descendants_kb, 0, size, files, 1, count)
+    return Result(seconds, sampler.descendants_kb, 0, size, files, 1, count,
+                  usage.ru_utime + usage.ru_stime)
 
 
 def run_child(variant: str, site: Path, output: Path, articles: Path, jobs: int
@@ -162,7 +166,7 @@ def run_child(variant: str, site: Path, output: Path, articles: Path, jobs: int
             results[message["variant"]] = Result(
                 message["seconds"], sampler.descendants_kb, sampler.root_kb,
                 message["bundle_bytes"], message["bundle_files"], message["shards"],
-                message["pages"])
+                message["pages"], message["index_cpu"], message["python_cpu"])
     if proc.wait():
         raise SystemExit(f"sitegen child ({variant}) exited {proc.returncode}")
     return results
@@ -183,15 +187,22 @@ def child_main(args: argparse.Namespace) -> None:
         search.plan_shards = lambda items, max_pages=0: [
             search.Shard("all", tuple(a.url for a in items))]
 
+    def cpu(who: int) -> float:
+        usage = resource.getrusage(who)
+        return usage.ru_utime + usage.ru_stime
+
     def stage(variant: str, changed: set[str]) -> None:
         print(json.dumps({"event": "start", "variant": variant}), flush=True)
         time.sleep(0.05)  # let the sampler take its baseline
+        before = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
         report = search.update_search_index(config, articles, changed)
+        python_cpu = cpu(resource.RUSAGE_SELF) - before[0]
+        index_cpu = cpu(resource.RUSAGE_CHILDREN) - before[1]
         size, files = bundle_size(output / "pagefind")
         print(json.dumps({"event": "end", "variant": variant, "seconds": report.seconds,
                           "bundle_bytes": size, "bundle_files": files,
-                          "shards": len(report.indexed), "pages": report.pages_indexed}),
-              flush=True)
+                          "shards": len(report.indexed), "pages": report.pages_indexed,
+                          "index_cpu": index_cpu, "python_cpu": python_cpu}), flush=True)
 
     stage(args.child, {a.url for a in articles})
     if args.child == "sharded":
@@ -311,15 +322,17 @@ def report(results: Sequence[SizeResult], jobs: int) -> str:
              f"{os.cpu_count()} CPUs, --jobs {jobs})", ""]
     for size in results:
         lines += [f"## {size.n:,} articles ({len(size.runs)} run(s); median, range)", "",
-                  "| variant | time | Pagefind RSS (peak, sum) | Python RSS | bundle | files "
-                  "| indexes built | pages indexed |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| variant | time | CPU Pagefind + Python | Pagefind RSS (peak, sum) "
+                  "| Python RSS | bundle | files | indexes built | pages indexed |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for variant in VARIANTS:
             if not size.values(variant, "seconds"):
                 continue
             bundle = size.values(variant, "bundle_bytes")
+            cpu = (f"{statistics.median(size.values(variant, 'index_cpu')):.1f} + "
+                   f"{statistics.median(size.values(variant, 'python_cpu')):.1f} s")
             lines.append(
-                f"| {variant} | {_fmt_s(size.values(variant, 'seconds'))} "
+                f"| {variant} | {_fmt_s(size.values(variant, 'seconds'))} | {cpu} "
                 f"| {_fmt_mb(size.values(variant, 'index_rss_kb'))} "
                 f"| {_fmt_mb(size.values(variant, 'python_rss_kb')) if variant != 'cli' else '-'} "
                 f"| {statistics.median(bundle) / 1e6:.1f} MB "

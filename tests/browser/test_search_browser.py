@@ -17,6 +17,7 @@ from sitegen.build import build
 from sitegen.config import load_config
 
 pytestmark = pytest.mark.browser
+AXE = Path(__file__).resolve().parents[2] / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 
 UNIQUE = "quokkafest"
 # 14 articles mention the council, over three years (three shards) and three sections.
@@ -221,6 +222,22 @@ def test_without_javascript_the_page_offers_the_archive(sites, serve_folder, chr
         expect(page.locator("#search")).to_be_hidden()
     finally:
         context.close()
+
+
+def test_axe_finds_no_accessibility_violations(sites, serve_folder, chromium_page):
+    if not AXE.is_file():
+        pytest.skip(f"axe-core is not installed ({AXE}; npm install in tools/)")
+    base = serve_folder(sites["/"])
+    page = _open(chromium_page, base + "search/?q=council&section=Science")
+    _wait_status(page, r"^5 results")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""() => axe.run(document, {
+        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                         "best-practice"]}})""")
+    problems = [f"{v['id']}: {v['help']} ({len(v['nodes'])} node(s), e.g. "
+                f"{v['nodes'][0]['target']})" for v in result["violations"]]
+    assert not problems, "\n".join(problems)
+    assert any(rule["id"] == "label" for rule in result["passes"])  # the query field
 
 
 def _utc(stamp: str):
