@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .records import Article, Term
 
-RELATED_CANDIDATES_PER_TAG = 60  # nearest in time within each shared tag
+RELATED_CANDIDATES_PER_TAG = 30  # nearest in time within each shared tag
 
 
 @dataclass(frozen=True)
