@@ -15,7 +15,6 @@
 
 const PAGE_SIZE = 10;
 const FILTERS = ["section", "year", "tag", "author"];
-const FILTER_LABELS = { section: "section", year: "year", tag: "tag", author: "author" };
 const TYPING_DELAY_MS = 300;
 const SLOW_MS = 400;
 const SHARD = "shard"; // the synthetic filter naming the shard of a page
@@ -88,8 +87,8 @@ function start(form) {
     const sorted = new Map();
     const shardResults = (id) => {
       if (!sorted.has(id)) {
-        sorted.set(id, instance.search(term, { filters: { ...filters, [SHARD]: id }, sort: { date: "desc" } })
-          .then((r) => (r ? r.results : [])));
+        const options = { filters: { ...filters, [SHARD]: id }, sort: { date: "desc" } };
+        sorted.set(id, instance.search(term, options).then((r) => (r ? r.results : [])));
       }
       return sorted.get(id);
     };
@@ -112,7 +111,10 @@ function start(form) {
   }
 
   function readState(params) {
-    const state = { q: (params.get("q") || "").trim(), sort: params.get("sort") === "relevance" ? "relevance" : "" };
+    const state = {
+      q: (params.get("q") || "").trim(),
+      sort: params.get("sort") === "relevance" ? "relevance" : "",
+    };
     for (const key of FILTERS) state[key] = params.get(key) || "";
     return state;
   }
@@ -156,7 +158,7 @@ function start(form) {
   function describe(state, count) {
     const words = state.q ? ` for “${state.q}”` : "";
     const narrowed = FILTERS.filter((key) => state[key])
-      .map((key) => `${FILTER_LABELS[key]} ${state[key]}`);
+      .map((key) => `${key} ${state[key]}`);
     const within = narrowed.length ? ` in ${narrowed.join(", ")}` : "";
     if (count === 0) return `No results${words}${within}.`;
     const order = state.sort === "relevance" && state.q ? "best match first" : "newest first";
