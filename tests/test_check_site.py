@@ -227,3 +227,24 @@ def test_the_theme_writes_feeds_and_sitemaps_that_pass(make_site):
         assert problems == [], (name, problems)
     robots = (site.root / "robots.txt").read_text()
     assert check_site.check_robots(robots, site) == []
+
+
+def test_search_bundle(site):
+    bundle = site.root / "pagefind" / "2025"
+    bundle.mkdir(parents=True)
+    (bundle / "pagefind-entry.json").write_text('{"languages": {"en": {"hash": "en_1"}}}')
+    (bundle / "pagefind.en_1.pf_meta").write_bytes(b"\x1f\x8b")
+    assert check_site.check_search_bundle(site) == []
+    (bundle / "pagefind.en_1.pf_meta").unlink()
+    assert _has(check_site.check_search_bundle(site), "pf_meta is missing")
+    (bundle / "pagefind-entry.json").write_text("")
+    assert _has(check_site.check_search_bundle(site), "pagefind-entry.json is empty")
+
+
+def test_known_issues_are_reported_apart():
+    result = check_site.Result("html", errors=[
+        "a.html:3: Bad value for attribute “datetime” on element “time”: A fraction of a second "
+        "must be one, two, or three digits.", "b.html:1: Duplicate ID “x”."])
+    check_site.apply_known_issues(result)
+    assert result.errors == ["b.html:1: Duplicate ID “x”."]
+    assert sum(result.waived.values()) == 1
