@@ -23,7 +23,9 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
             yield from _feed_pair(ix.term.url, f"{config.title}: {ix.term.name}",
                                   f"Latest in {ix.term.name}", ix.articles, config, urls)
     yield from _sitemaps(html_pages, urls)
-    yield _news_sitemap(indexes, config, urls)
+    news = _news_sitemap(indexes, config, urls)
+    if news.context["items"]:  # the sitemap schema does not allow an empty <urlset>
+        yield news
     yield PageSpec(urls.file("robots.txt"), "robots.txt",
                    {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots")
 

@@ -101,7 +101,10 @@ def make_environment(config: Config, urls: Urls) -> jinja2.Environment:
 
 
 def _isodate(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
+    """ISO 8601 with at most milliseconds: HTML's <time datetime> allows no more."""
+    if not value:
+        return ""
+    return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
 
 
 def _rfc822(value: datetime) -> str:

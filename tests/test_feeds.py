@@ -111,6 +111,21 @@ def test_hostile_text_is_escaped_everywhere(make_site):
         for script in re.findall(r'<script type="application/ld\+json">(.*?)</script>', text,
                                  re.S):
             assert json.loads(script)["headline"] == evil
-    for name in ["feed.xml", "atom.xml", "sitemap.xml", "news-sitemap.xml"]:
+    for name in ["feed.xml", "atom.xml", "sitemap.xml"]:
         ET.parse(out / name)  # still well-formed XML
         assert "<script>" not in (out / name).read_text()
+
+
+def test_no_news_sitemap_without_recent_articles(make_site):
+    from datetime import datetime
+
+    site = site_with(make_site, n=2)
+    build_site(site, now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert not (site / "output/news-sitemap.xml").exists()
+
+
+def test_times_carry_at_most_milliseconds(make_site):
+    site = make_site({"content/a.md": article("A", "2020-07-07T10:00:00.616123Z")})
+    build_site(site)
+    html = (site / "output/2020/07/07/a/index.html").read_text()
+    assert 'datetime="2020-07-07T10:00:00.616+00:00"' in html

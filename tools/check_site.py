@@ -74,10 +74,6 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 # They are printed on every run but do not fail it; delete an entry once its fix has landed (an
 # entry that no longer matches anything is pointed out).
 KNOWN_ISSUES: list[tuple[str, str, str]] = [
-    ("html", r"on element .time.: A fraction of a second must be one, two, or three digits",
-     "sitegen/render.py `_isodate` prints microseconds (.616000); HTML's <time datetime> takes "
-     "at most 3 digits: use value.isoformat(timespec='milliseconds' if value.microsecond "
-     "else 'seconds')"),
     ("links", r"pagefind/.*(is empty|is not JSON)",
      "sitegen/search.py: Pagefind's service answers WriteFiles before its writes are done, and "
      "it exits with writes pending when its stdin closes: zero-byte pagefind-entry.json (or "
@@ -87,9 +83,6 @@ KNOWN_ISSUES: list[tuple[str, str, str]] = [
      "warm builds"),
     ("axe", r" search \(.*Failed to load Pagefind metadata",
      "the same Pagefind bundle bug (sitegen/search.py): the search page could not search"),
-    ("sitemaps", r"news-sitemap\.xml: XSD line \d+: .*urlset.: Missing child element",
-     "sitegen/feeds.py plans news-sitemap.xml even when no article is recent: an empty <urlset> "
-     "fails the sitemaps.org XSD; plan (write) it only when it has entries"),
 ]
 
 # RFC 822 date-time (RSS 2.0 allows a 2- or 4-digit year): "Fri, 04 Jul 2025 16:51:00 +0000".
