@@ -254,8 +254,12 @@ def _write_manifest(bundle: Path, shards: Sequence[Shard], version: str) -> None
         "runtime": f"{shards[0].id}/" if shards else None,
         "shards": [{"id": s.id, "path": f"{s.id}/", "pages": len(s.urls)} for s in shards],
     }
+    text = json.dumps(manifest, indent=1) + "\n"
     bundle.mkdir(parents=True, exist_ok=True)
-    _write_atomic(bundle / MANIFEST, json.dumps(manifest, indent=1) + "\n")
+    with contextlib.suppress(OSError):
+        if (bundle / MANIFEST).read_text(encoding="utf-8") == text:
+            return  # unchanged: no new mtime for servers and deploys to notice
+    _write_atomic(bundle / MANIFEST, text)
 
 
 # ---------------------------------------------------------------- page trimming
