@@ -54,7 +54,7 @@ FORMAT = 2  # bump when page trimming, the bundle layout or the manifest changes
 MAX_SHARD_PAGES = 3000  # one Pagefind process holds ~230 KB per page: ~0.7 GB at most
 BUNDLE_DIR = "pagefind"
 MANIFEST = "manifest.json"
-STATE_FILE = "search-index.json"
+STATE_FILE = "search-index"
 STAGING = ".staging"
 # What a shard keeps of the bundle Pagefind writes. The newest shard also keeps the runtime
 # (`pagefind.js`, its worker and WebAssembly), which the browser loads once for all shards.
@@ -104,7 +104,7 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     executable = pagefind_executable()
     settings = {"format": FORMAT, "pagefind": pagefind_version(executable),
                 "base_path": config.base_path}
-    state = _load_state(config.cache_dir, settings)
+    state = _load_state(config, settings)
     primary = shards[0].id if shards else None
 
     new_state: dict[str, dict[str, Signature]] = {}
@@ -163,7 +163,7 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
         _prune(bundle / shard.id, keep_runtime=False)
     removed = _remove_unplanned(bundle, {s.id for s in shards} | {MANIFEST})
     _write_manifest(bundle, shards, settings["pagefind"])
-    _save_state(config.cache_dir, settings, new_state)
+    _save_state(config, settings, new_state)
     return SearchReport(tuple(s.id for s in shards), tuple(s.id for s in dirty), removed,
                         indexed_pages, time.perf_counter() - started)
 
@@ -473,14 +473,18 @@ class PagefindProcess:
 
 # ---------------------------------------------------------------- state
 
-def _state_path(cache_dir: Path) -> Path:
-    return cache_dir / STATE_FILE
+def _state_path(cache_dir: Path, output_dir: Path) -> Path:
+    """One state per output folder (as the build cache): what was indexed where is only
+    true for that one."""
+    key = hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6).hexdigest()
+    return cache_dir / f"{STATE_FILE}-{key}.json"
 
 
-def _load_state(cache_dir: Path, settings: dict[str, Any]) -> dict[str, dict[str, Signature]]:
+def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, dict[str, Signature]]:
     """The pages (URL -> [size, mtime_ns, digest]) each shard was last indexed from."""
     try:
-        data = json.loads(_state_path(cache_dir).read_text(encoding="utf-8"))
+        path = _state_path(config.cache_dir, config.output_dir)
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("settings") != settings:
@@ -489,10 +493,10 @@ def _load_state(cache_dir: Path, settings: dict[str, Any]) -> dict[str, dict[str
     return shards if isinstance(shards, dict) else {}
 
 
-def _save_state(cache_dir: Path, settings: dict[str, Any],
+def _save_state(config: Config, settings: dict[str, Any],
                 shards: dict[str, dict[str, Signature]]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(_state_path(cache_dir),
+    config.cache_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(_state_path(config.cache_dir, config.output_dir),
                   json.dumps({"settings": settings, "shards": shards}, separators=(",", ":")))
 
 

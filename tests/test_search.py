@@ -173,6 +173,20 @@ def test_pages_changed_by_a_build_without_search_are_caught_up(make_site, report
     assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind" / "2025"))
 
 
+def test_each_output_folder_keeps_its_own_index_state(make_site, reports):
+    site = make_site(FILES)
+    first, second = site / "out-1", site / "out-2"
+    build_site(site, search=True, output_dir=first)
+    build_site(site, search=True, output_dir=second)
+    (site / "content" / "b.md").write_text(article(
+        "Observatory funded", "2024-11-30 23:30:00 -0500", "Now with a quasarscope.",
+        section="Science"), encoding="utf-8")
+    build_site(site, search=True, output_dir=first)
+    build_site(site, search=True, output_dir=second)  # one cache folder, two outputs
+    assert reports[-1].indexed == ("2024",)
+    assert "quasarscope" in json.dumps(fragments(second / "pagefind" / "2024"))
+
+
 def test_leftovers_in_the_bundle_folder_are_removed(make_site, reports):
     site = make_site(FILES)
     build_site(site, search=True)
