@@ -48,7 +48,7 @@ from typing import Any
 from .config import Config
 from .errors import SitegenError
 from .records import Article
-from .urls import Urls
+from .urls import Urls, safe_relative_path
 
 FORMAT = 2  # bump when page trimming, the bundle layout or the manifest changes
 MAX_SHARD_PAGES = 3000  # one Pagefind process holds ~230 KB per page: ~0.7 GB at most
@@ -114,8 +114,7 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
         folder = bundle / shard.id
         pages: dict[str, Signature] = {}
         stale = (set(old) != set(shard.urls)
-                 or not (folder / "pagefind-entry.json").is_file()
-                 or (shard.id == primary and not (folder / "pagefind.js").is_file()))
+                 or bundle_problem(folder, runtime=shard.id == primary) is not None)
         for url in shard.urls:
             size, mtime = _stat(files[url], url)
             known = old.get(url)
@@ -203,19 +202,51 @@ def _digest(data: bytes) -> str:
 
 def _index_shard(executable: Path, shard_id: str, documents: Iterable[tuple[str, str]],
                  bundle: Path, keep_runtime: bool) -> int:
-    """Index one shard's (url, html) pages into the staging folder, then swap the new bundle
-    into `output/pagefind/<id>/`."""
+    """Index one shard's (url, html) pages, write its bundle into the staging folder, check it,
+    then swap it into `output/pagefind/<id>/`.
+
+    The bundle comes back in the service's reply (GetFiles) and is written here: Pagefind's
+    WriteFiles answers before its (tokio) file writes are done, and the service exits at the end
+    of its input with writes pending, which left zero-byte files in some builds.
+    """
     new = bundle / STAGING / shard_id
     old = bundle / STAGING / f"{shard_id}.old"
     with PagefindProcess(executable) as service:
-        count = service.index(documents, new)
-    _prune(new, keep_runtime)
+        count, files = service.index(documents)
+    for rel, data in files.items():
+        name = rel.split("/", 1)[0]
+        if DATA_FILES.match(name) or (keep_runtime and RUNTIME_FILES.match(name)):
+            path = new / safe_relative_path(rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    problem = bundle_problem(new, keep_runtime)
+    if problem:
+        raise SitegenError(f"search: the index of {shard_id} is incomplete: {problem}")
     final = bundle / shard_id
     if final.exists():
         os.replace(final, old)
     os.replace(new, final)
     shutil.rmtree(old, ignore_errors=True)
     return count
+
+
+def bundle_problem(folder: Path, runtime: bool = False) -> str | None:
+    """Why a shard's bundle cannot be searched (no readable entry, missing metadata, an empty
+    file), or None."""
+    try:
+        entry = json.loads((folder / "pagefind-entry.json").read_text(encoding="utf-8"))
+        languages = entry["languages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "pagefind-entry.json is missing or unreadable"
+    for info in languages.values():
+        meta = folder / f"pagefind.{info.get('hash')}.pf_meta"
+        if not meta.is_file() or meta.stat().st_size == 0:
+            return f"{meta.name} is missing or empty"
+        if runtime and not (folder / f"wasm.{info.get('wasm') or 'unknown'}.pagefind").is_file():
+            return f"wasm.{info.get('wasm')}.pagefind is missing"
+    if runtime and not (folder / "pagefind.js").is_file():
+        return "pagefind.js is missing"
+    return None
 
 
 def _prune(folder: Path, keep_runtime: bool) -> None:
@@ -339,7 +370,7 @@ class _Exchange:
     """What the request thread and the reply loop share."""
 
     urls: dict[int, str] = field(default_factory=dict)  # AddFile message id -> page URL
-    write_id: int | None = None  # the id of the WriteFiles request, once sent
+    write_id: int | None = None  # the id of the GetFiles request, once sent
     error: BaseException | None = None
 
 
@@ -391,14 +422,14 @@ class PagefindProcess:
         detail = b"".join(self._stderr[-20:]).decode("utf-8", "replace").strip()
         return SitegenError(f"search: {message}" + (f"\n{detail}" if detail else ""))
 
-    def index(self, documents: Iterable[tuple[str, str]], output_path: Path) -> int:
-        """Index (url, html) pairs and write the bundle to `output_path`; the page count."""
+    def index(self, documents: Iterable[tuple[str, str]]) -> tuple[int, dict[str, bytes]]:
+        """Index (url, html) pairs; the page count and the bundle's files (path -> bytes)."""
         assert self.proc is not None and self.proc.stdin and self.proc.stdout
         shared = _Exchange()
-        sender = threading.Thread(target=self._send, args=(documents, output_path, shared),
-                                  daemon=True)
+        sender = threading.Thread(target=self._send, args=(documents, shared), daemon=True)
         sender.start()
         indexed, failed = 0, []
+        files: dict[str, bytes] = {}
         try:
             for message_id, payload in self._replies():
                 kind = payload.get("type")
@@ -411,7 +442,9 @@ class PagefindProcess:
                     indexed += 1
                 elif kind == "NewIndex" and payload.get("index_id") != 0:
                     raise self._failure(f"unexpected index id {payload.get('index_id')}")
-                elif kind == "WriteFiles" and message_id == shared.write_id:
+                elif kind == "GetFiles" and message_id == shared.write_id:
+                    for item in payload.get("files") or ():
+                        files[item["path"]] = base64.b64decode(item["content"])
                     break
             else:
                 sender.join(timeout=5)
@@ -428,10 +461,9 @@ class PagefindProcess:
         if failed:
             raise self._failure(f"Pagefind could not index {len(failed)} page(s): "
                                 + "; ".join(failed[:5]))
-        return indexed
+        return indexed, files
 
-    def _send(self, documents: Iterable[tuple[str, str]], output_path: Path,
-              shared: _Exchange) -> None:
+    def _send(self, documents: Iterable[tuple[str, str]], shared: _Exchange) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         out = self.proc.stdin
         try:
@@ -443,8 +475,7 @@ class PagefindProcess:
                 out.write(_encode(message_id, {"type": "AddFile", "index_id": 0, "url": url,
                                                "file_path": None, "file_contents": html}))
             shared.write_id = message_id + 1
-            out.write(_encode(message_id + 1, {"type": "WriteFiles", "index_id": 0,
-                                               "output_path": str(output_path)}))
+            out.write(_encode(message_id + 1, {"type": "GetFiles", "index_id": 0}))
             out.flush()
         except BaseException as exc:  # reported by the reply loop
             shared.error = exc
@@ -454,14 +485,17 @@ class PagefindProcess:
     def _replies(self) -> Iterator[tuple[int | None, dict[str, Any]]]:
         assert self.proc is not None and self.proc.stdout is not None
         stream = self.proc.stdout
-        pending = b""
+        pending = bytearray()  # the bundle arrives as one reply of megabytes
         while True:
-            chunk = stream.read1(1 << 16)
+            chunk = stream.read1(1 << 20)
             if not chunk:
                 return
+            start = len(pending)
             pending += chunk
-            *messages, pending = pending.split(b",")
-            for raw in messages:
+            while (end := pending.find(b",", start)) >= 0:
+                raw = bytes(pending[:end])
+                del pending[:end + 1]
+                start = 0
                 if not raw.strip():
                     continue
                 try:

@@ -209,6 +209,18 @@ def test_a_missing_shard_is_rebuilt(make_site, reports):
     assert (bundle / "2023" / "pagefind-entry.json").is_file()
 
 
+def test_a_damaged_shard_is_rebuilt(make_site, reports):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    bundle = site / "output" / "pagefind"
+    (bundle / "2024" / "pagefind-entry.json").write_bytes(b"")  # as a killed write leaves it
+    (bundle / "2025" / "wasm.en.pagefind").unlink()
+    assert search.bundle_problem(bundle / "2023") is None
+    assert reports.again().indexed == ("2025", "2024")
+    assert search.bundle_problem(bundle / "2024") is None
+    assert search.bundle_problem(bundle / "2025", runtime=True) is None
+
+
 def test_no_search_writes_no_bundle(make_site):
     site = make_site(FILES)
     build_site(site, search=False)
@@ -285,10 +297,12 @@ def test_the_service_client_does_not_wait_between_pages(tmp_path: Path):
                          f'<p>word{i} common text</p></main></body></html>') for i in range(300)]
     started = time.perf_counter()
     with PagefindProcess(search.pagefind_executable()) as service:
-        assert service.index(iter(pages), tmp_path / "bundle") == 300
+        count, files = service.index(iter(pages))
     # Pagefind's own Python API waits 100 ms per reply: 30 s for these pages.
     assert time.perf_counter() - started < 10
-    assert len(list((tmp_path / "bundle" / "fragment").iterdir())) == 300
+    assert count == 300
+    assert sum(1 for path in files if path.startswith("fragment/")) == 300
+    assert json.loads(files["pagefind-entry.json"])["languages"]["en"]["page_count"] == 300
 
 
 def test_a_failing_service_is_reported(tmp_path: Path):
@@ -296,7 +310,7 @@ def test_a_failing_service_is_reported(tmp_path: Path):
     fake.write_text("#!/bin/sh\necho 'broken binary' >&2\nexit 3\n")
     os.chmod(fake, 0o755)
     with pytest.raises(SitegenError, match="broken binary"), PagefindProcess(fake) as service:
-        service.index(iter([("/a/", "<html></html>")]), tmp_path / "out")
+        service.index(iter([("/a/", "<html></html>")]))
 
 
 # ---------------------------------------------------------------- the benchmark tool
