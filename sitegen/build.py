@@ -180,10 +180,11 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
             signature = content.stat_signature(path)
             old = known.get(rel)
             if old and old[0] == signature:
-                sources.append(SourceFile(rel, b"", old[1], bundle))
-            else:
-                sources.append(content.read_source(rel, path, bundle))
-            seen[rel] = (signature, sources[-1].digest)
+                digest = old[1]
+            else:  # hash now; the bytes are read again by the worker that parses them
+                digest = content.read_source(rel, path, bundle).digest
+            sources.append(SourceFile(rel, b"", digest, bundle))
+            seen[rel] = (signature, digest)
         except OSError as exc:
             problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
     if problems:
@@ -198,7 +199,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     config_digest = config.output_affecting_digest()
     keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources}
     cached = cache.get_parsed(keys.values())
-    missing = [_with_data(s, config) for s in sources if keys[s.path] not in cached]
+    missing = [s for s in sources if keys[s.path] not in cached]
     results: dict[str, tuple[Article, tuple] | list[Problem]] = {
         s.path: cached[keys[s.path]] for s in sources if keys[s.path] in cached}
     new_rows = []
@@ -216,7 +217,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
 
 
 def _with_data(src: SourceFile, config: Config) -> SourceFile:
-    """A source loaded by signature only, read now because its parse is not cached."""
+    """A source's bytes, read by the worker that parses it: the parent never holds them all."""
     if src.data:
         return src
     return content.read_source(src.path, config.content_dir / src.path, src.bundle_files)
@@ -472,9 +473,14 @@ def _parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     for src in sources:
         try:
+            src = _with_data(src, state.config)
             parsed = content.parse_source(src, state.config, state.urls)
         except content.ArticleError as exc:
             out.append((src.path, exc.problems))
+            continue
+        except OSError as exc:
+            out.append((src.path, [Problem(Path(state.config.content_dir.name) / src.path,
+                                           None, f"cannot read: {exc.strerror}")]))
             continue
         rendered = state.markdown.render(parsed.body)
         article = dataclasses.replace(

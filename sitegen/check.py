@@ -144,17 +144,22 @@ class _Checker:
         targets |= self.unpublished_targets(dropped).keys()
         waiting = self.unpublished_targets(unpublished)
         every_target = targets | waiting.keys()
-        texts = {s.path: s.data for s in sources}
         for article, key in articles:
+            text = self.source_bytes(article.source)
             if content.is_published(article, self.config):
-                self.check_article(article, texts.get(article.source, b""), key,
-                                   targets, waiting)
+                self.check_article(article, text, key, targets, waiting)
             else:
-                self.check_article(article, texts.get(article.source, b""), key,
-                                   every_target, {})
+                self.check_article(article, text, key, every_target, {})
         self.check_layouts(specs, loaded.keys)
         unique = {str(p): p for p in self.problems}
         return sorted(unique.values(), key=lambda p: (str(p.path), p.line or 0, p.message))
+
+    def source_bytes(self, rel: str) -> bytes:
+        """An article's file, read again: the loaded sources carry only digests."""
+        try:
+            return (self.config.content_dir / rel).read_bytes()
+        except OSError:
+            return b""
 
     # ------------------------------------------------------------ stages
 

@@ -41,7 +41,7 @@ def test_sample_site_has_every_kind_of_page(make_site):
                 "sections/index.html", "sections/world/index.html", "tags/index.html",
                 "tags/mexico/index.html", "authors/index.html", "authors/jane-doe/index.html",
                 "search/index.html", "feed.xml", "atom.xml", "sections/world/feed.xml",
-                "tags/mexico/atom.xml", "sitemap.xml", "news-sitemap.xml", "404.html",
+                "tags/mexico/atom.xml", "sitemap.xml", "404.html",
                 "robots.txt", ".nojekyll", "bundle-story-placeholder"][:-1]:
         assert (out / rel).is_file(), rel
     assert (out / "2025/02/01/bundled-story/map.svg").is_file()
