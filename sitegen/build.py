@@ -210,7 +210,10 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
             article, warnings, body = outcome
             results[path] = (article, warnings)
             new_rows.append((keys[path], article, warnings, body))
-    if new_rows:
+            if len(new_rows) >= 500:  # bodies go to the cache, not into the parent's memory
+                cache.put_parsed(new_rows)
+                new_rows = []
+    if missing:
         cache.put_parsed(new_rows)
         cache.forget_parsed_except(set(keys.values()))
     return _collect(sources, results, keys, config)
