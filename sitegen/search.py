@@ -16,7 +16,9 @@ shards one after the other (see search.js).
 Pagefind's Python API waits 100 ms between two replies of its service (`asyncio.sleep(0.1)` in
 `PagefindService._wait_for_responses`), ~100 ms per page. `PagefindProcess` speaks the same
 stdin/stdout protocol (base64 JSON messages ended by ','), writes every request of a shard from
-a thread while it reads the replies as they arrive, so the service never waits for us.
+a thread while it reads the replies as they arrive, so the service never waits for us. The
+bundle comes back in the reply to GetFiles and is written here, checked, then swapped in:
+the service's own WriteFiles can leave empty files (see `_index_shard`).
 
 Pages come from `output/`: a shard is always re-indexed whole, including the articles this build
 did not render, and the rendered bytes of the others stay in the render workers. They were just
