@@ -146,6 +146,8 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str
     valid_until = cache.get_meta("valid_until")
     if valid_until and config.now >= datetime.fromisoformat(valid_until):
         return None
+    if config.search and search.index_problem(config):
+        return None
     states = cache.page_states()
     output = f"{config.output_dir}{os.sep}"
     if not states or any(_file_size(output + rel) != size_of(out)

@@ -232,6 +232,23 @@ def _index_shard(executable: Path, shard_id: str, documents: Iterable[tuple[str,
     return count
 
 
+def index_problem(config: Config) -> str | None:
+    """Why the site's search bundle cannot be served as it is (missing manifest, a damaged
+    shard), or None: lets a build that changed nothing still repair a broken bundle."""
+    bundle = config.output_dir / BUNDLE_DIR
+    try:
+        manifest = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
+        shards = [(entry["path"], entry["path"] == manifest["runtime"])
+                  for entry in manifest["shards"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{MANIFEST} is missing or unreadable"
+    for path, runtime in shards:
+        problem = bundle_problem(bundle / path, runtime=runtime)
+        if problem:
+            return f"{path}: {problem}"
+    return None
+
+
 def bundle_problem(folder: Path, runtime: bool = False) -> str | None:
     """Why a shard's bundle cannot be searched (no readable entry, missing metadata, an empty
     file), or None."""

@@ -401,3 +401,13 @@ def test_a_bundle_symlink_out_of_content_is_refused(make_site, tmp_path):
         build_site(site)
     assert "leak.txt" in str(info.value) and "outside" in str(info.value)
     assert not (site / "output").exists()
+
+
+def test_an_unchanged_build_repairs_a_broken_search_bundle(make_site):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    manifest = site / "output/pagefind/manifest.json"
+    assert manifest.is_file()
+    shutil.rmtree(site / "output/pagefind")
+    build_site(site, search=True)
+    assert manifest.is_file()

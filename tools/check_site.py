@@ -73,17 +73,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 # Findings that wait for a fix in sitegen's Python code (not in the theme), each with that fix.
 # They are printed on every run but do not fail it; delete an entry once its fix has landed (an
 # entry that no longer matches anything is pointed out).
-KNOWN_ISSUES: list[tuple[str, str, str]] = [
-    ("links", r"pagefind/.*(is empty|is not JSON)",
-     "sitegen/search.py: Pagefind's service answers WriteFiles before its writes are done, and "
-     "it exits with writes pending when its stdin closes: zero-byte pagefind-entry.json (or "
-     "wasm) files in 2 to 3 of 6 builds of the archive here, so search fails (\"Failed to "
-     "load Pagefind metadata\"). Verify the staged shard (entry JSON parses, no empty file) "
-     "before the swap, re-index it otherwise, and count an unreadable entry file as stale in "
-     "warm builds"),
-    ("axe", r" search \(.*Failed to load Pagefind metadata",
-     "the same Pagefind bundle bug (sitegen/search.py): the search page could not search"),
-]
+KNOWN_ISSUES: list[tuple[str, str, str]] = []
 
 # RFC 822 date-time (RSS 2.0 allows a 2- or 4-digit year): "Fri, 04 Jul 2025 16:51:00 +0000".
 RFC822 = re.compile(
