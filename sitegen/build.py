@@ -16,14 +16,13 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
-from . import content, search
+from . import search
 from .cache import BuildCache, Fingerprinter, iter_chunks, parse_key
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
@@ -32,7 +31,7 @@ from .history import git_history, head_commit
 from .indexes import Indexes, build_indexes
 from .pages import plan_pages
 from .records import Article, BuildReport, PageSpec, SourceFile
-from .render import Renderer, layout_dirs, template_digests
+from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
 from .writer import CopyJob, Staged, Writer, size_of
 
@@ -122,11 +121,9 @@ def inputs_key(config: Config, sources: Sequence[SourceFile]) -> str:
         digest.update(part.encode() + b"\0")
     for src in sources:
         digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
-    for name, value in sorted(template_digests(config).items()):
-        digest.update(f"{name}\0{value}\0".encode())
     for root in [*layout_dirs(config), config.static_dir, *_bundle_dirs(config, sources)]:
         for rel, path in sorted(_files_under(root, "").items()):
-            digest.update(f"{rel}\0{content.stat_signature(path)}\0".encode())
+            digest.update(f"{rel}\0{stat_signature(path)}\0".encode())
     if config.git_history:
         digest.update(head_commit(config.content_dir).encode())
     return digest.hexdigest()
@@ -176,16 +173,16 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
     if not config.content_dir.is_dir():
         raise SitegenError(f"{config.content_dir}: no content folder")
     known = cache.source_digests() if cache else {}
-    sources, problems, seen = [], [], {}
-    for rel, path, bundle in content.discover(config.content_dir):
+    found, problems, seen = [], [], {}
+    for rel, path, bundle in discover(config.content_dir):
         try:
-            signature = content.stat_signature(path)
+            signature = stat_signature(path)
             old = known.get(rel)
             if old and old[0] == signature:
                 digest = old[1]
             else:  # hash now; the bytes are read again by the worker that parses them
-                digest = content.read_source(rel, path, bundle).digest
-            sources.append(SourceFile(rel, b"", digest, bundle))
+                digest = read_source(rel, path, bundle).digest
+            found.append(SourceFile(rel, b"", digest, bundle))
             seen[rel] = (signature, digest)
         except OSError as exc:
             problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
@@ -193,7 +190,7 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
         raise ContentError(problems)
     if cache and seen != known:
         cache.save_sources(seen)
-    return sources
+    return found
 
 
 def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
@@ -225,11 +222,13 @@ def _with_data(src: SourceFile, config: Config) -> SourceFile:
     """A source's bytes, read by the worker that parses it: the parent never holds them all."""
     if src.data:
         return src
-    return content.read_source(src.path, config.content_dir / src.path, src.bundle_files)
+    return read_source(src.path, config.content_dir / src.path, src.bundle_files)
 
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
              config: Config) -> Loaded:
+    from .content import is_published  # imported here: content brings in YAML
+
     errors: list[Problem] = []
     warnings: list[Problem] = []
     articles: list[Article] = []
@@ -243,7 +242,7 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
         if config.strict and article_warnings:
             errors.extend(dataclasses.replace(w, severity="error") for w in article_warnings)
             continue
-        if content.is_published(article, config):
+        if is_published(article, config):
             articles.append(article)
     valid_until = _next_date_change([r[0] for r in results.values() if isinstance(r, tuple)],
                                     articles, config)
@@ -343,6 +342,8 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
 
     Workers fingerprint their own share of the pages, so that work is parallel too.
     """
+    from .render import template_digests  # Jinja2 only once there is something to render
+
     writer = Writer(config.output_dir)
     writer.discard_staging()
     _WorkerState.job = _RenderJob(template_digests(config), config.output_affecting_digest(),
@@ -447,7 +448,7 @@ def _files_under(root: Path, prefix: str) -> dict[str, Path]:
 class _WorkerState:
     config: Config | None = None
     markdown: Any = None  # a markup.MarkdownRenderer once needed
-    renderer: Renderer | None = None
+    renderer: Any = None  # a render.Renderer once needed
     cache: BuildCache | None = None
     writer: Writer | None = None
     urls: Urls | None = None
@@ -469,6 +470,7 @@ def _init_worker(config: Config) -> None:
 
 
 def _parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
+    from . import content  # YAML and front matter: only where something is parsed
     state = _WorkerState
     assert state.config is not None and state.urls is not None
     if state.markdown is None:
@@ -509,6 +511,8 @@ def _render_many(specs: list[PageSpec]) -> list:
     state, job = _WorkerState, _WorkerState.job
     assert state.config is not None and state.urls is not None and job is not None
     if state.renderer is None:
+        from .render import Renderer
+
         state.renderer = Renderer(state.config)
         state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
         state.writer = Writer(state.config.output_dir)
@@ -559,6 +563,8 @@ def _map(func, items: list, config: Config, progress: Progress | None, label: st
     ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
     _WorkerState.items = items
     try:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
                                  initializer=_init_worker, initargs=(config,)) as pool:
             for (start, end), results in zip(ranges, pool.map(_run_range, [func] * len(ranges),

@@ -32,7 +32,7 @@ from urllib.parse import unquote, urljoin
 
 import jinja2
 
-from . import content
+from . import content, sources
 from .build import copy_jobs, load_sources, parse_articles, plan_site
 from .cache import BuildCache, parse_key
 from .config import Config
@@ -168,11 +168,11 @@ class _Checker:
             return load_sources(self.config)
         except ContentError as exc:  # unreadable files: report them, check the rest
             self.problems.extend(exc.problems)
-        sources = []
-        for rel, path, bundle in content.discover(self.config.content_dir):
+        found = []
+        for rel, path, bundle in sources.discover(self.config.content_dir):
             with contextlib.suppress(OSError):  # already reported
-                sources.append(content.read_source(rel, path, bundle))
-        return sources
+                found.append(sources.read_source(rel, path, bundle))
+        return found
 
     def all_parsed(self, sources: Sequence[SourceFile], kept: Sequence[Article],
                    work: Config) -> list[tuple[Article, str]]:

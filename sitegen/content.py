@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -48,49 +46,6 @@ _TextDatesLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":timestamp")]
     for first, resolvers in YamlLoader.yaml_implicit_resolvers.items()
 }
-
-
-# ---------------------------------------------------------------- discovery
-
-def discover(content_dir: Path) -> list[tuple[str, Path, tuple[str, ...]]]:
-    """Every article file under `content_dir`: (relative path, path, bundle files), sorted."""
-    found: list[tuple[str, Path, tuple[str, ...]]] = []
-    root = str(content_dir)
-    skip = len(root) + 1
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel_folder = folder[skip:].replace(os.sep, "/")
-        prefix = f"{rel_folder}/" if rel_folder else ""
-        if "index.md" in files:
-            bundle = tuple(sorted(_bundle_files(Path(folder))))
-            found.append((prefix + "index.md", Path(folder, "index.md"), bundle))
-            dirs[:] = []  # a bundle's subfolders hold its files, not articles
-            continue
-        for name in sorted(files):
-            if name.endswith(".md") and not name.startswith("."):
-                found.append((prefix + name, Path(folder, name), ()))
-    return found
-
-
-def _bundle_files(folder: Path) -> list[str]:
-    out = []
-    for sub, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name != "index.md" and not name.startswith("."):
-                out.append(Path(sub, name).relative_to(folder).as_posix())
-    return out
-
-
-def read_source(rel: str, path: Path, bundle: tuple[str, ...]) -> SourceFile:
-    data = path.read_bytes()
-    return SourceFile(rel, data, hashlib.blake2b(data, digest_size=16).hexdigest(), bundle)
-
-
-def stat_signature(path: Path | str) -> str:
-    """Changes whenever the file's bytes may have: ctime cannot be set back by any tool."""
-    st = os.stat(path)
-    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
 
 
 # ---------------------------------------------------------------- parsing

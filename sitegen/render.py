@@ -8,7 +8,6 @@ import traceback
 from datetime import datetime
 from email.utils import format_datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -18,25 +17,8 @@ from markupsafe import Markup
 from .config import Config
 from .errors import Problem, TemplateError
 from .records import PageSpec
+from .sources import layout_dirs
 from .urls import Urls
-
-BUILTIN_LAYOUTS = Path(__file__).resolve().parent.parent / "layouts"
-
-
-def builtin_layouts() -> Path:
-    """The built-in theme: the repository's `layouts/`, or the copy installed with the package."""
-    if BUILTIN_LAYOUTS.is_dir():
-        return BUILTIN_LAYOUTS
-    return Path(__file__).resolve().parent / "theme"
-
-
-def layout_dirs(config: Config) -> list[Path]:
-    """The site's own layouts first, so they override the built-in theme file by file."""
-    dirs = [config.layouts_dir] if config.layouts_dir.is_dir() else []
-    builtin = builtin_layouts()
-    if builtin.resolve() not in [d.resolve() for d in dirs]:
-        dirs.append(builtin)
-    return dirs
 
 
 class Renderer:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sitegen import content
+from sitegen import content, sources
 from sitegen.authoring import new_article
 from sitegen.cli import main
 from sitegen.config import Config, load_config
@@ -28,7 +28,7 @@ def site(tmp_path: Path) -> Path:
 
 def parse(path: Path, config: Config) -> Article:
     rel = path.relative_to(config.content_dir).as_posix()
-    src = content.read_source(rel, path, ())
+    src = sources.read_source(rel, path, ())
     return content.parse_source(src, config, Urls(config)).article
 
 

@@ -176,12 +176,12 @@ def test_template_errors_name_the_layout_and_line(make_site):
 
 
 def test_missing_layout_is_named(make_site, monkeypatch):
-    from sitegen import render
+    from sitegen import sources
 
     site = make_site(FILES)
     empty = site / "no-theme"
     empty.mkdir()
-    monkeypatch.setattr(render, "builtin_layouts", lambda: empty)
+    monkeypatch.setattr(sources, "builtin_layouts", lambda: empty)
     with pytest.raises(TemplateError) as info:
         build_site(site)
     assert "not found" in str(info.value)

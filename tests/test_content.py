@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import content
+from sitegen import content, sources
 from sitegen.config import load_config
 from sitegen.content import ArticleError, parse_date, parse_source
 from sitegen.records import SourceFile
@@ -172,7 +172,7 @@ def test_discover_finds_bundles_and_nested_articles(tmp_path):
     (tmp_path / "bundle/img/inner.png").write_bytes(b"png")
     (tmp_path / "bundle/img/other.md").write_text("not an article")
     (tmp_path / ".hidden.md").write_text("x")
-    found = {rel: bundle for rel, _path, bundle in content.discover(tmp_path)}
+    found = {rel: bundle for rel, _path, bundle in sources.discover(tmp_path)}
     assert found == {"a/b/c/deep.md": (), "bundle/index.md": ("img/inner.png", "img/other.md",
                                                               "photo.jpg")}
 
