@@ -11,19 +11,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
-from typing import Any
 
 from . import search
-from .cache import BuildCache, Fingerprinter, iter_chunks, parse_key
+from .cache import BuildCache, parse_key
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
@@ -33,10 +29,16 @@ from .pages import plan_pages
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
+from .workers import (
+    Progress,
+    RenderJob,
+    WorkerState,
+    file_size,
+    parse_many,
+    render_many,
+    run_parallel,
+)
 from .writer import CopyJob, Staged, Writer, size_of
-
-PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
-Progress = Callable[[str, int, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,7 +149,7 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str
         return None
     states = cache.page_states()
     output = f"{config.output_dir}{os.sep}"
-    if not states or any(_file_size(output + rel) != size_of(out)
+    if not states or any(file_size(output + rel) != size_of(out)
                          for rel, (_fp, out) in states.items()):
         return None
     last = cache.get_meta("report")
@@ -202,7 +204,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     results: dict[str, tuple[Article, tuple] | list[Problem]] = {
         s.path: cached[keys[s.path]] for s in sources if keys[s.path] in cached}
     new_rows = []
-    for path, outcome in _map(_parse_many, missing, config, progress, "parse"):
+    for path, outcome in run_parallel(parse_many, missing, config, progress, "parse"):
         if isinstance(outcome, list):
             results[path] = outcome
         else:
@@ -216,13 +218,6 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
         cache.put_parsed(new_rows)
         cache.forget_parsed_except(set(keys.values()))
     return _collect(sources, results, keys, config)
-
-
-def _with_data(src: SourceFile, config: Config) -> SourceFile:
-    """A source's bytes, read by the worker that parses it: the parent never holds them all."""
-    if src.data:
-        return src
-    return read_source(src.path, config.content_dir / src.path, src.bundle_files)
 
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
@@ -325,16 +320,6 @@ def _lastmod(spec: PageSpec) -> datetime | None:
 
 # ---------------------------------------------------------------- render
 
-@dataclasses.dataclass(frozen=True)
-class _RenderJob:
-    """What every render worker needs besides the specs: shared by fork, never pickled."""
-
-    digests: dict[str, str]
-    config_digest: str
-    previous: dict[str, tuple[str, str]]
-    body_keys: dict[str, str]
-
-
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
                  cache: BuildCache, progress: Progress | None = None
                  ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
@@ -346,13 +331,13 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
 
     writer = Writer(config.output_dir)
     writer.discard_staging()
-    _WorkerState.job = _RenderJob(template_digests(config), config.output_affecting_digest(),
+    WorkerState.job = RenderJob(template_digests(config), config.output_affecting_digest(),
                                   cache.page_states(), body_keys)
     staged: list[Staged] = []
     states: dict[str, tuple[str, str]] = {}
     problems: dict[str, Problem] = {}
     try:
-        for outcome in _map(_render_many, list(specs), config, progress, "render"):
+        for outcome in run_parallel(render_many, list(specs), config, progress, "render"):
             if isinstance(outcome, Problem):
                 problems.setdefault(str(outcome), outcome)
                 continue
@@ -361,18 +346,11 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
             if item is not None:
                 staged.append(item)
     finally:
-        _WorkerState.job = None
+        WorkerState.job = None
     if problems:
         writer.discard_staging()
         raise TemplateError(list(problems.values()))
     return staged, states, writer
-
-
-def _file_size(path: Path | str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return -2
 
 
 # ---------------------------------------------------------------- write
@@ -439,144 +417,3 @@ def _files_under(root: Path, prefix: str) -> dict[str, Path]:
                     path = Path(folder, name)
                     found[prefix + path.relative_to(root).as_posix()] = path
     return found
-
-
-# ---------------------------------------------------------------- workers
-# Each worker process keeps one Markdown instance, one Jinja environment and one cache
-# connection for its whole life: that per-process state is what makes the pool fast.
-
-class _WorkerState:
-    config: Config | None = None
-    markdown: Any = None  # a markup.MarkdownRenderer once needed
-    renderer: Any = None  # a render.Renderer once needed
-    cache: BuildCache | None = None
-    writer: Writer | None = None
-    urls: Urls | None = None
-    fingerprint: Fingerprinter = Fingerprinter()
-    items: list = []  # set in the parent just before forking; the workers inherit it
-    job: _RenderJob | None = None  # likewise
-
-
-def _init_worker(config: Config) -> None:
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _WorkerState.config = config
-    _WorkerState.markdown = None
-    _WorkerState.renderer = None
-    _WorkerState.cache = None
-    _WorkerState.writer = None
-    _WorkerState.urls = Urls(config)
-    _WorkerState.fingerprint = Fingerprinter()
-
-
-def _parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
-    from . import content  # YAML and front matter: only where something is parsed
-    state = _WorkerState
-    assert state.config is not None and state.urls is not None
-    if state.markdown is None:
-        from .markup import MarkdownRenderer  # only workers that convert need Markdown
-
-        state.markdown = MarkdownRenderer(state.config.base_path)
-    out: list[tuple[str, object]] = []
-    for src in sources:
-        try:
-            src = _with_data(src, state.config)
-            parsed = content.parse_source(src, state.config, state.urls)
-        except content.ArticleError as exc:
-            out.append((src.path, exc.problems))
-            continue
-        except OSError as exc:
-            out.append((src.path, [Problem(Path(state.config.content_dir.name) / src.path,
-                                           None, f"cannot read: {exc.strerror}")]))
-            continue
-        rendered = state.markdown.render(parsed.body)
-        article = dataclasses.replace(
-            parsed.article, summary=parsed.article.summary or rendered.excerpt,
-            is_brief=not rendered.html, words=rendered.words,
-            internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
-        out.append((src.path, (article, parsed.warnings, rendered.html)))
-    return out
-
-
-def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[str, int], ...]:
-    out = []
-    for link in links:
-        at = body.find(link)
-        out.append((link, body_line + body.count("\n", 0, at) if at >= 0 else body_line))
-    return tuple(out)
-
-
-def _render_many(specs: list[PageSpec]) -> list:
-    """(output path, (fingerprint, output hash), Staged or None) per page, or Problems."""
-    state, job = _WorkerState, _WorkerState.job
-    assert state.config is not None and state.urls is not None and job is not None
-    if state.renderer is None:
-        from .render import Renderer
-
-        state.renderer = Renderer(state.config)
-        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
-        state.writer = Writer(state.config.output_dir)
-        state.fingerprint = Fingerprinter()
-    assert state.cache is not None and state.writer is not None
-    out: list = []
-    for spec in specs:
-        fp = state.fingerprint(spec.template, job.digests.get(spec.template, ""),
-                               job.config_digest, spec.context, spec.body_of)
-        rel = state.urls.output_path(spec.url)
-        old = job.previous.get(rel)
-        if old and old[0] == fp and \
-                _file_size(state.config.output_dir / rel) == size_of(old[1]):
-            out.append((rel, old, None))
-            continue
-        try:
-            body = state.cache.body(job.body_keys.get(spec.url, "")) if spec.body_of else ""
-            data = state.renderer.render(spec, body)
-        except TemplateError as exc:
-            out.extend(exc.problems)
-            if len(out) > 20:
-                break
-            continue
-        item = state.writer.stage(rel, data)
-        out.append((rel, (fp, item.out_hash), item))
-    return out
-
-
-def _map(func, items: list, config: Config, progress: Progress | None, label: str):
-    """Run `func` over chunks of `items`, in a process pool when there is enough work.
-
-    Workers are forked after `items` exist and inherit them: only index ranges travel to
-    the workers, never the page contexts themselves.
-    """
-    if not items:
-        return
-    total, done = len(items), 0
-    workers = min(config.workers, max(1, len(items) // 50))
-    if workers <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in get_all_start_methods():
-        _init_worker(config)
-        for chunk in iter_chunks(items, 100):
-            yield from func(chunk)
-            done += len(chunk)
-            if progress:
-                progress(label, done, total)
-        return
-    size = max(20, min(250, total // (workers * 8)))
-    ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
-    _WorkerState.items = items
-    try:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                                 initializer=_init_worker, initargs=(config,)) as pool:
-            for (start, end), results in zip(ranges, pool.map(_run_range, [func] * len(ranges),
-                                                              ranges), strict=True):
-                yield from results
-                done += end - start
-                if progress:
-                    progress(label, done, total)
-    finally:
-        _WorkerState.items = []
-
-
-def _run_range(func, bounds: tuple[int, int]) -> list:
-    start, end = bounds
-    return func(_WorkerState.items[start:end])

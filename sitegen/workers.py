@@ -1,0 +1,190 @@
+"""The worker processes of a build: parse + Markdown, and render, over a fork pool.
+
+Each worker keeps one Markdown instance, one Jinja environment and one cache connection for its
+whole life; that per-process state is what makes the pool fast. Workers are forked after the
+work list exists and inherit it, so only index ranges travel to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Sequence
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+from typing import Any
+
+from .cache import BuildCache, Fingerprinter, iter_chunks
+from .config import Config
+from .errors import Problem, TemplateError
+from .records import PageSpec, SourceFile
+from .sources import read_source
+from .urls import Urls
+from .writer import Writer, size_of
+
+PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
+Progress = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderJob:
+    """What every render worker needs besides the specs: shared by fork, never pickled."""
+
+    digests: dict[str, str]
+    config_digest: str
+    previous: dict[str, tuple[str, str]]
+    body_keys: dict[str, str]
+
+
+def file_size(path: Path | str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return -2
+
+
+def _with_data(src: SourceFile, config: Config) -> SourceFile:
+    """A source's bytes, read by the worker that parses it: the parent never holds them all."""
+    if src.data:
+        return src
+    return read_source(src.path, config.content_dir / src.path, src.bundle_files)
+
+
+
+class WorkerState:
+    config: Config | None = None
+    markdown: Any = None  # a markup.MarkdownRenderer once needed
+    renderer: Any = None  # a render.Renderer once needed
+    cache: BuildCache | None = None
+    writer: Writer | None = None
+    urls: Urls | None = None
+    fingerprint: Fingerprinter = Fingerprinter()
+    items: list = []  # set in the parent just before forking; the workers inherit it
+    job: RenderJob | None = None  # likewise
+
+
+def _init_worker(config: Config) -> None:
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    WorkerState.config = config
+    WorkerState.markdown = None
+    WorkerState.renderer = None
+    WorkerState.cache = None
+    WorkerState.writer = None
+    WorkerState.urls = Urls(config)
+    WorkerState.fingerprint = Fingerprinter()
+
+
+def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
+    from . import content  # YAML and front matter: only where something is parsed
+    state = WorkerState
+    assert state.config is not None and state.urls is not None
+    if state.markdown is None:
+        from .markup import MarkdownRenderer  # only workers that convert need Markdown
+
+        state.markdown = MarkdownRenderer(state.config.base_path)
+    out: list[tuple[str, object]] = []
+    for src in sources:
+        try:
+            src = _with_data(src, state.config)
+            parsed = content.parse_source(src, state.config, state.urls)
+        except content.ArticleError as exc:
+            out.append((src.path, exc.problems))
+            continue
+        except OSError as exc:
+            out.append((src.path, [Problem(Path(state.config.content_dir.name) / src.path,
+                                           None, f"cannot read: {exc.strerror}")]))
+            continue
+        rendered = state.markdown.render(parsed.body)
+        article = dataclasses.replace(
+            parsed.article, summary=parsed.article.summary or rendered.excerpt,
+            is_brief=not rendered.html, words=rendered.words,
+            internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
+        out.append((src.path, (article, parsed.warnings, rendered.html)))
+    return out
+
+
+def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[str, int], ...]:
+    out = []
+    for link in links:
+        at = body.find(link)
+        out.append((link, body_line + body.count("\n", 0, at) if at >= 0 else body_line))
+    return tuple(out)
+
+
+def render_many(specs: list[PageSpec]) -> list:
+    """(output path, (fingerprint, output hash), Staged or None) per page, or Problems."""
+    state, job = WorkerState, WorkerState.job
+    assert state.config is not None and state.urls is not None and job is not None
+    if state.renderer is None:
+        from .render import Renderer
+
+        state.renderer = Renderer(state.config)
+        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
+        state.writer = Writer(state.config.output_dir)
+        state.fingerprint = Fingerprinter()
+    assert state.cache is not None and state.writer is not None
+    out: list = []
+    for spec in specs:
+        fp = state.fingerprint(spec.template, job.digests.get(spec.template, ""),
+                               job.config_digest, spec.context, spec.body_of)
+        rel = state.urls.output_path(spec.url)
+        old = job.previous.get(rel)
+        if old and old[0] == fp and \
+                file_size(state.config.output_dir / rel) == size_of(old[1]):
+            out.append((rel, old, None))
+            continue
+        try:
+            body = state.cache.body(job.body_keys.get(spec.url, "")) if spec.body_of else ""
+            data = state.renderer.render(spec, body)
+        except TemplateError as exc:
+            out.extend(exc.problems)
+            if len(out) > 20:
+                break
+            continue
+        item = state.writer.stage(rel, data)
+        out.append((rel, (fp, item.out_hash), item))
+    return out
+
+
+def run_parallel(func, items: list, config: Config, progress: Progress | None, label: str):
+    """Run `func` over chunks of `items`, in a process pool when there is enough work.
+
+    Workers are forked after `items` exist and inherit them: only index ranges travel to
+    the workers, never the page contexts themselves.
+    """
+    if not items:
+        return
+    total, done = len(items), 0
+    workers = min(config.workers, max(1, len(items) // 50))
+    if workers <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in get_all_start_methods():
+        _init_worker(config)
+        for chunk in iter_chunks(items, 100):
+            yield from func(chunk)
+            done += len(chunk)
+            if progress:
+                progress(label, done, total)
+        return
+    size = max(20, min(250, total // (workers * 8)))
+    ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
+    WorkerState.items = items
+    try:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                                 initializer=_init_worker, initargs=(config,)) as pool:
+            for (start, end), results in zip(ranges, pool.map(_run_range, [func] * len(ranges),
+                                                              ranges), strict=True):
+                yield from results
+                done += end - start
+                if progress:
+                    progress(label, done, total)
+    finally:
+        WorkerState.items = []
+
+
+def _run_range(func, bounds: tuple[int, int]) -> list:
+    start, end = bounds
+    return func(WorkerState.items[start:end])
