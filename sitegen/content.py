@@ -75,7 +75,7 @@ def parse_source(src: SourceFile, config: Config, urls: Urls) -> Parsed:
     checker = _Checker(display, fm_text, fm_line)
     article = _build_article(meta, src, checker, config, urls)
     if checker.errors:
-        raise ArticleError(checker.errors)
+        raise ArticleError(checker.errors + checker.warnings)  # warnings too: fix both at once
     return Parsed(article, body, body_line, tuple(checker.warnings))
 
 

@@ -190,3 +190,8 @@ def test_is_published(tmp_path):
     assert content.is_published(draft, load_config(tmp_path, now=now, drafts=True))
     expired = parse("---\ntitle: T\ndate: 2025-01-01\nexpires: 2025-06-01\n---\n").article
     assert not content.is_published(expired, config)
+
+
+def test_a_file_with_errors_also_reports_its_warnings():
+    found = problems("---\ntitle: T\ndate: never\ntagz: [a]\n---\n")
+    assert [(p.line, p.severity) for p in found] == [(3, "error"), (4, "warning")]
