@@ -43,38 +43,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import process_tree, rss_kb  # the process-tree memory sampling of tools/bench.py
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORKDIR = ROOT / "bench-out" / "search"
 BASE_URL = "http://localhost/"
 SEED = 1
 VARIANTS = ("cli", "single", "sharded", "edit", "no-op")
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 # ---------------------------------------------------------------- memory of a process tree
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return kids
-    for tid in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                kids.extend(int(x) for x in f.read().split())
-        except (OSError, ValueError):
-            continue
-    return kids
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * PAGE_KB
-    except (OSError, ValueError, IndexError):
-        return 0
-
 
 class Sampler(threading.Thread):
     """Peak RSS of a root process and, separately, of the sum of all its descendants."""
@@ -87,13 +65,9 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while True:
-            pids, todo = [], [self.root]
-            while todo:
-                kids = _children(todo.pop())
-                pids += kids
-                todo += kids
-            self.root_kb = max(self.root_kb, _rss_kb(self.root))
-            self.descendants_kb = max(self.descendants_kb, sum(map(_rss_kb, pids)))
+            pids = process_tree(self.root, include_root=False)
+            self.root_kb = max(self.root_kb, rss_kb(self.root))
+            self.descendants_kb = max(self.descendants_kb, sum(map(rss_kb, pids)))
             if self._stop_event.wait(self.interval):
                 return
 
