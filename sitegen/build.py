@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import search
-from .cache import BuildCache, parse_key
+from .cache import BuildCache, parse_key, with_revisions
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
@@ -286,7 +286,7 @@ def attach_history(loaded: Loaded, config: Config) -> Loaded:
         if revisions:
             last = revisions[0].date
             updated = article.updated or (last if last > article.date else None)
-            article = dataclasses.replace(article, revisions=revisions, updated=updated)
+            article = with_revisions(article, revisions, updated)
         articles.append(article)
     return dataclasses.replace(loaded, articles=tuple(articles))
 

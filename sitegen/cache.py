@@ -15,7 +15,7 @@ from typing import Any
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -34,22 +34,38 @@ def parse_key(rel_path: str, digest: str, config_digest: str) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
+def card_digest(article: Article) -> str:
+    """A digest of the article as a list or a neighbour link can show it: its record without
+    the body-derived fields. Computed once where the article is parsed and cached with it."""
+    shown = dataclasses.replace(article, digest="", internal_links=(), words=0, card="")
+    return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
+
+
+def with_revisions(article: Article, revisions: tuple, updated: Any) -> Article:
+    """The article with its git history; its card digest follows without re-hashing it all."""
+    extra = pickle.dumps((revisions, updated), protocol=5)
+    card = hashlib.blake2b(article.card.encode() + extra, digest_size=16).hexdigest() \
+        if article.card else ""
+    return dataclasses.replace(article, revisions=revisions, updated=updated, card=card)
+
+
 class Fingerprinter:
     """Digests of what a page shows. An article inside a page counts by what a list or a
     neighbour link can show of it (its record without body-derived fields), so editing an
     article's body re-renders its own page only; its page carries the body digest itself.
-    Memoised per article object: one build plans many pages around the same articles.
+    Articles from the parse stage carry that digest (`card`); others are hashed here once,
+    memoised per object: one build plans many pages around the same articles.
     """
 
     def __init__(self) -> None:
         self._ids: dict[int, tuple[Article, str]] = {}
 
     def article_id(self, article: Article) -> str:
+        if article.card:
+            return article.card
         known = self._ids.get(id(article))
         if known is None:
-            shown = dataclasses.replace(article, digest="", internal_links=(), words=0)
-            digest = hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16)
-            known = (article, digest.hexdigest())  # keeps the object alive: id() stays unique
+            known = (article, card_digest(article))  # keeps the object alive: id() stays unique
             self._ids[id(article)] = known
         return known[1]
 

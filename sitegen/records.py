@@ -72,6 +72,7 @@ class Article:
     bundle_files: tuple[str, ...] = ()
     revisions: tuple[Revision, ...] = ()
     words: int = 0
+    card: str = ""  # digest of what a list or a neighbour link can show (cache.card_digest)
 
     @property
     def day_key(self) -> tuple[int, int, int]:

@@ -16,7 +16,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
-from .cache import BuildCache, Fingerprinter, iter_chunks
+from .cache import BuildCache, Fingerprinter, card_digest, iter_chunks
 from .config import Config
 from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
@@ -102,6 +102,7 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
             parsed.article, summary=parsed.article.summary or rendered.excerpt,
             is_brief=not rendered.html, words=rendered.words,
             internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
+        article = dataclasses.replace(article, card=card_digest(article))
         out.append((src.path, (article, parsed.warnings, rendered.html)))
     return out
 

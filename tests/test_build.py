@@ -353,6 +353,31 @@ def test_git_history_gives_updated_and_a_revision_log(make_site):
     assert "Revision history" not in (site / "plain/2025/01/01/alpha/index.html").read_text()
 
 
+def test_a_history_only_change_rerenders_the_article(make_site):
+    """Rewording a commit changes no file, only the revision log and `updated`: the cached
+    parse is reused, so the article's digest must follow its history."""
+    import subprocess
+
+    site = make_site({"content/a.md": article("Alpha", "2025-01-01 09:00:00 +0000"),
+                      "content/b.md": article("Beta", "2025-01-01 10:00:00 +0000")})
+
+    def git(*args, date="2025-01-02T10:00:00+00:00"):
+        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=site,
+                       check=True, capture_output=True, env=env)
+
+    git("init", "-q")
+    git("add", "content")
+    git("commit", "-qm", "Publish both")
+    build_site(site)
+    git("commit", "-q", "--amend", "-m", "Publish both, reworded",
+        date="2025-01-05T08:00:00+00:00")
+    report = rebuild_and_compare(site)
+    page = (site / "output/2025/01/01/alpha/index.html").read_text()
+    assert "Publish both, reworded" in page
+    assert report.pages_rendered >= 2
+
+
 def test_no_change_shortcut_still_sees_time_and_missing_files(make_site):
     from datetime import datetime
 
