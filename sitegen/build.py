@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import search
-from .cache import BuildCache, parse_key, with_revisions
+from . import __version__, search
+from .cache import CACHE_FORMAT, BuildCache, parse_key, with_revisions
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
@@ -116,10 +116,11 @@ def build(config: Config, progress: Progress | None = None,
 # ---------------------------------------------------------------- nothing changed?
 
 def inputs_key(config: Config, sources: Sequence[SourceFile]) -> str:
-    """A digest of everything a build reads: sources, layouts, static files, config, git."""
+    """A digest of everything a build reads: sources, layouts, static files, config, git,
+    and the cache format (a new sitegen may render the same inputs differently)."""
     digest = hashlib.blake2b(digest_size=16)
-    for part in (config.output_affecting_digest(), str(config.search), str(config.strict),
-                 str(config.keep_going)):
+    for part in (__version__, str(CACHE_FORMAT), config.output_affecting_digest(),
+                 str(config.search), str(config.strict), str(config.keep_going)):
         digest.update(part.encode() + b"\0")
     for src in sources:
         digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())

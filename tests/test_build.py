@@ -378,6 +378,14 @@ def test_a_history_only_change_rerenders_the_article(make_site):
     assert report.pages_rendered >= 2
 
 
+def test_no_change_shortcut_is_off_after_a_cache_format_change(make_site, monkeypatch):
+    site = make_site(FILES)
+    build_site(site)
+    assert build_site(site).stage_seconds[-1][0] == "load"  # the shortcut: load only
+    monkeypatch.setattr("sitegen.build.CACHE_FORMAT", 999)
+    assert [name for name, _ in build_site(site).stage_seconds][-1] != "load"
+
+
 def test_no_change_shortcut_still_sees_time_and_missing_files(make_site):
     from datetime import datetime
 
