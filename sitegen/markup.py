@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import markdown
 from markdown.extensions import Extension
-from markdown.treeprocessors import Treeprocessor
+from markdown.treeprocessors import InlineProcessor, Treeprocessor
 
 from .urls import slugify
 
@@ -19,6 +19,14 @@ EXTENSIONS = ["tables", "footnotes", "attr_list", "fenced_code", "def_list", "sa
 EXCERPT_WORDS = 40
 HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
 _TAGS = re.compile(r"<[^>]+>")
+# What each inline pattern of Python-Markdown 3.x (and the footnotes extension) needs in a
+# text before it can match; a text with none of these goes through the inline stage unchanged.
+INLINE_TRIGGERS = {
+    "backtick": "`\\", "escape": "\\", "footnote": "[", "reference": "[", "link": "[",
+    "image_link": "[", "image_reference": "[", "short_reference": "[",
+    "short_image_ref": "[", "autolink": "<", "automail": "<", "linebreak": "  \n",
+    "html": "<", "entity": "&", "em_strong": "*_", "em_strong2": "_",
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,39 @@ class _HeadingIds(Treeprocessor):
                 element.set("id", slug)
 
 
+class _QuickInline(InlineProcessor):
+    """Python-Markdown's inline stage, minus the ~15 regex scans of a text that no inline
+    pattern can match (most text nodes of news prose). Only when every registered pattern is
+    one whose trigger characters are known; the output is the same (tests/test_markup.py)."""
+
+    def __init__(self, md: markdown.Markdown):
+        super().__init__(md)
+        self.trigger: re.Pattern[str] | None = None
+        self.known_patterns: tuple[str, ...] = ()
+
+    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
+        names = tuple(item.name for item in self.inlinePatterns._priority)
+        if names != self.known_patterns:
+            self.known_patterns = names
+            self.trigger = _trigger_pattern(names)
+        return super().run(tree, ancestors)
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802,N803
+        if self.trigger is not None and not self.trigger.search(data):
+            return data
+        return super()._InlineProcessor__handleInline(data, patternIndex)
+
+
+def _trigger_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not all(name in INLINE_TRIGGERS for name in names):
+        return None  # an unknown pattern: always run them all
+    chars = {c for name in names for c in INLINE_TRIGGERS[name] if name != "linebreak"}
+    alternatives = ["[" + re.escape("".join(sorted(chars))) + "]"] if chars else []
+    if "linebreak" in names:
+        alternatives.append(re.escape(INLINE_TRIGGERS["linebreak"]))
+    return re.compile("|".join(alternatives)) if alternatives else None
+
+
 class _LinkExtension(Extension):
     def __init__(self, base_path: str):
         super().__init__()
@@ -72,6 +113,7 @@ class _LinkExtension(Extension):
         self.processor = _LinkRewriter(md, self.base_path)
         md.treeprocessors.register(self.processor, "sitegen-links", 1)
         md.treeprocessors.register(_HeadingIds(md), "sitegen-heading-ids", 2)
+        md.treeprocessors.register(_QuickInline(md), "inline", 20)
 
 
 class MarkdownRenderer:

@@ -30,3 +30,43 @@ def test_excerpt_words_and_empty_bodies():
 def test_extensions_tables_and_heading_ids():
     html = MarkdownRenderer().render("## Who\n\n| a | b |\n|---|---|\n| 1 | 2 |").html
     assert '<h2 id="who">' in html and "<table>" in html
+
+
+INLINE_SAMPLES = [
+    "Plain prose with no markup at all, over two\nlines of text.",
+    "*em* **strong** ***both*** _u_ __uu__ a_b_c 2 * 3 * 4",
+    "`code` ``co`de`` \\*escaped\\* back\\\\slash",
+    "[link](/a/ \"t\") [ref][r] [short] ![img](/i.png) ![ref img][r]\n\n[r]: /r/\n[short]: /s/",
+    "<https://example.org> <me@example.org> <span class=x>html</span> <!-- c -->",
+    "AT&amp;T &copy; & alone &#169; &#xA9;",
+    "line one  \nline two with a hard break",
+    "Note[^1] here.\n\n[^1]: The *footnote* text.",
+    "| a | b |\n|---|---|\n| *x* | `y` |",
+    "Term\n: Definition with [a link](/d/)\n",
+    "## Heading *em* {#custom}\n\nPara {: .cls }",
+    "```\n*not em* [not link]\n```",
+    "> quote with _em_ and &amp;\n\n- item *one*\n- item two",
+]
+
+
+def test_quick_inline_stage_gives_the_same_html_as_python_markdown():
+    import markdown
+    from markdown.treeprocessors import InlineProcessor
+
+    quick, stock = MarkdownRenderer("/repo/"), MarkdownRenderer("/repo/")
+    stock.md.treeprocessors.register(InlineProcessor(stock.md), "inline", 20)
+    assert type(stock.md.treeprocessors["inline"]) is InlineProcessor
+    assert isinstance(quick.md.treeprocessors["inline"], markdown.treeprocessors.InlineProcessor)
+    for text in INLINE_SAMPLES:
+        assert quick.render(text).html == stock.render(text).html, text
+    assert quick.md.treeprocessors["inline"].trigger is not None  # the quick path was on
+
+
+def test_an_unknown_inline_pattern_turns_the_quick_path_off():
+    from markdown.inlinepatterns import SimpleTagInlineProcessor
+
+    renderer = MarkdownRenderer()
+    renderer.md.inlinePatterns.register(
+        SimpleTagInlineProcessor(r"()~~(.+?)~~", "del"), "strikethrough", 5)
+    assert renderer.render("a ~~gone~~ word").html == "<p>a <del>gone</del> word</p>"
+    assert renderer.md.treeprocessors["inline"].trigger is None
