@@ -1,0 +1,277 @@
+"""Byte-identical Pagefind bundles: the same pages give the same files, names and bytes.
+
+Pagefind 1.5.2 keeps filters in hash maps (hashbrown, seeded at random in every process) and
+writes them in iteration order. In `build_indexes` (pagefind/src/index/mod.rs, at the comment
+"TODO: Change filter indexes to BTree to give them a stable hash.") each filter of
+`filter_map: HashMap<String, HashMap<String, Vec<usize>>>` becomes one `filter/*.pf_filter` file
+whose values are listed in hash-map order, and the filters are listed in that order in the
+language's `pagefind.*.pf_meta`. The sort orders of the metadata come from another hash map
+(`for (sort_key, sort_type) in sort_types`), and `pagefind-entry.json` lists the languages from a
+third (`languages: HashMap<..>` in pagefind/src/output/entry.rs). Every data file is named after
+a hash of its content, so the changing order also renames the filter files and the metadata and
+changes `pagefind-entry.json`: two indexings of the same pages never give the same bundle.
+
+`canonical_bundle` rewrites just those files. The filter values are sorted by value (with their
+page numbers ascending, the order Pagefind collects them in), the metadata lists its filters and
+its sorts by name, the entry lists its languages by code; the files are renamed the way Pagefind
+names them (the SHA-1 of the CBOR without the signature, written by `full_hash` in
+pagefind/src/utils.rs as unpadded hex bytes, `<language>_` and 7 characters, 8 + the length of
+the language code for the metadata) and gzipped with fixed settings. The word index, the
+fragments and the runtime are already deterministic (sorted words, pages in page order, JSON from
+BTreeMaps) and are left as they are. The browser does not check a name against its content:
+`pagefind.js` fetches `pagefind.<hash>.pf_meta` for the hash in the entry, then
+`filter/<hash>.pf_filter`, `index/<hash>.pf_index` and `fragment/<hash>.pf_fragment` for the
+hashes in the metadata, and the WebAssembly only decodes the bytes it is given (and keeps filter
+values in maps, so their order never mattered).
+
+Data files are gzip (`pagefind_dcd` signature, then CBOR as minicbor writes it: definite-length
+arrays, text strings, shortest-form integers); this module carries a codec for that subset only.
+A file of any other shape raises ValueError naming it, rather than being guessed at.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import struct
+import zlib
+from typing import Any
+
+ENTRY = "pagefind-entry.json"
+SIGNATURE = b"pagefind_dcd"
+# gzip header as flate2 writes it: no name, mtime 0, XFL 2 (best compression), OS 255 (unknown)
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+
+# Shapes of the decoded CBOR: str / int (unsigned), [item] a list of items, (a, b) a fixed array.
+FILTER_SHAPE = (str, [(str, [int])])  # name, [(value, [page number])]
+META_SHAPE = (
+    str,  # generator version
+    [(str, int)],  # pages: fragment hash, word count
+    [(str, str, str)],  # word index chunks: from, to, hash
+    [(str, str)],  # filters: name, hash
+    [(str, [int])],  # sorts: key, page numbers in order
+    [str],  # meta fields
+)
+_META_FILE = re.compile(r"^pagefind\..+\.pf_meta$")
+_FILTER_FILE = re.compile(r"^filter/.+\.pf_filter$")
+
+
+def canonical_bundle(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The bundle (relative path -> bytes, as Pagefind's GetFiles returns it) with its filter
+    files, metadata and entry in a canonical order and renamed by content; every other file as
+    it was. Raises ValueError (naming the file) for a file this does not recognise."""
+    entry = _read_entry(files)
+    replaced: list[str] = []
+    written: dict[str, bytes] = {}
+    languages = {}
+    for language in sorted(entry["languages"]):
+        info = dict(entry["languages"][language])
+        meta_path = f"pagefind.{info['hash']}.pf_meta"
+        info["hash"], new_files, old_paths = _canonical_language(files, language, meta_path)
+        written.update(new_files)
+        replaced += old_paths
+        languages[language] = info
+    _check_replaced(files, replaced)
+    gone = set(replaced)
+    out = {path: data for path, data in files.items() if path not in gone}
+    out.update(written)
+    out[ENTRY] = json.dumps({**entry, "languages": languages}, ensure_ascii=False,
+                            separators=(",", ":")).encode("utf-8")
+    return dict(sorted(out.items()))
+
+
+def _canonical_language(files: dict[str, bytes], language: str,
+                        meta_path: str) -> tuple[str, dict[str, bytes], list[str]]:
+    """One language's metadata and filter files in canonical form: the new metadata hash,
+    the new files (path -> bytes) and the paths they replace."""
+    meta = load(files, meta_path, META_SHAPE)
+    if len({name for name, _ in meta[3]}) != len(meta[3]) \
+            or len({key for key, _ in meta[4]}) != len(meta[4]):
+        raise ValueError(f"{meta_path}: a filter or a sort is listed twice")
+    taken: set[str] = set()
+    filters, new_files, old_paths = [], {}, [meta_path]
+    for name, old_hash in sorted(meta[3]):
+        old_paths.append(f"filter/{old_hash}.pf_filter")
+        data = _canonical_filter(files, old_paths[-1], name)
+        filters.append([name, _short_hash(language, data, taken)])
+        new_files[f"filter/{filters[-1][1]}.pf_filter"] = pack(data)
+    data = encode_cbor([*meta[:3], filters, sorted(meta[4]), meta[5]])
+    meta_hash = f"{language}_{pagefind_hash(data)[:len(language) + 8]}"
+    new_files[f"pagefind.{meta_hash}.pf_meta"] = pack(data)
+    return meta_hash, new_files, old_paths
+
+
+def _canonical_filter(files: dict[str, bytes], path: str, name: str) -> bytes:
+    """The CBOR of a filter file, its values sorted, each with its pages ascending."""
+    filter_name, values = load(files, path, FILTER_SHAPE)
+    if filter_name != name:
+        raise ValueError(f"{path}: holds filter {filter_name!r}, the metadata says {name!r}")
+    return encode_cbor([filter_name, sorted([value, sorted(pages)] for value, pages in values)])
+
+
+def _short_hash(language: str, data: bytes, taken: set[str]) -> str:
+    """`<language>_` + 7 hex characters of the content hash, longer on a collision (as
+    Pagefind does: two more characters at a time)."""
+    digest = pagefind_hash(data)
+    length = 7
+    while digest[:length] in taken:
+        if length >= len(digest):
+            raise ValueError(f"two identical filter files for language {language!r}")
+        length += 2
+    taken.add(digest[:length])
+    return f"{language}_{digest[:length]}"
+
+
+def _read_entry(files: dict[str, bytes]) -> dict[str, Any]:
+    try:
+        entry = json.loads(files[ENTRY])
+    except KeyError:
+        raise ValueError(f"{ENTRY}: missing from the Pagefind bundle") from None
+    except ValueError as exc:
+        raise ValueError(f"{ENTRY}: not JSON ({exc})") from None
+    languages = entry.get("languages") if isinstance(entry, dict) else None
+    if not isinstance(languages, dict) or not all(
+            isinstance(info, dict) and isinstance(info.get("hash"), str)
+            for info in languages.values()):
+        raise ValueError(f"{ENTRY}: unrecognised layout (no languages with a hash)")
+    return entry
+
+
+def _check_replaced(files: dict[str, bytes], replaced: list[str]) -> None:
+    """Every metadata and filter file must be reachable from the entry, once: one left behind
+    would keep its random name."""
+    if len(set(replaced)) != len(replaced):
+        raise ValueError("a filter file is listed by two metadata files")
+    for path in sorted(set(files) - set(replaced)):
+        if _META_FILE.match(path) or _FILTER_FILE.match(path):
+            raise ValueError(f"{path}: not referenced by {ENTRY} or any metadata")
+
+
+# ---------------------------------------------------------------- file encoding
+
+
+def pagefind_hash(data: bytes) -> str:
+    """Pagefind's `full_hash`: SHA-1, each byte as hex without zero padding (`{:x?}`)."""
+    return "".join(format(byte, "x") for byte in hashlib.sha1(data).digest())
+
+
+def pack(data: bytes) -> bytes:
+    """A data file: the signature and `data`, gzipped the same way every time."""
+    payload = SIGNATURE + data
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    body = deflate.compress(payload) + deflate.flush()
+    return _GZIP_HEADER + body + struct.pack("<II", zlib.crc32(payload), len(payload) & 0xFFFFFFFF)
+
+
+def unpack(raw: bytes, name: str) -> Any:
+    """The decoded CBOR of a data file (gzip, signature, CBOR)."""
+    try:
+        data = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{name}: not gzip data ({exc})") from None
+    if not data.startswith(SIGNATURE):
+        raise ValueError(f"{name}: no Pagefind signature ({SIGNATURE.decode()})")
+    try:
+        return decode_cbor(data[len(SIGNATURE):])
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def load(files: dict[str, bytes], name: str, shape: Any) -> Any:
+    """The decoded data file `name` of the bundle, checked against `shape`."""
+    if name not in files:
+        raise ValueError(f"{name}: referenced but missing from the Pagefind bundle")
+    value = unpack(files[name], name)
+    if not _fits(value, shape):
+        raise ValueError(f"{name}: unrecognised Pagefind data layout")
+    return value
+
+
+def _fits(value: Any, shape: Any) -> bool:
+    if shape is str:
+        return isinstance(value, str)
+    if shape is int:
+        return isinstance(value, int) and value >= 0
+    if not isinstance(value, list):
+        return False
+    if isinstance(shape, list):
+        return all(_fits(item, shape[0]) for item in value)
+    return len(value) == len(shape) and all(map(_fits, value, shape))
+
+
+# ---------------------------------------------------------------- CBOR (the subset minicbor writes)
+
+
+def decode_cbor(data: bytes) -> Any:
+    """Integers, text strings and definite-length arrays; anything else is a ValueError."""
+    value, end = _decode(data, 0)
+    if end != len(data):
+        raise ValueError(f"{len(data) - end} bytes after the CBOR value")
+    return value
+
+
+def _decode(data: bytes, pos: int) -> tuple[Any, int]:
+    if pos >= len(data):
+        raise ValueError("truncated CBOR")
+    major, info = data[pos] >> 5, data[pos] & 0x1F
+    pos += 1
+    if info < 24:
+        arg = info
+    elif info <= 27:
+        size = 1 << (info - 24)
+        if pos + size > len(data):
+            raise ValueError("truncated CBOR")
+        arg, pos = int.from_bytes(data[pos:pos + size], "big"), pos + size
+    else:
+        raise ValueError(f"unsupported CBOR item 0x{data[pos - 1]:02x} at byte {pos - 1}")
+    if major == 0:
+        return arg, pos
+    if major == 1:
+        return -1 - arg, pos
+    if major == 3:
+        if pos + arg > len(data):
+            raise ValueError("truncated CBOR")
+        return data[pos:pos + arg].decode("utf-8"), pos + arg
+    if major == 4:
+        items = []
+        for _ in range(arg):
+            item, pos = _decode(data, pos)
+            items.append(item)
+        return items, pos
+    raise ValueError(f"unsupported CBOR major type {major} at byte {pos - 1}")
+
+
+def encode_cbor(value: Any) -> bytes:
+    """Canonical CBOR of ints, strs and lists, as minicbor encodes them."""
+    out = bytearray()
+    _encode(value, out)
+    return bytes(out)
+
+
+def _encode(value: Any, out: bytearray) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | str | list):
+        raise TypeError(f"cannot encode {type(value).__name__} as Pagefind CBOR")
+    if isinstance(value, int):
+        _head(0, value, out) if value >= 0 else _head(1, -1 - value, out)
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        _head(3, len(data), out)
+        out += data
+    else:
+        _head(4, len(value), out)
+        for item in value:
+            _encode(item, out)
+
+
+def _head(major: int, arg: int, out: bytearray) -> None:
+    if arg < 24:
+        out.append(major << 5 | arg)
+        return
+    for info, size in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if arg < 1 << (8 * size):
+            out.append(major << 5 | info)
+            out += arg.to_bytes(size, "big")
+            return
+    raise ValueError(f"integer {arg} too large for CBOR")
