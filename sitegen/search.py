@@ -49,10 +49,11 @@ from typing import Any
 
 from .config import Config
 from .errors import SitegenError
+from .pagefind_format import canonical_bundle
 from .records import Article
 from .urls import Urls, safe_relative_path
 
-FORMAT = 2  # bump when page trimming, the bundle layout or the manifest changes
+FORMAT = 3  # bump when page trimming, the bundle layout or the manifest changes
 MAX_SHARD_PAGES = 3000  # one Pagefind process holds ~230 KB per page: ~0.7 GB at most
 BUNDLE_DIR = "pagefind"
 MANIFEST = "manifest.json"
@@ -215,6 +216,10 @@ def _index_shard(executable: Path, shard_id: str, documents: Iterable[tuple[str,
     old = bundle / STAGING / f"{shard_id}.old"
     with PagefindProcess(executable) as service:
         count, files = service.index(documents)
+    try:
+        files = canonical_bundle(files)  # Pagefind writes filters in hash-map order
+    except ValueError as exc:
+        raise SitegenError(f"search: cannot read Pagefind's index of {shard_id}: {exc}") from exc
     for rel, data in files.items():
         name = rel.split("/", 1)[0]
         if DATA_FILES.match(name) or (keep_runtime and RUNTIME_FILES.match(name)):
