@@ -6,6 +6,7 @@ import html as html_lib
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import Any
 
 import markdown
 from markdown.extensions import Extension
@@ -21,11 +22,12 @@ HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
 _TAGS = re.compile(r"<[^>]+>")
 # What each inline pattern of Python-Markdown 3.x (and the footnotes extension) needs in a
 # text before it can match; a text with none of these goes through the inline stage unchanged.
-INLINE_TRIGGERS = {
-    "backtick": "`\\", "escape": "\\", "footnote": "[", "reference": "[", "link": "[",
-    "image_link": "[", "image_reference": "[", "short_reference": "[",
-    "short_image_ref": "[", "autolink": "<", "automail": "<", "linebreak": "  \n",
-    "html": "<", "entity": "&", "em_strong": "*_", "em_strong2": "_",
+INLINE_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "backtick": ("`", "\\"), "escape": ("\\",), "footnote": ("[",), "reference": ("[",),
+    "link": ("[",), "image_link": ("[",), "image_reference": ("[",),
+    "short_reference": ("[",), "short_image_ref": ("[",), "autolink": ("<",),
+    "automail": ("<",), "linebreak": ("  \n",), "html": ("<",), "entity": ("&",),
+    "em_strong": ("*", "_"), "em_strong2": ("_",),
 }
 
 
@@ -71,13 +73,15 @@ class _HeadingIds(Treeprocessor):
 
 
 class _QuickInline(InlineProcessor):
-    """Python-Markdown's inline stage, minus the ~15 regex scans of a text that no inline
-    pattern can match (most text nodes of news prose). Only when every registered pattern is
-    one whose trigger characters are known; the output is the same (tests/test_markup.py)."""
+    """Python-Markdown's inline stage without the regex scans that cannot match: a text with
+    none of a pattern's trigger characters skips that pattern (and a text with none at all
+    skips the stage). Only when every registered pattern is one whose triggers are known;
+    the HTML is the same (tests/test_markup.py)."""
 
     def __init__(self, md: markdown.Markdown):
         super().__init__(md)
         self.trigger: re.Pattern[str] | None = None
+        self.triggers_of: dict[int, tuple[str, ...]] = {}  # id(pattern) -> its triggers
         self.known_patterns: tuple[str, ...] = ()
 
     def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
@@ -85,6 +89,8 @@ class _QuickInline(InlineProcessor):
         if names != self.known_patterns:
             self.known_patterns = names
             self.trigger = _trigger_pattern(names)
+            self.triggers_of = {id(self.inlinePatterns[name]): INLINE_TRIGGERS[name]
+                                for name in names} if self.trigger else {}
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802,N803
@@ -92,15 +98,19 @@ class _QuickInline(InlineProcessor):
             return data
         return super()._InlineProcessor__handleInline(data, patternIndex)
 
+    def _InlineProcessor__applyPattern(self, pattern: Any, data: str, patternIndex: int,  # noqa: N802,N803
+                                       startIndex: int = 0) -> tuple[str, bool, int]:  # noqa: N803
+        triggers = self.triggers_of.get(id(pattern))
+        if triggers is not None and not any(t in data for t in triggers):
+            return data, False, 0  # what Python-Markdown returns when the pattern misses
+        return super()._InlineProcessor__applyPattern(pattern, data, patternIndex, startIndex)
+
 
 def _trigger_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not all(name in INLINE_TRIGGERS for name in names):
+    if not names or not all(name in INLINE_TRIGGERS for name in names):
         return None  # an unknown pattern: always run them all
-    chars = {c for name in names for c in INLINE_TRIGGERS[name] if name != "linebreak"}
-    alternatives = ["[" + re.escape("".join(sorted(chars))) + "]"] if chars else []
-    if "linebreak" in names:
-        alternatives.append(re.escape(INLINE_TRIGGERS["linebreak"]))
-    return re.compile("|".join(alternatives)) if alternatives else None
+    triggers = sorted({t for name in names for t in INLINE_TRIGGERS[name]})
+    return re.compile("|".join(map(re.escape, triggers)))
 
 
 class _LinkExtension(Extension):
