@@ -41,3 +41,31 @@ def test_article_page_head(make_site):
     assert '<link rel="canonical" href="https://x.org/repo/2025/01/01/a-headline/">' in html
     assert '<meta property="og:image" content="https://x.org/repo/img/x.png">' in html
     assert 'type="application/rss+xml"' in html and '"@type": "NewsArticle"' in html
+
+
+def test_memo_renders_a_macro_once_per_object_and_macro():
+    import jinja2
+
+    from sitegen.render import MacroMemo
+
+    runs = []
+    env = jinja2.Environment(loader=jinja2.DictLoader({
+        "m.html": "{% macro a(x) %}{{ tick() }}<a>{{ x.t }}</a>{% endmacro %}"
+                  "{% macro b(x) %}{{ tick() }}<b>{{ x.t }}</b>{% endmacro %}",
+        "page.html": "{% from 'm.html' import a, b %}{% for x in xs %}"
+                     "{{ a | memo(x) }}{{ b | memo(x) }}{% endfor %}",
+    }), autoescape=True)
+    env.filters["memo"] = MacroMemo()
+    env.globals["tick"] = lambda: runs.append(1) or ""
+
+    class Item:
+        def __init__(self, t):
+            self.t = t
+
+    one, two = Item("<1>"), Item("2")
+    page = env.get_template("page.html")
+    assert page.render(xs=[one, two, one]) == ("<a>&lt;1&gt;</a><b>&lt;1&gt;</b><a>2</a><b>2</b>"
+                                               "<a>&lt;1&gt;</a><b>&lt;1&gt;</b>")
+    assert len(runs) == 4  # two macros x two objects; the repeat came from the memo
+    assert page.render(xs=[two, Item("2")]) == "<a>2</a><b>2</b>" * 2
+    assert len(runs) == 6  # another page reuses it too; an equal but new object is its own
