@@ -8,6 +8,7 @@ work list exists and inherit it, so only index ranges travel to them.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -68,6 +69,7 @@ class WorkerState:
 def _init_worker(config: Config) -> None:
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        gc.enable()  # for the worker's own garbage; what it inherited is frozen (run_parallel)
     WorkerState.config = config
     WorkerState.markdown = None
     WorkerState.renderer = None
@@ -158,12 +160,27 @@ def run_parallel(func, items: list, config: Config, progress: Progress | None, l
     """
     if not items:
         return
+    # The build's records are acyclic and live until the end: out of every collection, so
+    # neither this process nor a forked worker walks (and so copies) them again and again.
+    gc.freeze()
+    try:
+        yield from _run(func, items, config, progress, label)
+    finally:
+        gc.unfreeze()
+
+
+def _run(func, items: list, config: Config, progress: Progress | None, label: str):
     total, done = len(items), 0
     workers = min(config.workers, max(1, len(items) // 50))
     if workers <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in get_all_start_methods():
         _init_worker(config)
+        collecting = gc.isenabled()
         for chunk in iter_chunks(items, 100):
-            yield from func(chunk)
+            gc.enable()  # Jinja leaves reference cycles behind: collect them as we go
+            results = func(chunk)
+            if not collecting:
+                gc.disable()
+            yield from results
             done += len(chunk)
             if progress:
                 progress(label, done, total)

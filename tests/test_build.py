@@ -448,3 +448,18 @@ def test_an_unchanged_build_repairs_a_broken_search_bundle(make_site):
     shutil.rmtree(site / "output/pagefind")
     build_site(site, search=True)
     assert manifest.is_file()
+
+
+def test_a_build_leaves_the_garbage_collector_as_it_found_it(make_site):
+    """build() pauses the cyclic collector and freezes its records while workers run; a
+    long-lived process (sitegen serve) must get both back, also after a failed build."""
+    import gc
+
+    site = make_site({**FILES, "content/bad.md": "---\ntitle: [unclosed\n---\n"})
+    assert gc.isenabled()
+    with pytest.raises(ContentError):
+        build_site(site, jobs=2)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    (site / "content/bad.md").unlink()
+    build_site(site, jobs=2)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
