@@ -25,7 +25,7 @@ from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
 from .history import git_history, head_commit
-from .indexes import Indexes, build_indexes
+from .indexes import Indexes, build_indexes, related_key, related_urls
 from .pages import plan_pages
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .sources import discover, layout_dirs, read_source, stat_signature
@@ -92,7 +92,7 @@ def build(config: Config, progress: Progress | None = None,
             with timer.stage("history"):
                 loaded = attach_history(loaded, config)
         with timer.stage("index"):
-            indexes = build_indexes(loaded.articles, config.related_count)
+            indexes = index_articles(loaded, config, cache)
         with timer.stage("plan"):
             specs = plan_site(indexes, config)
         with timer.stage("render"):
@@ -298,6 +298,19 @@ def attach_history(loaded: Loaded, config: Config) -> Loaded:
             article = with_revisions(article, revisions, updated)
         articles.append(article)
     return dataclasses.replace(loaded, articles=tuple(articles))
+
+
+# ---------------------------------------------------------------- index
+
+def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes:
+    """Every index; related lists (the costly one) come from the cache when no article's URL,
+    instant or tags changed since they were computed."""
+    key = related_key(loaded.articles, config.related_count)
+    known = cache.get_related(key)
+    indexes = build_indexes(loaded.articles, config.related_count, known)
+    if known is None:
+        cache.put_related(key, related_urls(indexes))
+    return indexes
 
 
 # ---------------------------------------------------------------- plan

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import pickle
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -174,6 +175,16 @@ class BuildCache:
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
         self.db.commit()
+
+    # related lists, by indexes.related_key: the one index an edit of a title does not change
+    def get_related(self, key: str) -> dict[str, tuple[str, ...]] | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'related'").fetchone()
+        if not row or not row[0].startswith(key + "\n"):
+            return None
+        return {url: tuple(urls) for url, urls in json.loads(row[0][len(key) + 1:]).items()}
+
+    def put_related(self, key: str, related: dict[str, tuple[str, ...]]) -> None:
+        self.set_meta("related", key + "\n" + json.dumps(related, separators=(",", ":")))
 
     # copied files
     def file_signatures(self) -> dict[str, str]:

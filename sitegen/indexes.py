@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 from collections import defaultdict
@@ -48,7 +49,9 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
     return sorted(articles, key=lambda a: a.sort_key, reverse=True)
 
 
-def build_indexes(articles: Sequence[Article], related_count: int = 5) -> Indexes:
+def build_indexes(articles: Sequence[Article], related_count: int = 5,
+                  known_related: dict[str, tuple[str, ...]] | None = None) -> Indexes:
+    """`known_related`: the related URLs of an earlier build with the same `related_key`."""
     ordered = tuple(newest_first(articles))
     years: dict[int, list[Article]] = defaultdict(list)
     months: dict[tuple[int, int], list[Article]] = defaultdict(list)
@@ -73,8 +76,29 @@ def build_indexes(articles: Sequence[Article], related_count: int = 5) -> Indexe
         sections=sections, tags=tags, authors=authors,
         stories={k: tuple(reversed(v)) for k, v in stories.items() if len(v) > 1},
         neighbours=_neighbours(ordered, sections),
-        related=_related(ordered, tags, related_count),
+        related=_related_from_urls(ordered, known_related) if known_related is not None
+        else _related(ordered, tags, related_count),
     )
+
+
+def related_key(articles: Sequence[Article], related_count: int) -> str:
+    """A digest of everything related lists depend on: each article's URL, instant and tags."""
+    digest = hashlib.blake2b(f"{related_count}|{RELATED_CANDIDATES_PER_TAG}".encode(),
+                             digest_size=16)
+    for a in articles:
+        digest.update(f"{a.url}\0{a.date.timestamp()}\0{'|'.join(t.slug for t in a.tags)}\n"
+                      .encode())
+    return digest.hexdigest()
+
+
+def related_urls(indexes: Indexes) -> dict[str, tuple[str, ...]]:
+    return {url: tuple(a.url for a in related) for url, related in indexes.related.items()}
+
+
+def _related_from_urls(ordered: Sequence[Article], known: dict[str, tuple[str, ...]]
+                       ) -> dict[str, tuple[Article, ...]]:
+    by_url = {a.url: a for a in ordered}
+    return {a.url: tuple(by_url[u] for u in known.get(a.url, ())) for a in ordered}
 
 
 def _term_index(ordered: Sequence[Article], terms_of) -> dict[str, TermIndex]:

@@ -255,6 +255,16 @@ def test_retitling_an_article_updates_its_indexes_and_neighbours(make_site):
     assert "2025/03/04/alpha-story/index.html" not in written
 
 
+def test_retagging_an_article_updates_related_lists(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("tags: [Trade]", "tags: [Mexico, Cartels]"))
+    rebuild_and_compare(site)
+    alpha = (site / "output/2025/03/04/alpha-story/index.html").read_text()
+    assert "Gamma story" in alpha.split('class="related"')[1]
+
+
 def test_adding_and_deleting_an_article(make_site):
     site = make_site(FILES)
     build_site(site)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
-from sitegen.indexes import build_indexes, paginate
+from sitegen.indexes import build_indexes, paginate, related_key, related_urls
 from sitegen.records import Article, Term
 
 
@@ -53,6 +54,29 @@ def test_related_prefers_rare_shared_tags_then_newer():
     related = [a.title for a in ix.related["/2025/01/01/a1/"]]
     assert related == ["A5", "A4", "A3"]  # both tags; rare; then newest of the common ones
     assert ix.related["/2025/01/06/a6/"] == ()
+
+
+def test_related_key_follows_what_related_lists_depend_on():
+    arts = [make(1, 1, ["common", "rare"]), make(2, 2, ["common"]), make(3, 3, ["rare"])]
+    key = related_key(arts, 5)
+    retitled = [dataclasses.replace(arts[0], title="New title", summary="New"), *arts[1:]]
+    assert related_key(retitled, 5) == key
+    for changed in (dataclasses.replace(arts[0], tags=arts[1].tags),
+                    dataclasses.replace(arts[0], date=arts[0].date + timedelta(hours=1)),
+                    dataclasses.replace(arts[0], url="/moved/")):
+        assert related_key([changed, *arts[1:]], 5) != key
+    assert related_key(arts, 3) != key
+    assert related_key(arts[:2], 5) != key
+
+
+def test_known_related_urls_give_the_same_lists_with_the_new_records():
+    arts = [make(1, 1, ["common", "rare"]), make(2, 2, ["common"]), make(3, 3, ["common"]),
+            make(4, 4, ["rare"]), make(5, 5, ["common", "rare"])]
+    fresh = build_indexes(arts, related_count=3)
+    retitled = [dataclasses.replace(a, title=a.title + "!") for a in arts]
+    reused = build_indexes(retitled, related_count=3, known_related=related_urls(fresh))
+    assert reused.related == build_indexes(retitled, related_count=3).related
+    assert [a.title for a in reused.related["/2025/01/01/a1/"]] == ["A5!", "A4!", "A3!"]
 
 
 def test_terms_with_the_same_slug_are_one_index():
