@@ -136,7 +136,7 @@ def render_many(specs: list[PageSpec]) -> list:
         rel = state.urls.output_path(spec.url)
         old = job.previous.get(rel)
         if old and old[0] == fp and \
-                file_size(state.config.output_dir / rel) == size_of(old[1]):
+                file_size(f"{state.config.output_dir}{os.sep}{rel}") == size_of(old[1]):
             out.append((rel, old, None))
             continue
         try:
