@@ -94,8 +94,8 @@ class _ArticleIdPickler(pickle.Pickler):
             return (str, (self.fingerprinter.article_id(obj),))
         if kind is datetime:
             return (str, (obj.isoformat(),))
-        if hasattr(kind, "__dataclass_fields__"):
-            return (tuple, ((kind.__qualname__, *vars(obj).values()),))
+        if hasattr(kind, "__dataclass_fields__") and hasattr(obj, "__dict__"):
+            return (tuple, ((kind.__qualname__, *obj.__dict__.values()),))
         return NotImplemented
 
 
