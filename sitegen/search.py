@@ -3,11 +3,11 @@
 Pagefind cannot update an index in place (Pagefind/pagefind#71) and one index costs ~226 KB of
 memory per page while it builds, so the archive is split into *shards*: one Pagefind bundle per
 UTC year of publication under `output/pagefind/<year>/` (a year with more than
-`MAX_SHARD_PAGES` articles is split into months, a month into days). `manifest.json` lists the
-shards newest first; `assets/search.js` opens the newest with `pagefind.js` and merges the others
-with Pagefind's multisite `mergeIndex`. A build re-indexes only the shards whose pages changed,
-removes the shards of years that no longer have articles, and indexes up to `config.workers`
-shards at once, each in its own `pagefind --service` process.
+`MAX_SHARD_PAGES` articles is split into quarters, a quarter into months, a month into days).
+`manifest.json` lists the shards newest first; `assets/search.js` opens the newest with
+`pagefind.js` and merges the others with Pagefind's multisite `mergeIndex`. A build re-indexes
+only the shards whose pages changed, removes the shards of years that no longer have articles,
+and indexes up to `config.workers` shards at once, each in its own `pagefind --service` process.
 
 Shards follow UTC years and the sort key is the UTC instant, so the newest-first order of the
 merged results is exact: each shard returns its pages in date order, and the browser puts the
@@ -42,7 +42,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -170,23 +170,39 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
                         indexed_pages, time.perf_counter() - started)
 
 
+SHARD_PERIODS = (  # the calendar periods a shard covers, coarsest first
+    lambda when: f"{when:%Y}",
+    lambda when: f"{when:%Y}-q{(when.month - 1) // 3 + 1}",
+    lambda when: f"{when:%Y-%m}",
+    lambda when: f"{when:%Y-%m-%d}",
+)
+
+
 def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES) -> list[Shard]:
     """Articles grouped by UTC year of publication, newest first; a year with more than
-    `max_pages` articles split into months, such a month into days.
+    `max_pages` articles split into quarters, such a quarter into months, a month into days.
 
     Calendar boundaries keep the other shards as they are when one article is added or removed.
+    Every shard the browser merges costs it requests on each query (132 month shards of a
+    10,000-article archive: 3.7 s to a first result, against 0.95 s for 10 year shards), so
+    shards are as big as indexing memory allows.
     """
     dated = sorted(((a.date.astimezone(UTC), a.url) for a in articles), reverse=True)
-    groups: dict[str, list[str]] = {}
-    for when, url in dated:
-        groups.setdefault(f"{when:%Y}", []).append(url)
-    for fmt in ("%Y-%m", "%Y-%m-%d"):
-        for key in [k for k, v in groups.items() if len(v) > max_pages]:
-            del groups[key]
-            for when, url in dated:
-                if f"{when:%Y-%m-%d}".startswith(key):
-                    groups.setdefault(f"{when:{fmt}}", []).append(url)
-    return [Shard(key, tuple(groups[key])) for key in sorted(groups, reverse=True)]
+    groups: dict[str, list[tuple[datetime, str]]] = {}
+
+    def split(members: list[tuple[datetime, str]], level: int) -> None:
+        parts: dict[str, list[tuple[datetime, str]]] = {}
+        for when, url in members:
+            parts.setdefault(SHARD_PERIODS[level](when), []).append((when, url))
+        for key, part in parts.items():
+            if len(part) > max_pages and level + 1 < len(SHARD_PERIODS):
+                split(part, level + 1)
+            else:
+                groups[key] = part
+
+    split(dated, 0)
+    newest_first = sorted(groups, key=lambda key: groups[key][0][0], reverse=True)
+    return [Shard(key, tuple(url for _, url in groups[key])) for key in newest_first]
 
 
 def _stat(path: Path, url: str) -> tuple[int, int]:

@@ -263,6 +263,19 @@ def test_a_big_year_is_split_into_months_and_a_big_month_into_days():
         "2020-03", "2020-02", "2020-01", "2019"]
 
 
+def test_a_big_year_is_split_into_quarters_in_date_order():
+    articles = [_article(f"/m{m}-{d}/", datetime(2020, m, d, tzinfo=UTC))
+                for m in range(1, 13) for d in (1, 2)]
+    articles.append(_article("/next/", datetime(2021, 1, 1, tzinfo=UTC)))
+    shards = plan_shards(articles, max_pages=6)
+    assert [(s.id, len(s.urls)) for s in shards] == [
+        ("2021", 1), ("2020-q4", 6), ("2020-q3", 6), ("2020-q2", 6), ("2020-q1", 6)]
+    assert shards[1].urls[0] == "/m12-2/" and shards[-1].urls[-1] == "/m1-1/"
+    articles.append(_article("/extra/", datetime(2020, 11, 5, tzinfo=UTC)))
+    ids = [s.id for s in plan_shards(articles, max_pages=6)]
+    assert ids == ["2021", "2020-12", "2020-11", "2020-10", "2020-q3", "2020-q2", "2020-q1"]
+
+
 # ---------------------------------------------------------------- trimming pages
 
 PAGE = (b'<!DOCTYPE html><html lang="fr"><head><title>T</title></head><body>'
