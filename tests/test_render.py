@@ -69,3 +69,8 @@ def test_memo_renders_a_macro_once_per_object_and_macro():
     assert len(runs) == 4  # two macros x two objects; the repeat came from the memo
     assert page.render(xs=[two, Item("2")]) == "<a>2</a><b>2</b>" * 2
     assert len(runs) == 6  # another page reuses it too; an equal but new object is its own
+    env.filters["memo"] = small = MacroMemo(limit=3)
+    items = [Item(str(i)) for i in range(10)]
+    assert env.get_template("page.html").render(xs=items) == "".join(
+        f"<a>{i}</a><b>{i}</b>" for i in range(10))
+    assert len(small.done) <= 3
