@@ -233,6 +233,16 @@ def test_editing_one_article_rewrites_exactly_the_pages_that_show_it(make_site):
     assert written_after(site / "output", stamp) == {"2025/04/01/gamma-story/index.html"}
 
 
+def test_an_incremental_build_with_search_equals_a_clean_one(make_site):
+    """The search bundle too: a re-indexed shard comes out as a clean build writes it."""
+    site = make_site(FILES)
+    build_site(site, search=True)
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, with a new word."))
+    rebuild_and_compare(site, search=True)
+    assert "pagefind/manifest.json" in read_tree(site / "output")
+
+
 def test_retitling_an_article_updates_its_indexes_and_neighbours(make_site):
     site = make_site(FILES)
     build_site(site)
