@@ -586,6 +586,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A checker that drops a connection (Lighthouse does) is not an error of the site."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
 
 @contextlib.contextmanager
 def serve(site: Site, port: int = 0) -> Iterator[str]:
