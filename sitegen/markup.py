@@ -6,12 +6,12 @@ import html as html_lib
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
-from typing import Any
 
 import markdown
 from markdown.extensions import Extension
-from markdown.treeprocessors import InlineProcessor, Treeprocessor
+from markdown.treeprocessors import Treeprocessor
 
+from .quickmarkdown import QuickInline, quicken_block_parser
 from .urls import slugify
 
 # Chosen for cost: `smarty` doubled conversion time (a second inline pass) and `toc` added
@@ -20,17 +20,6 @@ EXTENSIONS = ["tables", "footnotes", "attr_list", "fenced_code", "def_list", "sa
 EXCERPT_WORDS = 40
 HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
 _TAGS = re.compile(r"<[^>]+>")
-# What each inline pattern of Python-Markdown 3.x (and the footnotes extension) needs in a
-# text before it can match; a text with none of these goes through the inline stage unchanged.
-INLINE_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "backtick": ("`", "\\"), "escape": ("\\",), "footnote": ("[",), "reference": ("[",),
-    "link": ("[",), "image_link": ("[",), "image_reference": ("[",),
-    "short_reference": ("[",), "short_image_ref": ("[",), "autolink": ("<",),
-    "automail": ("<",), "linebreak": ("  \n",), "html": ("<",), "entity": ("&",),
-    "em_strong": ("*", "_"), "em_strong2": ("_",),
-}
-
-
 @dataclass(frozen=True)
 class Rendered:
     html: str
@@ -72,47 +61,6 @@ class _HeadingIds(Treeprocessor):
                 element.set("id", slug)
 
 
-class _QuickInline(InlineProcessor):
-    """Python-Markdown's inline stage without the regex scans that cannot match: a text with
-    none of a pattern's trigger characters skips that pattern (and a text with none at all
-    skips the stage). Only when every registered pattern is one whose triggers are known;
-    the HTML is the same (tests/test_markup.py)."""
-
-    def __init__(self, md: markdown.Markdown):
-        super().__init__(md)
-        self.trigger: re.Pattern[str] | None = None
-        self.triggers_of: dict[int, tuple[str, ...]] = {}  # id(pattern) -> its triggers
-        self.known_patterns: tuple[str, ...] = ()
-
-    def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
-        names = tuple(item.name for item in self.inlinePatterns._priority)
-        if names != self.known_patterns:
-            self.known_patterns = names
-            self.trigger = _trigger_pattern(names)
-            self.triggers_of = {id(self.inlinePatterns[name]): INLINE_TRIGGERS[name]
-                                for name in names} if self.trigger else {}
-        return super().run(tree, ancestors)
-
-    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802,N803
-        if self.trigger is not None and not self.trigger.search(data):
-            return data
-        return super()._InlineProcessor__handleInline(data, patternIndex)
-
-    def _InlineProcessor__applyPattern(self, pattern: Any, data: str, patternIndex: int,  # noqa: N802,N803
-                                       startIndex: int = 0) -> tuple[str, bool, int]:  # noqa: N803
-        triggers = self.triggers_of.get(id(pattern))
-        if triggers is not None and not any(t in data for t in triggers):
-            return data, False, 0  # what Python-Markdown returns when the pattern misses
-        return super()._InlineProcessor__applyPattern(pattern, data, patternIndex, startIndex)
-
-
-def _trigger_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not names or not all(name in INLINE_TRIGGERS for name in names):
-        return None  # an unknown pattern: always run them all
-    triggers = sorted({t for name in names for t in INLINE_TRIGGERS[name]})
-    return re.compile("|".join(map(re.escape, triggers)))
-
-
 class _LinkExtension(Extension):
     def __init__(self, base_path: str):
         super().__init__()
@@ -123,7 +71,8 @@ class _LinkExtension(Extension):
         self.processor = _LinkRewriter(md, self.base_path)
         md.treeprocessors.register(self.processor, "sitegen-links", 1)
         md.treeprocessors.register(_HeadingIds(md), "sitegen-heading-ids", 2)
-        md.treeprocessors.register(_QuickInline(md), "inline", 20)
+        md.treeprocessors.register(QuickInline(md), "inline", 20)
+        quicken_block_parser(md)
 
 
 class MarkdownRenderer:

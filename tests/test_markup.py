@@ -46,16 +46,26 @@ INLINE_SAMPLES = [
     "## Heading *em* {#custom}\n\nPara {: .cls }",
     "```\n*not em* [not link]\n```",
     "> quote with _em_ and &amp;\n\n- item *one*\n- item two",
+    "# H1\n\n## H2 ##\n\nSetext\n======\n\nOther\n------\n\ntext # not a heading",
+    "para\n\n---\n\n* * *\n\n___\n\nA well-known trade-off: said the mayor, 3 - 2 = 1.",
+    "1. one\n2. two\n    - nested *x*\n    - nested y\n\n3. three\n\n+ plus\n+ list",
+    "2024. A year that starts a line.\n\n- a\n\n    indented code\n\n> q1\n> q2\n\n>no space",
+    "Term one\n:   its definition\n\nNot a term: a colon in prose.\n\n[id]: /u/ \"Title\"\n\n[id]",
+    "Text[^n] and [^m].\n\n[^n]: first\n[^m]: second\n    continued",
+    "<div class=\"raw\">\n*not em*\n</div>\n\n| one column |\n| --- |\n| row |",
+    "    code first\n\ntext | with | pipes but no table\n\n*\temphasis?*",
 ]
 
 
-def test_quick_inline_stage_gives_the_same_html_as_python_markdown():
+def test_quick_markdown_gives_the_same_html_as_python_markdown():
     import markdown
     from markdown.treeprocessors import InlineProcessor
 
     quick, stock = MarkdownRenderer("/repo/"), MarkdownRenderer("/repo/")
     stock.md.treeprocessors.register(InlineProcessor(stock.md), "inline", 20)
+    del stock.md.parser.parseBlocks  # back to BlockParser.parseBlocks
     assert type(stock.md.treeprocessors["inline"]) is InlineProcessor
+    assert "parseBlocks" in vars(quick.md.parser)
     assert isinstance(quick.md.treeprocessors["inline"], markdown.treeprocessors.InlineProcessor)
     for text in INLINE_SAMPLES:
         assert quick.render(text).html == stock.render(text).html, text
