@@ -99,8 +99,13 @@ def quicken_block_parser(md: markdown.Markdown) -> None:
 def _parse_blocks(parser: Any, parent: etree.Element, blocks: list[str]) -> None:
     """BlockParser.parseBlocks of Python-Markdown 3.x, with the trigger checks."""
     registry = parser.blockprocessors
-    names = {id(registry[item.name]): item.name for item in registry._priority}
-    processors = [(p, _block_trigger(names[id(p)], p)) for p in registry]  # in priority order
+    key = tuple(registry._priority)  # (name, priority) of each: the plan below holds while equal
+    plan = vars(parser).get("_sitegen_plan")
+    if plan is None or plan[0] != key:
+        names = {id(registry[item.name]): item.name for item in registry._priority}
+        processors = [(p, _block_trigger(names[id(p)], p)) for p in registry]  # by priority
+        plan = parser._sitegen_plan = (tuple(registry._priority), processors)
+    processors = plan[1]
     while blocks:
         for processor, could_apply in processors:
             if could_apply is not None and not could_apply(blocks[0]):
