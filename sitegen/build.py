@@ -212,19 +212,9 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     missing = [s for s in sources if keys[s.path] not in cached]
     results: dict[str, tuple[Article, tuple] | list[Problem]] = {
         s.path: cached[keys[s.path]] for s in sources if keys[s.path] in cached}
-    new_rows = []
     for path, outcome in run_parallel(parse_many, missing, config, progress, "parse"):
-        if isinstance(outcome, list):
-            results[path] = outcome
-        else:
-            article, warnings, body = outcome
-            results[path] = (article, warnings)
-            new_rows.append((keys[path], article, warnings, body))
-            if len(new_rows) >= 500:  # bodies go to the cache, not into the parent's memory
-                cache.put_parsed(new_rows)
-                new_rows = []
+        results[path] = outcome  # the workers put articles and bodies into the cache
     if missing:
-        cache.put_parsed(new_rows)
         cache.forget_parsed_except(set(keys.values()))
     return _collect(sources, results, keys, config)
 

@@ -17,7 +17,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
-from .cache import BuildCache, Fingerprinter, card_digest, iter_chunks
+from .cache import BuildCache, Fingerprinter, card_digest, iter_chunks, parse_key
 from .config import Config
 from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
@@ -80,6 +80,8 @@ def _init_worker(config: Config) -> None:
 
 
 def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
+    """(path, (article, warnings)) or (path, problems) per source. Each parsed article and its
+    body HTML go into the parse cache from here: the parent never receives the bodies."""
     from . import content  # YAML and front matter: only where something is parsed
     state = WorkerState
     assert state.config is not None and state.urls is not None
@@ -87,7 +89,11 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
         from .markup import MarkdownRenderer  # only workers that convert need Markdown
 
         state.markdown = MarkdownRenderer(state.config.base_path)
+        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
+    assert state.cache is not None
+    config_digest = state.config.output_affecting_digest()
     out: list[tuple[str, object]] = []
+    rows = []
     for src in sources:
         try:
             src = _with_data(src, state.config)
@@ -105,7 +111,12 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
             is_brief=not rendered.html, words=rendered.words,
             internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
         article = dataclasses.replace(article, card=card_digest(article))
-        out.append((src.path, (article, parsed.warnings, rendered.html)))
+        out.append((src.path, (article, parsed.warnings)))
+        # keyed by the bytes just read: a file changed since the parent hashed it is not
+        # cached under its old digest
+        rows.append((parse_key(src.path, src.digest, config_digest), article, parsed.warnings,
+                     rendered.html))
+    state.cache.put_parsed(rows)
     return out
 
 
