@@ -243,9 +243,10 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
     errors.extend(_duplicate_urls(articles, config))
     if errors and not config.keep_going:
         raise ContentError(errors)
-    bad_sources = {str(p.path) for p in errors}
-    articles = [a for a in articles
-                if str(Path(config.content_dir.name) / a.source) not in bad_sources]
+    if errors:  # --keep-going: drop the articles of files with errors (duplicate URLs)
+        bad_sources = {str(p.path) for p in errors}
+        articles = [a for a in articles
+                    if str(Path(config.content_dir.name) / a.source) not in bad_sources]
     return Loaded(tuple(articles), {a.url: keys[a.source] for a in articles},
                   tuple(warnings), tuple(errors), valid_until)
 
