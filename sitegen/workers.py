@@ -196,7 +196,7 @@ def _run(func, items: list, config: Config, progress: Progress | None, label: st
             if progress:
                 progress(label, done, total)
         return
-    size = max(20, min(250, total // (workers * 8)))
+    size = max(20, min(100, total // (workers * 8)))  # small chunks: a short tail at the end
     ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
     WorkerState.items = items
     try:
