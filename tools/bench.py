@@ -25,9 +25,10 @@ peak of the sum over the whole process tree, sampled from /proc every `--sample-
 seconds: the sum of RSS (counts pages that forked workers share with their parent once per
 process, so an upper bound) and the sum of PSS (shared pages split between their users).
 
-Every cold build goes into a new folder: on these machines writing into a tree that was just
-deleted is 2-3x slower (see /work/shared/DESIGN.md's pitfalls); run folders are removed only
-after the last run of a size. Stdlib only (plus sitegen itself, for its slug function).
+Every cold build goes into a new folder: on these machines creating files soon after many were
+deleted is 2-3x slower (ext4 without a journal skips recently freed inodes; see
+docs/benchmarks.md and /work/shared/DESIGN.md's pitfalls); run folders are removed only after
+the last size. Stdlib only (plus sitegen itself, for its slug function).
 """
 
 from __future__ import annotations
@@ -498,7 +499,10 @@ def runs_for(n: int, runs: int | None) -> int:
     return 1 if n >= BIG_SIZE else 3
 
 
-def bench_size(n: int, opts: Options, log: Callable[[str], None]) -> SizeResult:
+def bench_size(n: int, opts: Options, log: Callable[[str], None],
+               finished: list[Path] | None = None) -> SizeResult:
+    """One size's runs. Its run folders go to `finished` (removed after the last size: a tree
+    deleted just before slows the next builds down, see the module docstring)."""
     archive = prepare_archive(opts.workdir, n, opts.seed, "sitegen", log)
     hugo_site = prepare_archive(opts.workdir, n, opts.seed, "hugo", log) if opts.hugo else None
     content = archive / "content"
@@ -579,7 +583,9 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None]) -> SizeResult:
         raise
     finally:
         result.load_after = os.getloadavg()
-    if not opts.keep:
+    if finished is not None:
+        finished.append(series)
+    elif not opts.keep:
         shutil.rmtree(series, ignore_errors=True)
     return result
 
@@ -953,9 +959,21 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         f"- memory: largest process from {machine['peak_rss_from']}, process-tree sums "
         f"sampled every {opts.interval:g} s\n")
     done: dict[int, SizeResult] = {}
+    finished: list[Path] = []
+    try:
+        return _bench_sizes(opts, machine, done, finished, log, out)
+    finally:
+        if not opts.keep:
+            for series in finished:
+                shutil.rmtree(series, ignore_errors=True)
+
+
+def _bench_sizes(opts: Options, machine: dict, done: dict[int, SizeResult],
+                 finished: list[Path], log: Callable[[str], None],
+                 out: Callable[[str], None]) -> int:
     for n in opts.sizes:
         try:
-            res = bench_size(n, opts, log)
+            res = bench_size(n, opts, log, finished)
         except BenchError as exc:
             log(f"error: {exc}")
             return 1
