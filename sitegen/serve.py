@@ -28,6 +28,7 @@ import socketserver
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -458,6 +459,11 @@ def start_observer(handler: FileSystemEventHandler, watches: list[tuple[Path, bo
                    console: Console | None = None,
                    factory: Callable[[], BaseObserver] = Observer) -> BaseObserver:
     """A started watchdog observer; a polling one when inotify runs out of watches."""
+    # watchdog 7 registers a folder created inside a watched tree twice (once from its parent's
+    # walk, once from its own event) and warns that it overwrites the first: harmless, noisy
+    # on every `git checkout` that adds folders.
+    warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning,
+                            module=r"watchdog\.")
     try:
         return _start(factory(), handler, watches)
     except OSError as exc:
