@@ -74,3 +74,23 @@ def test_memo_renders_a_macro_once_per_object_and_macro():
     assert env.get_template("page.html").render(xs=items) == "".join(
         f"<a>{i}</a><b>{i}</b>" for i in range(10))
     assert len(small.done) <= 3
+
+
+def test_dot_access_on_dicts_keeps_jinja_semantics(make_site):
+    import jinja2
+    import pytest
+
+    from sitegen.render import Renderer
+
+    env = Renderer(site_config(make_site({"content/a.md": article("A", "2025-01-01")}))).env
+    page = {"title": "T", "items": "shadowed", "n": 0}
+
+    def show(source, **context):
+        return env.from_string(source).render(**context)
+
+    assert show("{{ p.title }} {{ p.n }}", p=page) == "T 0"
+    assert show("{{ p.items() | list | length }}", p=page) == "3"  # dict methods win, as in Jinja
+    assert show("{{ p['items'] }}", p=page) == "shadowed"
+    with pytest.raises(jinja2.UndefinedError, match="no attribute 'missing'"):
+        show("{{ p.missing }}", p=page)
+    assert show("{{ t.upper() }} {{ l.0 }}", t="x", l=["first"]) == "X first"
