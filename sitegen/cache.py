@@ -147,8 +147,17 @@ class BuildCache:
         self.db.commit()
 
     def body(self, key: str) -> str:
-        row = self.db.execute("SELECT body FROM parsed WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else ""
+        return self.bodies([key]).get(key, "")
+
+    def bodies(self, keys: list[str]) -> dict[str, str]:
+        """Body HTML by parse key, one query per 900 keys (a render worker's chunk at once)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(keys), 900):
+            chunk = keys[start: start + 900]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.db.execute(
+                f"SELECT key, body FROM parsed WHERE key IN ({marks})", chunk))
+        return out
 
     # pages
     def page_states(self) -> dict[str, tuple[str, str]]:

@@ -141,6 +141,7 @@ def render_many(specs: list[PageSpec]) -> list:
         state.fingerprint = Fingerprinter()
     assert state.cache is not None and state.writer is not None
     out: list = []
+    to_render: list[tuple[PageSpec, str, str]] = []
     for spec in specs:
         fp = state.fingerprint(spec.template, job.digests.get(spec.template, ""),
                                job.config_digest, spec.context, spec.body_of)
@@ -149,9 +150,13 @@ def render_many(specs: list[PageSpec]) -> list:
         if old and old[0] == fp and \
                 file_size(f"{state.config.output_dir}{os.sep}{rel}") == size_of(old[1]):
             out.append((rel, old, None))
-            continue
+        else:
+            to_render.append((spec, rel, fp))
+    bodies = state.cache.bodies([job.body_keys.get(spec.url, "")
+                                 for spec, _, _ in to_render if spec.body_of])
+    for spec, rel, fp in to_render:
         try:
-            body = state.cache.body(job.body_keys.get(spec.url, "")) if spec.body_of else ""
+            body = bodies.get(job.body_keys.get(spec.url, ""), "") if spec.body_of else ""
             data = state.renderer.render(spec, body)
         except TemplateError as exc:
             out.extend(exc.problems)
