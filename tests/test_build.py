@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
+import subprocess
 import time
 from datetime import UTC
 
@@ -352,15 +354,17 @@ def test_build_uses_pyproject_table(make_site):
     assert "From Pyproject" in (site / "output/index.html").read_text()
 
 
-def test_git_history_gives_updated_and_a_revision_log(make_site):
-    import subprocess
+def run_git(site, *args, date="2025-01-02T10:00:00+00:00"):
+    """git in `site` with a fixed identity and author/committer date."""
+    env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=site,
+                   check=True, capture_output=True, env=env)
 
+
+def test_git_history_gives_updated_and_a_revision_log(make_site):
     site = make_site({"content/a.md": article("Alpha", "2025-01-01 09:00:00 +0000")})
 
-    def git(*args, date="2025-01-02T10:00:00+00:00"):
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=site,
-                       check=True, capture_output=True, env=env)
+    git = functools.partial(run_git, site)
 
     git("init", "-q")
     git("add", "content")
@@ -380,15 +384,10 @@ def test_git_history_gives_updated_and_a_revision_log(make_site):
 def test_a_history_only_change_rerenders_the_article(make_site):
     """Rewording a commit changes no file, only the revision log and `updated`: the cached
     parse is reused, so the article's digest must follow its history."""
-    import subprocess
-
     site = make_site({"content/a.md": article("Alpha", "2025-01-01 09:00:00 +0000"),
                       "content/b.md": article("Beta", "2025-01-01 10:00:00 +0000")})
 
-    def git(*args, date="2025-01-02T10:00:00+00:00"):
-        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=site,
-                       check=True, capture_output=True, env=env)
+    git = functools.partial(run_git, site)
 
     git("init", "-q")
     git("add", "content")
