@@ -11,7 +11,7 @@ import markdown
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 
-from .quickmarkdown import QuickInline, quicken_block_parser
+from . import quickmarkdown
 from .urls import slugify
 
 # Chosen for cost: `smarty` doubled conversion time (a second inline pass) and `toc` added
@@ -71,8 +71,9 @@ class _LinkExtension(Extension):
         self.processor = _LinkRewriter(md, self.base_path)
         md.treeprocessors.register(self.processor, "sitegen-links", 1)
         md.treeprocessors.register(_HeadingIds(md), "sitegen-heading-ids", 2)
-        md.treeprocessors.register(QuickInline(md), "inline", 20)
-        quicken_block_parser(md)
+        if quickmarkdown.supported():
+            md.treeprocessors.register(quickmarkdown.QuickInline(md), "inline", 20)
+            quickmarkdown.quicken_block_parser(md)
 
 
 class MarkdownRenderer:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import markdown
+import markdown.blockparser
 from markdown.treeprocessors import InlineProcessor
 
 # What each inline pattern of Python-Markdown 3.x (and the footnotes extension) needs in a
@@ -88,6 +89,13 @@ def _trigger_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
         return None  # an unknown pattern: always run them all
     triggers = sorted({t for name in names for t in INLINE_TRIGGERS[name]})
     return re.compile("|".join(map(re.escape, triggers)))
+
+
+def supported() -> bool:
+    """Whether this Python-Markdown has the internals the shortcuts replace (3.x does)."""
+    inline = all(hasattr(InlineProcessor, name) for name in
+                 ("_InlineProcessor__handleInline", "_InlineProcessor__applyPattern"))
+    return inline and hasattr(markdown.blockparser.BlockParser, "parseBlocks")
 
 
 def quicken_block_parser(md: markdown.Markdown) -> None:

@@ -80,3 +80,17 @@ def test_an_unknown_inline_pattern_turns_the_quick_path_off():
         SimpleTagInlineProcessor(r"()~~(.+?)~~", "del"), "strikethrough", 5)
     assert renderer.render("a ~~gone~~ word").html == "<p>a <del>gone</del> word</p>"
     assert renderer.md.treeprocessors["inline"].trigger is None
+
+
+def test_without_the_internals_it_replaces_markdown_runs_stock(monkeypatch):
+    from markdown.treeprocessors import InlineProcessor
+
+    from sitegen import quickmarkdown
+
+    quick = MarkdownRenderer()
+    monkeypatch.setattr(quickmarkdown, "supported", lambda: False)
+    stock = MarkdownRenderer()
+    assert type(stock.md.treeprocessors["inline"]) is InlineProcessor
+    assert "parseBlocks" not in vars(stock.md.parser)
+    for text in INLINE_SAMPLES:
+        assert stock.render(text).html == quick.render(text).html
