@@ -15,7 +15,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -72,17 +72,12 @@ def build(config: Config, progress: Progress | None = None,
           log: Callable[[str], None] | None = None) -> BuildReport:
     started = time.perf_counter()
     timer = _Timer(log if config.verbose else None)
-    cache = BuildCache(config.cache_dir, config.output_dir)
-    collecting = gc.isenabled()
-    # The stages build large acyclic data (articles, indexes, page specs) that lives to the
-    # end; the cyclic collector walked it again and again (unpickling the parse cache of 10,000
-    # articles took 5x longer). Render workers collect their own garbage (run_parallel).
-    gc.disable()
-    try:
+    with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, _cyclic_gc_paused():
         with timer.stage("load"):
             sources = load_sources(config, cache)
             inputs = inputs_key(config, sources)
-            unchanged = _unchanged_since_last_build(config, cache, inputs)
+            previous = cache.page_states()  # what the last build wrote: (fingerprint, hash)
+            unchanged = _unchanged_since_last_build(config, cache, inputs, previous)
         if unchanged is not None:
             return dataclasses.replace(unchanged, seconds=time.perf_counter() - started,
                                        stage_seconds=tuple(timer.stages))
@@ -96,10 +91,11 @@ def build(config: Config, progress: Progress | None = None,
         with timer.stage("plan"):
             specs = plan_site(indexes, config)
         with timer.stage("render"):
-            staged, states, writer = render_pages(specs, loaded.keys, config, cache, progress)
+            staged, states, writer = render_pages(specs, loaded.keys, config, previous,
+                                                  progress)
         with timer.stage("write"):
             result, changed_urls = write_output(config, writer, list(staged), states, loaded,
-                                                cache)
+                                                cache, previous)
         search_seconds = 0.0
         if config.search:
             with timer.stage("search"):
@@ -114,11 +110,22 @@ def build(config: Config, progress: Progress | None = None,
             search_seconds=search_seconds,
         )
         _remember_build(cache, inputs, loaded, report)
+    return report
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the stages build their large, acyclic data
+    (articles, indexes, page specs): the collector walked it again and again (unpickling the
+    parse cache of 10,000 articles took 5x longer). Render workers collect their own garbage
+    (workers.run_parallel)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
     finally:
-        cache.close()
         if collecting:
             gc.enable()
-    return report
 
 
 # ---------------------------------------------------------------- nothing changed?
@@ -144,8 +151,8 @@ def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
     return [config.content_dir / Path(s.path).parent for s in sources if s.bundle_files]
 
 
-def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str
-                                ) -> BuildReport | None:
+def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str,
+                                states: dict[str, tuple[str, str]]) -> BuildReport | None:
     """The last report when no input changed, no date-driven change is due and every file
     the last build wrote is still in place; else None."""
     if config.clean or cache.get_meta("inputs") != inputs or \
@@ -156,7 +163,6 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str
         return None
     if config.search and search.index_problem(config):
         return None
-    states = cache.page_states()
     output = f"{config.output_dir}{os.sep}"
     if not states or any(file_size(output + rel) != size_of(out)
                          for rel, (_fp, out) in states.items()):
@@ -334,7 +340,7 @@ def _lastmod(spec: PageSpec) -> datetime | None:
 # ---------------------------------------------------------------- render
 
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
-                 cache: BuildCache, progress: Progress | None = None
+                 previous: dict[str, tuple[str, str]], progress: Progress | None = None
                  ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
     """Render into the staging folder every page whose fingerprint changed.
 
@@ -345,7 +351,7 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     writer = Writer(config.output_dir)
     writer.discard_staging()
     WorkerState.job = RenderJob(template_digests(config), config.output_affecting_digest(),
-                                  cache.page_states(), body_keys)
+                                previous, body_keys)
     staged: list[Staged] = []
     states: dict[str, tuple[str, str]] = {}
     problems: dict[str, Problem] = {}
@@ -369,9 +375,9 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
 # ---------------------------------------------------------------- write
 
 def write_output(config: Config, writer: Writer, staged: list[Staged],
-                 states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache):
+                 states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache,
+                 previous: dict[str, tuple[str, str]]):
     urls = Urls(config)
-    previous = cache.page_states()
     previous_hashes = {rel: out for rel, (_fp, out) in previous.items()}
     old_signatures = cache.file_signatures()
     extra = {".nojekyll": b""}
