@@ -53,7 +53,6 @@ def _with_data(src: SourceFile, config: Config) -> SourceFile:
     return read_source(src.path, config.content_dir / src.path, src.bundle_files)
 
 
-
 class WorkerState:
     config: Config | None = None
     markdown: Any = None  # a markup.MarkdownRenderer once needed
@@ -79,6 +78,15 @@ def _init_worker(config: Config) -> None:
     WorkerState.fingerprint = Fingerprinter()
 
 
+def _worker_cache() -> BuildCache:
+    """This worker's connection to the build cache, opened on first use."""
+    state = WorkerState
+    assert state.config is not None
+    if state.cache is None:
+        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
+    return state.cache
+
+
 def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
     """(path, (article, warnings)) or (path, problems) per source. Each parsed article and its
     body HTML go into the parse cache from here: the parent never receives the bodies."""
@@ -89,8 +97,6 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
         from .markup import MarkdownRenderer  # only workers that convert need Markdown
 
         state.markdown = MarkdownRenderer(state.config.base_path)
-        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
-    assert state.cache is not None
     config_digest = state.config.output_affecting_digest()
     out: list[tuple[str, object]] = []
     rows = []
@@ -116,7 +122,7 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
         # cached under its old digest
         rows.append((parse_key(src.path, src.digest, config_digest), article, parsed.warnings,
                      rendered.html))
-    state.cache.put_parsed(rows)
+    _worker_cache().put_parsed(rows)
     return out
 
 
@@ -136,10 +142,8 @@ def render_many(specs: list[PageSpec]) -> list:
         from .render import Renderer
 
         state.renderer = Renderer(state.config)
-        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
         state.writer = Writer(state.config.output_dir)
-        state.fingerprint = Fingerprinter()
-    assert state.cache is not None and state.writer is not None
+    assert state.writer is not None
     out: list = []
     to_render: list[tuple[PageSpec, str, str]] = []
     for spec in specs:
@@ -152,7 +156,7 @@ def render_many(specs: list[PageSpec]) -> list:
             out.append((rel, old, None))
         else:
             to_render.append((spec, rel, fp))
-    bodies = state.cache.bodies([job.body_keys.get(spec.url, "")
+    bodies = _worker_cache().bodies([job.body_keys.get(spec.url, "")
                                  for spec, _, _ in to_render if spec.body_of])
     for spec, rel, fp in to_render:
         try:
