@@ -55,21 +55,11 @@ class Fingerprinter:
     """Digests of what a page shows. An article inside a page counts by what a list or a
     neighbour link can show of it (its record without body-derived fields), so editing an
     article's body re-renders its own page only; its page carries the body digest itself.
-    Articles from the parse stage carry that digest (`card`); others are hashed here once,
-    memoised per object: one build plans many pages around the same articles.
+    Articles from the parse stage carry that digest (`card`); one made elsewhere is hashed.
     """
 
-    def __init__(self) -> None:
-        self._ids: dict[int, tuple[Article, str]] = {}
-
     def article_id(self, article: Article) -> str:
-        if article.card:
-            return article.card
-        known = self._ids.get(id(article))
-        if known is None:
-            known = (article, card_digest(article))  # keeps the object alive: id() stays unique
-            self._ids[id(article)] = known
-        return known[1]
+        return article.card or card_digest(article)
 
     def __call__(self, *parts: Any) -> str:
         buffer = io.BytesIO()
