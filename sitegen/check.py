@@ -34,7 +34,7 @@ import jinja2
 
 from . import content, sources
 from .build import copy_jobs, load_sources, parse_articles, plan_site
-from .cache import BuildCache, parse_key
+from .cache import BuildCache, iter_chunks, parse_key
 from .config import Config
 from .errors import ContentError, Problem, TemplateError
 from .feeds import plan_feeds
@@ -86,8 +86,7 @@ class _ReadThroughCache(BuildCache):
         found = super().get_parsed(keys)
         for db in self.site_dbs:
             missing = [k for k in keys if k not in found]
-            for start in range(0, len(missing), 900):
-                chunk = missing[start: start + 900]
+            for chunk in iter_chunks(missing, 900):
                 try:
                     rows = db.execute(f"SELECT key, record FROM parsed WHERE key IN "
                                       f"({','.join('?' * len(chunk))})", chunk).fetchall()
@@ -97,14 +96,15 @@ class _ReadThroughCache(BuildCache):
                     break  # a cache being rewritten or from another version: parse instead
         return found
 
-    def body(self, key: str) -> str:
-        row = self.db.execute("SELECT body FROM parsed WHERE key = ?", (key,)).fetchone()
+    def bodies(self, keys: list[str]) -> dict[str, str]:
+        found = super().bodies(keys)
         for db in self.site_dbs:
-            if row is not None:
-                break
-            with contextlib.suppress(sqlite3.Error):
-                row = db.execute("SELECT body FROM parsed WHERE key = ?", (key,)).fetchone()
-        return row[0] if row else ""
+            missing = [k for k in keys if k not in found]
+            for chunk in iter_chunks(missing, 900):
+                with contextlib.suppress(sqlite3.Error):
+                    found.update(db.execute(f"SELECT key, body FROM parsed WHERE key IN "
+                                            f"({','.join('?' * len(chunk))})", chunk))
+        return found
 
     def close(self) -> None:
         for db in self.site_dbs:
