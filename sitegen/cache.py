@@ -89,12 +89,16 @@ class _ArticleIdPickler(pickle.Pickler):
         return NotImplemented
 
 
+def output_key(output_dir: Path) -> str:
+    """Names the state kept for one output folder: what was written where is only true there."""
+    return hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6).hexdigest()
+
+
 class BuildCache:
     def __init__(self, cache_dir: Path, output_dir: Path):
         """One database per output folder: what was written where is only true for that one."""
         cache_dir.mkdir(parents=True, exist_ok=True)
-        output_key = hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6)
-        self.path = cache_dir / f"build-{output_key.hexdigest()}.sqlite"
+        self.path = cache_dir / f"build-{output_key(output_dir)}.sqlite"
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:

@@ -47,11 +47,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .cache import output_key
 from .config import Config
 from .errors import SitegenError
 from .pagefind_format import canonical_bundle
 from .records import Article
 from .urls import Urls, safe_relative_path
+from .writer import write_atomic
 
 FORMAT = 3  # bump when page trimming, the bundle layout or the manifest changes
 MAX_SHARD_PAGES = 3000  # one Pagefind process holds ~230 KB per page: ~0.7 GB at most
@@ -85,9 +87,8 @@ class Shard:
 
 # ---------------------------------------------------------------- the build step
 
-def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str],
-                        *, max_shard_pages: int = MAX_SHARD_PAGES,
-                        workers: int | None = None) -> SearchReport:
+def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str]
+                        ) -> SearchReport:
     """Bring `output/pagefind/` up to date with the article pages just written.
 
     `articles` are all published articles; `changed_urls` the article URLs whose page file this
@@ -101,7 +102,7 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     started = time.perf_counter()
     urls = Urls(config)
     bundle = config.output_dir / BUNDLE_DIR
-    shards = plan_shards(articles, max_shard_pages)
+    shards = plan_shards(articles)
     files = {url: config.output_dir / urls.output_path(url)
              for shard in shards for url in shard.urls}
     executable = pagefind_executable()
@@ -111,6 +112,7 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     primary = shards[0].id if shards else None
 
     new_state: dict[str, dict[str, Signature]] = {}
+    trimmed: dict[str, bytes] = {}  # pages read for the comparison: not read again to index
     dirty: list[Shard] = []
     for shard in shards:
         old = state.get(shard.id, {})
@@ -128,9 +130,9 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
             elif stale:
                 pages[url] = [size, mtime, ""]  # read once, while it is indexed
             else:
-                digest = _digest(trim_page(files[url].read_bytes()))
-                pages[url] = [size, mtime, digest]
-                stale = not known or known[2] != digest
+                trimmed[url] = trim_page(files[url].read_bytes())
+                pages[url] = [size, mtime, _digest(trimmed[url])]
+                stale = not known or known[2] != pages[url][2]
         new_state[shard.id] = pages
         if stale:
             dirty.append(shard)
@@ -140,7 +142,7 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     indexed_pages = 0
     if dirty:
         staging.mkdir(parents=True)
-        jobs = max(1, min(workers or config.workers, len(dirty)))
+        jobs = max(1, min(config.workers, len(dirty)))
         cut = len(config.base_path) - 1  # Pagefind keeps site URLs; the browser adds the base
 
         def index(shard: Shard) -> int:
@@ -148,8 +150,10 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
 
             def documents() -> Iterator[tuple[str, str]]:
                 for url in shard.urls:
-                    data = trim_page(files[url].read_bytes())
-                    pages[url] = [*pages[url][:2], _digest(data)]
+                    data = trimmed.pop(url, None)
+                    if data is None:
+                        data = trim_page(files[url].read_bytes())
+                        pages[url] = [*pages[url][:2], _digest(data)]
                     yield url[cut:], data.decode("utf-8", "replace")
 
             return _index_shard(executable, shard.id, documents(), bundle,
@@ -326,11 +330,10 @@ def _write_manifest(bundle: Path, shards: Sequence[Shard], version: str) -> None
         "shards": [{"id": s.id, "path": f"{s.id}/", "pages": len(s.urls)} for s in shards],
     }
     text = json.dumps(manifest, indent=1) + "\n"
-    bundle.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
         if (bundle / MANIFEST).read_text(encoding="utf-8") == text:
             return  # unchanged: no new mtime for servers and deploys to notice
-    _write_atomic(bundle / MANIFEST, text)
+    write_atomic(bundle / MANIFEST, text.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- page trimming
@@ -550,8 +553,7 @@ class PagefindProcess:
 def _state_path(cache_dir: Path, output_dir: Path) -> Path:
     """One state per output folder (as the build cache): what was indexed where is only
     true for that one."""
-    key = hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6).hexdigest()
-    return cache_dir / f"{STATE_FILE}-{key}.json"
+    return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.json"
 
 
 def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, dict[str, Signature]]:
@@ -569,12 +571,5 @@ def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, dict[str,
 
 def _save_state(config: Config, settings: dict[str, Any],
                 shards: dict[str, dict[str, Signature]]) -> None:
-    config.cache_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(_state_path(config.cache_dir, config.output_dir),
-                  json.dumps({"settings": settings, "shards": shards}, separators=(",", ":")))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps({"settings": settings, "shards": shards}, separators=(",", ":"))
+    write_atomic(_state_path(config.cache_dir, config.output_dir), text.encode("utf-8"))
