@@ -34,12 +34,11 @@ from .workers import (
     Progress,
     RenderJob,
     WorkerState,
-    file_size,
     parse_many,
     render_many,
     run_parallel,
 )
-from .writer import CopyJob, Staged, Writer, size_of
+from .writer import CopyJob, Staged, Writer, file_size, size_of
 
 
 @dataclasses.dataclass(frozen=True)

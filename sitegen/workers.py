@@ -23,7 +23,7 @@ from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
 from .sources import read_source
 from .urls import Urls
-from .writer import Writer, size_of
+from .writer import Writer, file_size, size_of
 
 PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
 Progress = Callable[[str, int, int], None]
@@ -37,13 +37,6 @@ class RenderJob:
     config_digest: str
     previous: dict[str, tuple[str, str]]
     body_keys: dict[str, str]
-
-
-def file_size(path: Path | str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return -2
 
 
 def _with_data(src: SourceFile, config: Config) -> SourceFile:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _has_size(path: Path, out_hash: str) -> bool:
+def file_size(path: Path | str) -> int:
+    """The size of a regular file; -2 when there is none (so no recorded size matches)."""
     try:
-        return path.stat().st_size == size_of(out_hash)
+        st = os.stat(path)
     except OSError:
-        return False
+        return -2
+    return st.st_size if stat.S_ISREG(st.st_mode) else -2
 
 
 class Writer:
@@ -110,10 +113,10 @@ class Writer:
             os.replace(self.staging, self.output)
             written = [item.rel_path for item in staged]
             staged = []
-        self.output.mkdir(parents=True, exist_ok=True)
         for item in staged:
             target = self.output / item.rel_path
-            if previous.get(item.rel_path) == item.out_hash and _has_size(target, item.out_hash):
+            if previous.get(item.rel_path) == item.out_hash and \
+                    file_size(target) == size_of(item.out_hash):
                 unchanged += 1
                 continue
             self._parent(target)
@@ -145,15 +148,14 @@ class Writer:
         return False
 
     def _copy(self, job: CopyJob, old_signature: str | None) -> tuple[str, bool]:
-        stat = job.source.stat()
-        signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+        source = job.source.stat()
+        signature = f"{source.st_size}:{source.st_mtime_ns}"
         target = self.output / safe_relative_path(job.rel_path)
-        if old_signature == signature and target.is_file() and \
-                target.stat().st_size == stat.st_size:
+        size = file_size(target)
+        if old_signature == signature and size == source.st_size:
             return signature, False
         data = job.source.read_bytes()
-        if target.is_file() and target.stat().st_size == len(data) and \
-                target.read_bytes() == data:
+        if size == len(data) and target.read_bytes() == data:
             return signature, False
         write_atomic(target, data)
         return signature, True
