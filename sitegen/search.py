@@ -240,11 +240,14 @@ def _index_shard(executable: Path, shard_id: str, documents: Iterable[tuple[str,
         files = canonical_bundle(files)  # Pagefind writes filters in hash-map order
     except ValueError as exc:
         raise SitegenError(f"search: cannot read Pagefind's index of {shard_id}: {exc}") from exc
+    made: set[Path] = set()
     for rel, data in files.items():
         name = rel.split("/", 1)[0]
         if DATA_FILES.match(name) or (keep_runtime and RUNTIME_FILES.match(name)):
             path = new / safe_relative_path(rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.parent not in made:  # ~one fragment file a page: one mkdir a folder
+                path.parent.mkdir(parents=True, exist_ok=True)
+                made.add(path.parent)
             path.write_bytes(data)
     problem = bundle_problem(new, keep_runtime)
     if problem:
