@@ -136,7 +136,10 @@ class _Checker:
         specs = self.plan(indexes)
 
         targets = {self.urls.output_path(s.url) for s in specs}
-        targets |= {job.rel_path for job in copy_jobs(self.config, published, self.urls)}
+        try:
+            targets |= {job.rel_path for job in copy_jobs(self.config, published, self.urls)}
+        except ContentError as exc:  # a bundle file linking out of content/: one more problem
+            self.problems.extend(exc.problems)
         targets |= {".nojekyll", "CNAME"} if self.config.cname else {".nojekyll"}
         # An article dropped for a duplicate URL still gets its tag pages etc. once fixed:
         # links to those are not what is wrong.

@@ -112,6 +112,19 @@ def test_missing_images_in_bundles_and_front_matter(tmp_path: Path) -> None:
     ]
 
 
+def test_a_bundle_file_outside_content_is_one_problem_among_others(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    files = dict(VALID)
+    files["content/2026/02/plain.md"] = article("Plain", body="[gone](/no/such/page/)\n")
+    site = make_site(tmp_path, files)
+    (site / "content/2025/03/bundle/leak.txt").symlink_to(secret)
+    problems = lines(check(site))
+    assert any("leak.txt" in p and "outside" in p for p in problems)
+    assert any(p.startswith("content/2026/02/plain.md:5") and "/no/such/page/" in p
+               for p in problems)
+
+
 def test_every_parse_error_of_every_file_in_one_run(tmp_path: Path) -> None:
     files = {
         **VALID,
