@@ -136,9 +136,7 @@ def serve_command(site: Path, host: str, port: int, no_search: bool, **options) 
 
     config = _config(site, search=False if no_search else None, **options)
     try:
-        from rich.console import Console
-
-        serve(config, host=host, port=port, console=Console(stderr=True, highlight=False))
+        serve(config, host=host, port=port)
     except SitegenError as exc:
         _fail(exc)
 

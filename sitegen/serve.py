@@ -429,17 +429,14 @@ class ChangeFilter:
 
 
 class SourceEventHandler(FileSystemEventHandler):
-    """Passes the paths of relevant events to `notify`."""
+    """Passes the paths of relevant events to `notify` (the observer is scheduled with
+    WATCHED_EVENTS, so only creations, deletions, moves and file changes arrive)."""
 
     def __init__(self, accepts: Callable[[str], bool], notify: Callable[[str], None]) -> None:
         self.accepts = accepts
         self.notify = notify
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in ("created", "deleted", "modified", "moved"):
-            return
-        if event.is_directory and event.event_type == "modified":
-            return
         for path in (event.src_path, getattr(event, "dest_path", "")):
             path = os.fsdecode(path)
             if path and self.accepts(path):
