@@ -132,7 +132,10 @@ class Site:
         return url.startswith(self.base_url)
 
     def html_pages(self) -> list[Path]:
-        return sorted(p for p in self.root.rglob("*.html") if "pagefind" not in p.parts)
+        """Every HTML page but the search bundle's (a tag or a work folder named "pagefind"
+        is not the bundle)."""
+        return sorted(p for p in self.root.rglob("*.html")
+                      if p.relative_to(self.root).parts[0] != "pagefind")
 
 
 @dataclass
