@@ -74,6 +74,7 @@ class _LinkExtension(Extension):
         if quickmarkdown.supported():
             md.treeprocessors.register(quickmarkdown.QuickInline(md), "inline", 20)
             quickmarkdown.quicken_block_parser(md)
+            quickmarkdown.quicken_preprocessors(md)
 
 
 class MarkdownRenderer:

@@ -2,7 +2,8 @@
 
 Most of Python-Markdown's time on news prose goes to regular expressions that are tried on
 text where they cannot match: ~15 inline patterns on every text node, ~10 block processors on
-every block. Each pattern or processor listed here needs certain characters in its text before
+every block, and preprocessors that scan the whole document for fences, HTML and blank lines
+made of spaces. Each pattern or processor listed here needs certain characters in its text before
 it can match (read off its regular expression in Python-Markdown 3.x); where they are absent it
 is skipped, which is what it would have decided itself. Anything not listed (a pattern or a
 processor of another extension) always runs, and the inline shortcut is off altogether when
@@ -20,6 +21,7 @@ from typing import Any
 
 import markdown
 import markdown.blockparser
+import markdown.util
 from markdown.treeprocessors import InlineProcessor
 
 # What each inline pattern of Python-Markdown 3.x (and the footnotes extension) needs in a
@@ -48,6 +50,16 @@ BLOCK_TRIGGERS: dict[str, tuple[tuple[str, ...], Callable[[str], bool]]] = {
     "footnote": (("FootnoteBlockProcessor",), lambda b: "[^" in b),
     "reference": (("ReferenceProcessor",), lambda b: "]:" in b),
 }
+
+
+# Preprocessors by name: (class name, a test true whenever the preprocessor could change the
+# document). Without them, a document's lines come out as they went in.
+PREPROCESSOR_TRIGGERS: dict[str, tuple[tuple[str, ...], Callable[[str], bool]]] = {
+    "fenced_code_block": (("FencedBlockPreprocessor",), lambda t: "```" in t or "~~~" in t),
+    # HTML's parser acts on '<', and on '&#' (it writes `&#169` back as `&#169;`)
+    "html_block": (("HtmlBlockPreprocessor",), lambda t: "<" in t or "&#" in t),
+}
+_SPACES_LINE = re.compile(r"(?<=\n) +\n")
 
 
 class QuickInline(InlineProcessor):
@@ -102,6 +114,37 @@ def quicken_block_parser(md: markdown.Markdown) -> None:
     """Give `md.parser` a `parseBlocks` that skips the processors listed in BLOCK_TRIGGERS
     whose trigger is absent from the block (once all extensions are registered)."""
     md.parser.parseBlocks = types.MethodType(_parse_blocks, md.parser)
+
+
+def quicken_preprocessors(md: markdown.Markdown) -> None:
+    """Skip the preprocessors listed in PREPROCESSOR_TRIGGERS on a document without their
+    triggers, and the whitespace normaliser's scan for lines of spaces where there are none."""
+    registry = md.preprocessors
+    for name, (classes, could_change) in PREPROCESSOR_TRIGGERS.items():
+        if name in registry and type(registry[name]).__name__ in classes:
+            registry[name].run = _skipped_unless(registry[name].run, could_change)
+    if "normalize_whitespace" in registry and \
+            type(registry["normalize_whitespace"]).__name__ == "NormalizeWhitespace":
+        registry["normalize_whitespace"].run = types.MethodType(
+            _normalize_whitespace, registry["normalize_whitespace"])
+
+
+def _skipped_unless(run: Callable[[list[str]], list[str]], could_change: Callable[[str], bool]
+                    ) -> Callable[[list[str]], list[str]]:
+    def quick_run(lines: list[str]) -> list[str]:
+        return run(lines) if could_change("\n".join(lines)) else lines
+    return quick_run
+
+
+def _normalize_whitespace(processor: Any, lines: list[str]) -> list[str]:
+    """NormalizeWhitespace.run of Python-Markdown 3.x; its regex runs only where it can match."""
+    source = "\n".join(lines)
+    source = source.replace(markdown.util.STX, "").replace(markdown.util.ETX, "")
+    source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+    source = source.expandtabs(processor.md.tab_length)
+    if " \n" in source:
+        source = _SPACES_LINE.sub("\n", source)
+    return source.split("\n")
 
 
 def _parse_blocks(parser: Any, parent: etree.Element, blocks: list[str]) -> None:

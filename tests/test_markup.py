@@ -54,19 +54,31 @@ INLINE_SAMPLES = [
     "Text[^n] and [^m].\n\n[^n]: first\n[^m]: second\n    continued",
     "<div class=\"raw\">\n*not em*\n</div>\n\n| one column |\n| --- |\n| row |",
     "    code first\n\ntext | with | pipes but no table\n\n*\temphasis?*",
+    "AT&T and &amp without its semicolon &copy more, &#169 and &#xA9 too",
+    "~~~\n<b>fenced</b> *x*\n~~~",
+    "``` {.py}\n*code*\n```",
+    "a line\n \nof one space",
+    "line with trailing spaces   \n   \n\tTabbed\r\nwindows line\rold mac",
+    "control \x02chars\x03 dropped",
 ]
 
 
-def test_quick_markdown_gives_the_same_html_as_python_markdown():
+def test_quick_markdown_gives_the_same_html_as_python_markdown(monkeypatch):
     import markdown
     from markdown.treeprocessors import InlineProcessor
 
-    quick, stock = MarkdownRenderer("/repo/"), MarkdownRenderer("/repo/")
-    stock.md.treeprocessors.register(InlineProcessor(stock.md), "inline", 20)
-    del stock.md.parser.parseBlocks  # back to BlockParser.parseBlocks
+    from sitegen import quickmarkdown
+
+    quick = MarkdownRenderer("/repo/")
+    monkeypatch.setattr(quickmarkdown, "supported", lambda: False)
+    stock = MarkdownRenderer("/repo/")
     assert type(stock.md.treeprocessors["inline"]) is InlineProcessor
+    assert "parseBlocks" not in vars(stock.md.parser)
     assert "parseBlocks" in vars(quick.md.parser)
     assert isinstance(quick.md.treeprocessors["inline"], markdown.treeprocessors.InlineProcessor)
+    for name in ("normalize_whitespace", "html_block", "fenced_code_block"):
+        assert "run" in vars(quick.md.preprocessors[name]), name
+        assert "run" not in vars(stock.md.preprocessors[name]), name
     for text in INLINE_SAMPLES:
         assert quick.render(text).html == stock.render(text).html, text
     assert quick.md.treeprocessors["inline"].trigger is not None  # the quick path was on
