@@ -74,20 +74,28 @@ class Writer:
     def __init__(self, output: Path):
         self.output = output
         self.staging = staging_dir_for(output)
-        self._made: set[Path] = set()
+        self._made: set[str] = set()
 
-    def _parent(self, path: Path) -> None:
+    def _parent(self, path: str) -> None:
         """mkdir -p of a file's folder, once per folder (mkdir calls dominate small writes)."""
-        folder = path.parent
+        folder = os.path.dirname(path)
         if folder not in self._made:
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
 
     def stage(self, rel_path: str, data: bytes) -> Staged:
+        """Write a rendered page into the staging folder. String paths and a bare file
+        descriptor: pathlib and buffered files cost more than the kernel's work here."""
         rel_path = safe_relative_path(rel_path)
-        target = self.staging / rel_path
+        target = os.path.join(self.staging, rel_path)
         self._parent(target)
-        target.write_bytes(data)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
         return Staged(rel_path, content_hash(data))
 
     def discard_staging(self) -> None:
@@ -119,7 +127,7 @@ class Writer:
                     file_size(target) == size_of(item.out_hash):
                 unchanged += 1
                 continue
-            self._parent(target)
+            self._parent(str(target))
             os.replace(self.staging / item.rel_path, target)
             written.append(item.rel_path)
         signatures = {}
