@@ -17,7 +17,7 @@ from typing import Any
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 5  # bump when parsed records or page fingerprints change shape
+CACHE_FORMAT = 6  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -36,10 +36,16 @@ def parse_key(rel_path: str, digest: str, config_digest: str) -> str:
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
+# What a list or a neighbour link can show of an article: its record without the fields that
+# come from its body alone (or from the card itself).
+CARD_FIELDS = tuple(f.name for f in dataclasses.fields(Article)
+                    if f.name not in ("digest", "internal_links", "words", "card"))
+
+
 def card_digest(article: Article) -> str:
-    """A digest of the article as a list or a neighbour link can show it: its record without
-    the body-derived fields. Computed once where the article is parsed and cached with it."""
-    shown = dataclasses.replace(article, digest="", internal_links=(), words=0, card="")
+    """A digest of the article as a list or a neighbour link can show it. Computed once where
+    the article is parsed and cached with it."""
+    shown = tuple(getattr(article, name) for name in CARD_FIELDS)
     return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
 
 
