@@ -63,37 +63,55 @@ _SPACES_LINE = re.compile(r"(?<=\n) +\n")
 
 
 class QuickInline(InlineProcessor):
-    """Python-Markdown's inline stage without the regex scans that cannot match: a text with
-    none of a pattern's trigger characters skips that pattern (and a text with none at all
-    skips the stage). Only when every registered pattern is one whose triggers are known;
-    the HTML is the same (tests/test_markup.py)."""
+    """Python-Markdown's inline stage without the regex scans that cannot match: one scan of a
+    text finds which trigger characters it holds, and only the patterns those can start are
+    tried, in Python-Markdown's order (a text with none skips the stage). Only when every
+    registered pattern is one whose triggers are known; the HTML is the same
+    (tests/test_markup.py).
+
+    What a pattern puts in place of its match is a placeholder (STX, letters, digits, ETX):
+    never a trigger, so the patterns a text cannot start stay the same after each match.
+    """
 
     def __init__(self, md: markdown.Markdown):
         super().__init__(md)
         self.trigger: re.Pattern[str] | None = None
-        self.triggers_of: dict[int, tuple[str, ...]] = {}  # id(pattern) -> its triggers
         self.known_patterns: tuple[str, ...] = ()
+        self.plans: dict[frozenset[str], tuple[int, ...]] = {}  # triggers found -> patterns
 
     def run(self, tree: etree.Element, ancestors: list[str] | None = None) -> etree.Element:
+        self.inlinePatterns._sort()  # by priority: the order patterns are tried in
         names = tuple(item.name for item in self.inlinePatterns._priority)
         if names != self.known_patterns:
             self.known_patterns = names
             self.trigger = _trigger_pattern(names)
-            self.triggers_of = {id(self.inlinePatterns[name]): INLINE_TRIGGERS[name]
-                                for name in names} if self.trigger else {}
+            self.plans = {}
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802,N803
-        if self.trigger is not None and not self.trigger.search(data):
+        if self.trigger is None or isinstance(data, markdown.util.AtomicString):
+            return super()._InlineProcessor__handleInline(data, patternIndex)
+        found = frozenset(self.trigger.findall(data))
+        if not found:
             return data
-        return super()._InlineProcessor__handleInline(data, patternIndex)
+        plan = self.plans.get(found)
+        if plan is None:
+            plan = self.plans[found] = self._plan(found)
+        patterns = self.inlinePatterns
+        start = 0
+        for index in plan:  # InlineProcessor.__handleInline, over the patterns that can match
+            if index < patternIndex:
+                continue
+            matched = True
+            while matched:  # a pattern that matched is tried again from where it stopped
+                data, matched, start = self._InlineProcessor__applyPattern(
+                    patterns[index], data, index, start)
+        return data
 
-    def _InlineProcessor__applyPattern(self, pattern: Any, data: str, patternIndex: int,  # noqa: N802,N803
-                                       startIndex: int = 0) -> tuple[str, bool, int]:  # noqa: N803
-        triggers = self.triggers_of.get(id(pattern))
-        if triggers is not None and not any(t in data for t in triggers):
-            return data, False, 0  # what Python-Markdown returns when the pattern misses
-        return super()._InlineProcessor__applyPattern(pattern, data, patternIndex, startIndex)
+    def _plan(self, found: frozenset[str]) -> tuple[int, ...]:
+        """The indexes of the patterns that one of the triggers `found` can start."""
+        return tuple(index for index, name in enumerate(self.known_patterns)
+                     if found.intersection(INLINE_TRIGGERS[name]))
 
 
 def _trigger_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:

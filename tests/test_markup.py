@@ -58,6 +58,7 @@ INLINE_SAMPLES = [
     "~~~\n<b>fenced</b> *x*\n~~~",
     "``` {.py}\n*code*\n```",
     "a line\n \nof one space",
+    "**___[r]{: .c} _`***{: .c}__*",  # nested patterns start after the one that matched
     "line with trailing spaces   \n   \n\tTabbed\r\nwindows line\rold mac",
     "control \x02chars\x03 dropped",
 ]
@@ -106,3 +107,25 @@ def test_without_the_internals_it_replaces_markdown_runs_stock(monkeypatch):
     assert "parseBlocks" not in vars(stock.md.parser)
     for text in INLINE_SAMPLES:
         assert stock.render(text).html == quick.render(text).html
+
+
+def test_quick_markdown_matches_stock_on_random_markup(monkeypatch):
+    """Random mixes of every construct the shortcuts reason about, against stock."""
+    import random
+
+    from sitegen import quickmarkdown
+
+    quick = MarkdownRenderer("/r/")
+    monkeypatch.setattr(quickmarkdown, "supported", lambda: False)
+    stock = MarkdownRenderer("/r/")
+    tokens = ["*", "**", "_", "__", "`", "[", "]", "(/u/)", "](/u/)", "<b>", "</b>", "&amp;",
+              "&", "&#169", "\\*", "\\", "  \n", "\n", "\n\n", "a", " ", "x y", "![i](/i.png)",
+              "[^1]", "<http://e.org>", "[r]", "\n\n[r]: /r/\n", "{: .c}", "```", "~~~",
+              "\n- ", "\n1. ", "# ", "\n> ", "|", "\n---\n", "\t"]
+    rng = random.Random(4)
+    differ = []
+    for _ in range(5000):
+        text = "".join(rng.choice(tokens) for _ in range(rng.randint(1, 14)))
+        if quick.render(text).html != stock.render(text).html:
+            differ.append(text)
+    assert differ == []
