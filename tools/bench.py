@@ -21,9 +21,13 @@ Times are wall-clock around the process (startup included, as for Hugo); the tab
 median of the runs with the range beside it. Memory is measured twice, since sitegen renders in
 a pool of forked workers and indexes in Pagefind processes: the largest single process
 (`/usr/bin/time -v`'s "Maximum resident set size", or `wait4`'s when `time` is missing), and the
-peak of the sum over the whole process tree, sampled from /proc every `--sample-interval`
-seconds: the sum of RSS (counts pages that forked workers share with their parent once per
-process, so an upper bound) and the sum of PSS (shared pages split between their users).
+peak of the sum over the whole process tree, sampled from /proc: the sum of RSS every
+`--sample-interval` seconds (counts pages that forked workers share with their parent once per
+process, so an upper bound) and the sum of PSS every tenth sample (shared pages split between
+their users). PSS is read less often because reading it costs ~5 ms of CPU per sample of a
+three-process tree (smaps_rollup walks every mapping): at every sample that was ~10% of a core
+taken from the builds being timed, which on two cores slowed a build that uses both cores
+more than one that does not. RSS costs ~0.3 ms.
 
 Every cold build goes into a new folder: on these machines creating files soon after many were
 deleted is 2-3x slower (ext4 without a journal skips recently freed inodes; see
@@ -181,6 +185,8 @@ def pss_kb(pid: int) -> int:
 class TreeSampler(threading.Thread):
     """Polls the memory of a process and its descendants; keeps the peaks of the sums."""
 
+    PSS_EVERY = 10  # PSS every tenth sample: see the module docstring
+
     def __init__(self, root: int, interval: float, include_root: bool = True):
         super().__init__(daemon=True)
         self.root = root
@@ -196,7 +202,8 @@ class TreeSampler(threading.Thread):
     def sample(self) -> None:
         pids = process_tree(self.root, self.include_root)
         self.peak_rss_kb = max(self.peak_rss_kb, sum(map(rss_kb, pids)))
-        self.peak_pss_kb = max(self.peak_pss_kb, sum(map(pss_kb, pids)))
+        if self.samples % self.PSS_EVERY == 0:
+            self.peak_pss_kb = max(self.peak_pss_kb, sum(map(pss_kb, pids)))
         self.peak_processes = max(self.peak_processes, len(pids))
         self.samples += 1
 
@@ -871,7 +878,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                    help=f"largest size the Pagefind CLI is run at (default {PAGEFIND_MAX:,})")
     p.add_argument("--jobs", type=int, help="pass --jobs to sitegen (default: its own)")
     p.add_argument("--sample-interval", dest="interval", type=float, default=0.05,
-                   help="seconds between process-tree memory samples (default 0.05)")
+                   help="seconds between process-tree RSS samples; PSS every tenth "
+                   "(default 0.05)")
     p.add_argument("--keep", action="store_true", help="keep the run folders")
     p.add_argument("--report-only", action="store_true",
                    help="run nothing: print the tables of the last results in the work dir")
@@ -956,8 +964,9 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         f"Python {machine['python']}\n"
         f"- {machine['sitegen']} at {machine['revision']}\n"
         f"- Hugo: {machine['hugo'] or '-'}\n- Pagefind: {machine['pagefind'] or '-'}\n"
-        f"- memory: largest process from {machine['peak_rss_from']}, process-tree sums "
-        f"sampled every {opts.interval:g} s\n")
+        f"- memory: largest process from {machine['peak_rss_from']}, process-tree RSS sums "
+        f"sampled every {opts.interval:g} s, PSS sums every "
+        f"{opts.interval * TreeSampler.PSS_EVERY:g} s\n")
     done: dict[int, SizeResult] = {}
     finished: list[Path] = []
     try:
