@@ -13,6 +13,7 @@ import gc
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -71,6 +72,8 @@ def build(config: Config, progress: Progress | None = None,
           log: Callable[[str], None] | None = None) -> BuildReport:
     started = time.perf_counter()
     timer = _Timer(log if config.verbose else None)
+    if config.clean:  # forget every earlier build: parsed articles, page states, search state
+        shutil.rmtree(config.cache_dir, ignore_errors=True)
     with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, _cyclic_gc_paused():
         with timer.stage("load"):
             sources = load_sources(config, cache)

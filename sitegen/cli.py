@@ -86,10 +86,6 @@ def _config(site: Path, **options) -> Config:
 
 
 def _run_build(config: Config):
-    if config.clean:
-        import shutil
-
-        shutil.rmtree(config.cache_dir, ignore_errors=True)
     try:
         if sys.stderr.isatty():
             from rich.console import Console

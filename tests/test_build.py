@@ -219,6 +219,17 @@ def test_no_change_rebuild_renders_and_writes_nothing(make_site):
     assert mtimes(site / "output") == before
 
 
+def test_clean_forgets_the_cache_and_renders_everything_again(make_site):
+    site = make_site(FILES)
+    first = build_site(site, search=False)
+    before = read_tree(site / "output")
+    report = build_site(site, search=False, clean=True)
+    assert report.pages_rendered == report.pages_planned == first.pages_planned
+    assert report.files_written >= report.pages_planned  # nothing known: all written again
+    assert read_tree(site / "output") == before
+    assert build_site(site, search=False).pages_rendered == 0  # the cache is built again
+
+
 def written_after(root, stamp):
     return {k for k, v in mtimes(root).items() if v > stamp}
 
