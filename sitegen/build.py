@@ -317,7 +317,8 @@ def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes
 def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
     urls = Urls(config)
     html = list(plan_pages(indexes, config, urls))
-    lastmods = [(urls.absolute(s.url), _lastmod(s)) for s in html if s.kind != "404"]
+    changed = {id(a): a.updated or a.date for a in indexes.articles}
+    lastmods = [(urls.absolute(s.url), _lastmod(s, changed)) for s in html if s.kind != "404"]
     specs = html + list(plan_feeds(indexes, config, urls, lastmods))
     seen: dict[str, PageSpec] = {}
     clashes = []
@@ -331,12 +332,14 @@ def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
     return specs
 
 
-def _lastmod(spec: PageSpec) -> datetime | None:
+def _lastmod(spec: PageSpec, changed: dict[int, datetime]) -> datetime | None:
+    """When a page last changed: its article's, or the latest of the articles it lists
+    (`changed`: each article's update or publication time, by id)."""
     article = spec.context.get("article")
     if article is not None:
         return article.updated or article.date
     listed = spec.context.get("articles") or spec.context.get("latest") or ()
-    return max((a.updated or a.date for a in listed), default=None)
+    return max(map(changed.__getitem__, map(id, listed)), default=None)
 
 
 # ---------------------------------------------------------------- render

@@ -69,6 +69,22 @@ def test_sitemap_lists_every_page_with_lastmod(make_site):
     assert len(locs) == len(html_files)
 
 
+def test_a_list_page_changes_when_an_older_article_it_lists_is_updated(make_site):
+    site = make_site({
+        "content/old.md": article("Old", "2026-02-01 10:00:00 -0500", section="World",
+                                  updated="2026-03-01 09:00:00 -0500"),
+        "content/new.md": article("New", "2026-02-10 10:00:00 -0500", section="World"),
+        "content/other.md": article("Other", "2026-02-05 10:00:00 -0500", section="Sport"),
+    }, config='title = "T"\nbase_url = "https://x.org/"\n')
+    build_site(site)
+    root = ET.parse(site / "output/sitemap.xml").getroot()
+    locs = {u.findtext("sm:loc", namespaces=NS): u.findtext("sm:lastmod", namespaces=NS)
+            for u in root.findall("sm:url", NS)}
+    assert locs["https://x.org/sections/world/"] == "2026-03-01T09:00:00-05:00"  # the update
+    assert locs["https://x.org/sections/sport/"] == "2026-02-05T10:00:00-05:00"
+    assert locs["https://x.org/2026/02/10/new/"] == "2026-02-10T10:00:00-05:00"
+
+
 def test_sitemap_splits_into_an_index_past_the_limit(make_site, monkeypatch):
     monkeypatch.setattr(feeds, "SITEMAP_LIMIT", 10)
     site = site_with(make_site)
