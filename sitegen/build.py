@@ -51,6 +51,7 @@ class Loaded:
     warnings: tuple[Problem, ...]
     skipped: tuple[Problem, ...]
     valid_until: datetime | None = None  # when embargoes, expiries or the news window change
+    digests: dict[str, str] = dataclasses.field(default_factory=dict)  # source path -> digest
 
 
 class _Timer:
@@ -77,7 +78,8 @@ def build(config: Config, progress: Progress | None = None,
     with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, _cyclic_gc_paused():
         with timer.stage("load"):
             sources = load_sources(config, cache)
-            inputs = inputs_key(config, sources)
+            hashed = all(s.digest for s in sources)
+            inputs = inputs_key(config, sources) if hashed else None
             previous = cache.page_states()  # what the last build wrote: (fingerprint, hash)
             unchanged = _unchanged_since_last_build(config, cache, inputs, previous)
         if unchanged is not None:
@@ -85,6 +87,11 @@ def build(config: Config, progress: Progress | None = None,
                                        stage_seconds=tuple(timer.stages))
         with timer.stage("parse"):
             loaded = parse_articles(sources, config, cache, progress)
+            if not hashed:  # the parse workers hashed them
+                sources = [dataclasses.replace(s, digest=loaded.digests[s.path])
+                           for s in sources]
+                remember_sources(cache, sources)
+                inputs = inputs_key(config, sources)
         if config.git_history:
             with timer.stage("history"):
                 loaded = attach_history(loaded, config)
@@ -153,11 +160,11 @@ def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
     return [config.content_dir / Path(s.path).parent for s in sources if s.bundle_files]
 
 
-def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str,
+def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str | None,
                                 states: dict[str, tuple[str, str]]) -> BuildReport | None:
     """The last report when no input changed, no date-driven change is due and every file
-    the last build wrote is still in place; else None."""
-    if config.clean or cache.get_meta("inputs") != inputs or \
+    the last build wrote is still in place; else None (also when `inputs` is not known)."""
+    if config.clean or inputs is None or cache.get_meta("inputs") != inputs or \
             cache.get_meta("committing") == "1":
         return None
     valid_until = cache.get_meta("valid_until")
@@ -187,44 +194,72 @@ def _remember_build(cache: BuildCache, inputs: str, loaded: Loaded, report: Buil
 
 # ---------------------------------------------------------------- load and parse
 
+HASHED_IN_PARENT = 500  # past this many new or touched files, the parse workers hash them
+
+
 def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:
-    """Every article file; one whose stat signature is unchanged is not read again."""
+    """Every article file; one whose stat signature is unchanged is not read again.
+
+    When more than HASHED_IN_PARENT files are new (a first build, a fresh clone), they are
+    not read here: the parse workers read them anyway, so they hash them too, in parallel,
+    and their digest stays "" until then (see `remember_sources`).
+    """
     if not config.content_dir.is_dir():
         raise SitegenError(f"{config.content_dir}: no content folder")
     known = cache.source_digests() if cache else {}
-    found, problems, seen = [], [], {}
+    found, problems = [], []
     for rel, path, bundle in discover(config.content_dir):
         try:
-            signature = stat_signature(path)
-            old = known.get(rel)
-            if old and old[0] == signature:
-                digest = old[1]
-            else:  # hash now; the bytes are read again by the worker that parses them
-                digest = read_source(rel, path, bundle).digest
-            found.append(SourceFile(rel, b"", digest, bundle))
-            seen[rel] = (signature, digest)
+            found.append(SourceFile(rel, b"", "", bundle, stat_signature(path)))
         except OSError as exc:
             problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
+    new = [s for s in found if known.get(s.path, ("", ""))[0] != s.signature]
+    defer = cache is not None and len(new) > HASHED_IN_PARENT
+    for i, src in enumerate(found):
+        old = known.get(src.path)
+        if old and old[0] == src.signature:
+            found[i] = dataclasses.replace(src, digest=old[1])
+        elif not defer:  # hash now; the bytes are read again by the worker that parses them
+            try:
+                digest = read_source(src.path, config.content_dir / src.path, ()).digest
+            except OSError as exc:
+                problems.append(Problem(config.content_dir / src.path, None,
+                                        f"cannot read: {exc.strerror}"))
+                continue
+            found[i] = dataclasses.replace(src, digest=digest)
     if problems:
         raise ContentError(problems)
-    if cache and seen != known:
-        cache.save_sources(seen)
+    if cache and not defer:
+        remember_sources(cache, found, known)
     return found
+
+
+def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
+                     known: dict[str, tuple[str, str]] | None = None) -> None:
+    """Keep each file's signature and digest, so that the next build reads only what changed."""
+    rows = {s.path: (s.signature, s.digest) for s in sources if s.digest}
+    if rows != known:
+        cache.save_sources(rows)
 
 
 def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
                    progress: Progress | None = None) -> Loaded:
+    """Articles from the parse cache, or parsed by the workers (which also hash the sources
+    whose digest is not known yet)."""
     config_digest = config.output_affecting_digest()
-    keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources}
+    keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources if s.digest}
     cached = cache.get_parsed(keys.values())
-    missing = [s for s in sources if keys[s.path] not in cached]
+    missing = [s for s in sources if keys.get(s.path) not in cached]
     results: dict[str, tuple[Article, tuple] | list[Problem]] = {
-        s.path: cached[keys[s.path]] for s in sources if keys[s.path] in cached}
-    for path, outcome in run_parallel(parse_many, missing, config, progress, "parse"):
+        path: cached[key] for path, key in keys.items() if key in cached}
+    digests = {s.path: s.digest for s in sources}
+    for path, digest, outcome in run_parallel(parse_many, missing, config, progress, "parse"):
         results[path] = outcome  # the workers put articles and bodies into the cache
+        digests[path] = digest  # of the bytes the worker parsed and cached them under
+        keys[path] = parse_key(path, digest, config_digest)
     if missing:
         cache.forget_parsed_except(set(keys.values()))
-    return _collect(sources, results, keys, config)
+    return dataclasses.replace(_collect(sources, results, keys, config), digests=digests)
 
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],

@@ -36,8 +36,9 @@ class SourceFile:
 
     path: str  # relative to the content folder, '/'-separated
     data: bytes
-    digest: str
+    digest: str  # "" until read, when many files are new: the parse workers hash them
     bundle_files: tuple[str, ...] = ()  # other files of a page bundle, relative to its folder
+    signature: str = ""  # its stat signature when it was found
 
 
 @dataclass(frozen=True)

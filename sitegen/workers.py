@@ -80,9 +80,42 @@ def _worker_cache() -> BuildCache:
     return state.cache
 
 
-def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
-    """(path, (article, warnings)) or (path, problems) per source. Each parsed article and its
-    body HTML go into the parse cache from here: the parent never receives the bodies."""
+def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
+    """(path, digest, (article, warnings)) or (path, digest, problems) per source, the digest
+    of the bytes read here. Each parsed article and its body HTML go into the parse cache from
+    here: the parent never receives the bodies. A source the parent had not hashed may be in
+    the cache already (a touched, unchanged file): it is taken from there."""
+    state = WorkerState
+    assert state.config is not None
+    config_digest = state.config.output_affecting_digest()
+    out: list[tuple[str, str, object]] = []
+    read: list[tuple[SourceFile, str]] = []
+    for src in sources:
+        try:
+            data = _with_data(src, state.config)
+        except OSError as exc:
+            out.append((src.path, "", [Problem(Path(state.config.content_dir.name) / src.path,
+                                               None, f"cannot read: {exc.strerror}")]))
+            continue
+        read.append((data, "" if src.digest else parse_key(src.path, data.digest,
+                                                           config_digest)))
+    unhashed = [key for _, key in read if key]
+    known = _worker_cache().get_parsed(unhashed) if unhashed else {}
+    rows = []
+    for src, key in read:
+        if key in known:
+            out.append((src.path, src.digest, known[key]))
+            continue
+        outcome, html = _parse_one(src)
+        out.append((src.path, src.digest, outcome))
+        if html is not None:  # keyed by the bytes just read, not by the parent's digest
+            rows.append((parse_key(src.path, src.digest, config_digest), *outcome, html))
+    _worker_cache().put_parsed(rows)
+    return out
+
+
+def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
+    """((article, warnings), body HTML) or (problems, None)."""
     from . import content  # YAML and front matter: only where something is parsed
     state = WorkerState
     assert state.config is not None and state.urls is not None
@@ -90,33 +123,17 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, object]]:
         from .markup import MarkdownRenderer  # only workers that convert need Markdown
 
         state.markdown = MarkdownRenderer(state.config.base_path)
-    config_digest = state.config.output_affecting_digest()
-    out: list[tuple[str, object]] = []
-    rows = []
-    for src in sources:
-        try:
-            src = _with_data(src, state.config)
-            parsed = content.parse_source(src, state.config, state.urls)
-        except content.ArticleError as exc:
-            out.append((src.path, exc.problems))
-            continue
-        except OSError as exc:
-            out.append((src.path, [Problem(Path(state.config.content_dir.name) / src.path,
-                                           None, f"cannot read: {exc.strerror}")]))
-            continue
-        rendered = state.markdown.render(parsed.body)
-        article = dataclasses.replace(
-            parsed.article, summary=parsed.article.summary or rendered.excerpt,
-            is_brief=not rendered.html, words=rendered.words,
-            internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
-        article = dataclasses.replace(article, card=card_digest(article))
-        out.append((src.path, (article, parsed.warnings)))
-        # keyed by the bytes just read: a file changed since the parent hashed it is not
-        # cached under its old digest
-        rows.append((parse_key(src.path, src.digest, config_digest), article, parsed.warnings,
-                     rendered.html))
-    _worker_cache().put_parsed(rows)
-    return out
+    try:
+        parsed = content.parse_source(src, state.config, state.urls)
+    except content.ArticleError as exc:
+        return exc.problems, None
+    rendered = state.markdown.render(parsed.body)
+    article = dataclasses.replace(
+        parsed.article, summary=parsed.article.summary or rendered.excerpt,
+        is_brief=not rendered.html, words=rendered.words,
+        internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
+    article = dataclasses.replace(article, card=card_digest(article))
+    return (article, parsed.warnings), rendered.html
 
 
 def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[str, int], ...]:

@@ -230,6 +230,32 @@ def test_clean_forgets_the_cache_and_renders_everything_again(make_site):
     assert build_site(site, search=False).pages_rendered == 0  # the cache is built again
 
 
+def test_many_new_files_are_hashed_by_the_parse_workers(make_site, monkeypatch):
+    import sitegen.build as build_module
+    import sitegen.content as content_module
+
+    site = make_site(FILES)
+    reference = site.parent / "reference"
+    build_site(site, search=False, output_dir=reference, cache_dir=site.parent / "ref-cache")
+    monkeypatch.setattr(build_module, "HASHED_IN_PARENT", 0)  # every new file is "many"
+    build_site(site, search=False)
+    assert read_tree(site / "output") == read_tree(reference)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(content_module, "parse_source", no_parsing)
+    again = build_site(site, search=False)  # the workers' digests were kept
+    assert [name for name, _ in again.stage_seconds] == ["load"]
+    later = time.time_ns() + 10**9
+    for path in (site / "content").rglob("*.md"):  # same bytes, new signatures
+        os.utime(path, ns=(later, later))
+    touched = build_site(site, search=False)
+    assert (touched.pages_rendered, touched.files_written) == (0, 0)
+    assert "parse" in [name for name, _ in touched.stage_seconds]
+    assert [name for name, _ in build_site(site, search=False).stage_seconds] == ["load"]
+
+
 def written_after(root, stamp):
     return {k for k, v in mtimes(root).items() if v > stamp}
 
