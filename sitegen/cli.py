@@ -130,9 +130,11 @@ def serve_command(site: Path, host: str, port: int, no_search: bool, **options) 
     """Build, serve the output on HOST:PORT and rebuild and reload on every save."""
     from .serve import serve
 
-    config = _config(site, search=False if no_search else None, **options)
+    given = {"search": False if no_search else None, **options}
+    overrides = {key: value for key, value in given.items() if value is not None}
+    config = _config(site, **overrides)
     try:
-        serve(config, host=host, port=port)
+        serve(config, host=host, port=port, overrides=overrides)
     except SitegenError as exc:
         _fail(exc)
 

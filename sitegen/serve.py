@@ -367,12 +367,16 @@ class Rebuilder:
 
 
 class SiteBuilder:
-    """`build()` with the current Config; re-reads the config file when it changed."""
+    """`build()` with the current Config; re-reads the config file when it changed, keeping
+    the settings given on the command line (`overrides`) over the file's."""
 
-    def __init__(self, config: Config, build: Callable[[Config], Report] = build_site) -> None:
+    def __init__(self, config: Config, build: Callable[[Config], Report] = build_site,
+                 overrides: dict[str, Any] | None = None,
+                 on_reload: Callable[[Config], None] | None = None) -> None:
         self.config = config
         self._build = build
-        self._overrides = _command_line_overrides(config)
+        self._overrides = dict(overrides or {})
+        self._on_reload = on_reload
 
     @property
     def config_files(self) -> set[Path]:
@@ -381,18 +385,9 @@ class SiteBuilder:
     def __call__(self, changes: frozenset[str]) -> Report:
         if any(Path(path) in self.config_files for path in changes):
             self.config = load_config(self.config.site_dir, **self._overrides)
+            if self._on_reload is not None:
+                self._on_reload(self.config)
         return self._build(dataclasses.replace(self.config, now=datetime.now(UTC)))
-
-
-def _command_line_overrides(config: Config) -> dict[str, Any]:
-    """The settings that differ from the config file's: they came from the command line."""
-    try:
-        from_file = load_config(config.site_dir)
-    except SitegenError:
-        return {}
-    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
-            if f.name not in ("site_dir", "now")
-            and getattr(config, f.name) != getattr(from_file, f.name)}
 
 
 # ---------------------------------------------------------------- watching
@@ -669,15 +664,20 @@ class Preview:
 
     def __init__(self, config: Config, host: str = "127.0.0.1", port: int = 8000,
                  console: Console | None = None, build: BuildFunc | None = None,
-                 quiet: float = QUIET_SECONDS, max_wait: float = MAX_WAIT_SECONDS) -> None:
+                 quiet: float = QUIET_SECONDS, max_wait: float = MAX_WAIT_SECONDS,
+                 overrides: dict[str, Any] | None = None) -> None:
+        """`overrides`: the settings given on the command line, kept when the config file
+        is read again."""
         self.console = console or Console(stderr=True, highlight=False)
-        self.builder = SiteBuilder(config, functools.partial(build_site, log=self._log))
+        self.builder = SiteBuilder(config, functools.partial(build_site, log=self._log),
+                                   overrides, on_reload=self._follow_config)
         self.state = BuildState()
         self.rebuilder = Rebuilder(build or self.builder, self.state, self.console,
                                    config.site_dir, quiet, max_wait)
         self.filter = ChangeFilter(config)
         self.script = livereload_js()
         self.observer: BaseObserver | None = None
+        self._watched: set[Path] = set()
         self._unwatched: set[Path] = set()
         self._handler: SourceEventHandler | None = None
         self._http_thread: threading.Thread | None = None
@@ -706,14 +706,31 @@ class Preview:
     def start(self, watch: bool = True) -> None:
         if watch:
             watches = watch_list(self.config)
-            self._unwatched = set(self.filter.roots) - {Path(p) for p, _ in watches}
-            self._handler = SourceEventHandler(self.filter.accepts, self._on_change)
+            self._watched = {Path(p) for p, _ in watches}
+            self._unwatched = set(self.filter.roots) - self._watched
+            self._handler = SourceEventHandler(self._accepts, self._on_change)
             self.observer = start_observer(self._handler, watches, self.console)
         self.rebuilder.start()
         self._http_thread = threading.Thread(target=self.httpd.serve_forever,
                                              kwargs={"poll_interval": 0.2},
                                              name="sitegen-http", daemon=True)
         self._http_thread.start()
+
+    def _accepts(self, path: str) -> bool:
+        return self.filter.accepts(path)
+
+    def _follow_config(self, config: Config) -> None:
+        """A config file read again may name other folders: watch and filter for those."""
+        self.filter = ChangeFilter(config)
+        if self.observer is None or self._handler is None:
+            return
+        for path, recursive in watch_list(config):
+            if path not in self._watched:
+                with suppress(OSError):
+                    self.observer.schedule(self._handler, str(path), recursive=recursive,
+                                           event_filter=WATCHED_EVENTS)
+                    self._watched.add(path)
+        self._unwatched = set(self.filter.roots) - self._watched
 
     def _on_change(self, path: str) -> None:
         self.rebuilder.notify(path)
@@ -747,10 +764,11 @@ class Preview:
 
 
 def serve(config: Config, host: str = "127.0.0.1", port: int = 8000,
-          console: Console | None = None) -> None:
-    """Build, serve `config.output_dir` and rebuild on changes until Ctrl-C."""
+          console: Console | None = None, overrides: dict[str, Any] | None = None) -> None:
+    """Build, serve `config.output_dir` and rebuild on changes until Ctrl-C. `overrides`:
+    the settings given on the command line, kept when the config file is read again."""
     console = console or Console(stderr=True, highlight=False)
-    preview = Preview(config, host, port, console)
+    preview = Preview(config, host, port, console, overrides=overrides)
     try:
         preview.initial_build()
         preview.start()

@@ -29,6 +29,7 @@ from sitegen.serve import (
     ForkGate,
     Preview,
     Rebuilder,
+    SiteBuilder,
     SourceEventHandler,
     error_payload,
     inject_script,
@@ -78,8 +79,11 @@ def make_site(root: Path, body: str = "First text.", config: str = "") -> Path:
     return root
 
 
+TEST_OVERRIDES = {"search": False, "jobs": 1}  # as if given on the command line
+
+
 def site_config(root: Path) -> Config:
-    return load_config(root, search=False, jobs=1)
+    return load_config(root, **TEST_OVERRIDES)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
@@ -115,7 +119,7 @@ def running(quiet_console: Console) -> Iterator[Callable[..., Preview]]:
     def start(config: Config, build: FakeBuild | None = None, watch: bool = False,
               quiet: float = 0.1, max_wait: float = 1.0) -> Preview:
         preview = Preview(config, port=0, console=quiet_console, build=build, quiet=quiet,
-                          max_wait=max_wait)
+                          max_wait=max_wait, overrides=TEST_OVERRIDES)
         started.append(preview)
         preview.initial_build()
         preview.start(watch=watch)
@@ -534,6 +538,33 @@ def test_config_change_is_read_again(tmp_path: Path, running) -> None:
     (site / "sitegen.toml").write_text('title = "Third"\nno_such_setting = 1\n')
     assert wait_until(lambda: preview.state.error is not None, 10)
     assert "no_such_setting" in preview.state.error["problems"][0]["text"]
+
+
+def test_a_content_folder_named_in_a_reloaded_config_is_watched(tmp_path: Path,
+                                                               running) -> None:
+    site = make_site(tmp_path, config='title = "T"\n')
+    preview = running(site_config(site), watch=True)
+    other = site / "archive" / "2025" / "01" / "a.md"
+    other.parent.mkdir(parents=True)
+    other.write_text(ARTICLE.format(body="From the other folder."), encoding="utf-8")
+    time.sleep(0.2)
+    (site / "sitegen.toml").write_text('title = "T"\ncontent_dir = "archive"\n')
+    assert wait_until(lambda: b"From the other folder." in get(preview, ARTICLE_URL)[2], 10)
+    epoch = preview.state.epoch
+    other.write_text(ARTICLE.format(body="Edited in the other folder."), encoding="utf-8")
+    assert wait_until(lambda: preview.state.epoch > epoch, 10)
+    assert b"Edited in the other folder." in get(preview, ARTICLE_URL)[2]
+
+
+def test_command_line_settings_outlive_a_config_reload(tmp_path: Path) -> None:
+    site = make_site(tmp_path, config='title = "T"\ncontent_dir = "archive"\n')
+    (site / "archive").mkdir()
+    builds: list[Config] = []
+    given = {"content_dir": Path("archive")}  # --content archive, as the file said too
+    builder = SiteBuilder(load_config(site, **given), builds.append, given)
+    (site / "sitegen.toml").write_text('title = "T2"\ncontent_dir = "content"\n')
+    builder(frozenset({str(site / "sitegen.toml")}))
+    assert (builds[-1].title, builds[-1].content_dir) == ("T2", site.resolve() / "archive")
 
 
 def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
