@@ -33,7 +33,7 @@ from urllib.parse import unquote, urljoin
 import jinja2
 
 from . import content, sources
-from .build import copy_jobs, load_sources, parse_articles, plan_site
+from .build import attach_history, copy_jobs, load_sources, parse_articles, plan_site
 from .cache import BuildCache, iter_chunks, parse_key
 from .config import Config
 from .errors import ContentError, Problem, TemplateError
@@ -124,6 +124,8 @@ class _Checker:
     def run(self, work: Config) -> list[Problem]:
         sources = self.load()
         loaded = parse_articles(sources, work, self.cache)
+        if self.config.git_history:  # layouts are checked with the revisions they show
+            loaded = attach_history(loaded, self.config)
         severity = "error" if self.config.strict else "warning"
         for problem in (*loaded.skipped, *loaded.warnings):
             self.problems.append(problem if problem.severity == "error" else

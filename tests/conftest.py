@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
@@ -19,6 +21,16 @@ sys.path.insert(0, str(ROOT / "tools"))
 FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 SiteFactory = Callable[..., Path]
+
+
+def run_git(repo: Path, *args: str, date: str | None = "2025-01-02T10:00:00+00:00") -> None:
+    """git in `repo` with a fixed identity, no user or system config, and (unless None) a
+    fixed author and committer date."""
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    if date:
+        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
+    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=repo,
+                   env=env, check=True, capture_output=True)
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ import functools
 import os
 import re
 import shutil
-import subprocess
 import time
 from datetime import UTC
 
 import pytest
-from conftest import article, build_site, read_tree, site_config
+from conftest import article, build_site, read_tree, run_git, site_config
 from sitecrawl import all_html_pages, crawl
 
 from sitegen.build import build
@@ -389,13 +388,6 @@ def test_build_uses_pyproject_table(make_site):
     (site / "pyproject.toml").write_text('[tool.sitegen]\ntitle = "From Pyproject"\n')
     build(site_config(site))
     assert "From Pyproject" in (site / "output/index.html").read_text()
-
-
-def run_git(site, *args, date="2025-01-02T10:00:00+00:00"):
-    """git in `site` with a fixed identity and author/committer date."""
-    env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
-    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@e", *args], cwd=site,
-                   check=True, capture_output=True, env=env)
 
 
 def test_git_history_gives_updated_and_a_revision_log(make_site):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import run_git
 
 from sitegen import build as build_module
 from sitegen.build import build
@@ -242,6 +244,22 @@ def test_reads_the_build_cache_without_changing_it(tmp_path: Path,
     assert lines(check(site)) == [
         "content/2026/02/x.md:6: error: link '/nope/' leads nowhere: no page or file at /nope/"]
     assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in caches] == digests
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_layouts_are_checked_with_the_git_history_they_show(tmp_path: Path) -> None:
+    site = make_site(tmp_path, {"content/2026/02/good.md": article("Good story")})
+    broken = (ROOT / "layouts/article.html").read_text(encoding="utf-8").replace(
+        "{{ rev.message }}", "{{ rev.message.no_such_field }}")
+    assert "no_such_field" in broken
+    (site / "layouts").mkdir()
+    (site / "layouts/article.html").write_text(broken, encoding="utf-8")
+    run_git(site, "init", "-q")
+    run_git(site, "add", "content")
+    run_git(site, "commit", "-qm", "Publish")
+    found = lines(check(site))
+    assert any("layouts/article.html" in line and "no_such_field" in line for line in found), found
+    assert lines(check(site, git_history=False)) == []  # no revisions: the loop never runs
 
 
 def test_pre_commit_hook_definition() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import run_git
 
 from sitegen import history
 from sitegen.history import git_history
@@ -20,11 +20,7 @@ CET = timezone(timedelta(hours=1))
 
 
 def git(repo: Path, *args: str, date: str | None = None) -> None:
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    if date:
-        env.update(GIT_AUTHOR_DATE=date, GIT_COMMITTER_DATE=date)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@e", *args], cwd=repo,
-                   env=env, check=True, capture_output=True)
+    run_git(repo, *args, date=date)
 
 
 def write(path: Path, text: str) -> None:
