@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from . import __version__, search
-from .cache import CACHE_FORMAT, BuildCache, parse_key, with_revisions
+from .cache import CACHE_FORMAT, BuildCache, parse_key, unpack_parsed, with_revisions
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .feeds import plan_feeds
@@ -210,23 +210,24 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
     found, problems = [], []
     for rel, path, bundle in discover(config.content_dir):
         try:
-            found.append(SourceFile(rel, b"", "", bundle, stat_signature(path)))
+            signature = stat_signature(path)
         except OSError as exc:
             problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
-    new = [s for s in found if known.get(s.path, ("", ""))[0] != s.signature]
+            continue
+        old = known.get(rel)
+        found.append(SourceFile(rel, b"", old[1] if old and old[0] == signature else "",
+                                bundle, signature))
+    new = [i for i, src in enumerate(found) if not src.digest]
     defer = cache is not None and len(new) > HASHED_IN_PARENT
-    for i, src in enumerate(found):
-        old = known.get(src.path)
-        if old and old[0] == src.signature:
-            found[i] = dataclasses.replace(src, digest=old[1])
-        elif not defer:  # hash now; the bytes are read again by the worker that parses them
-            try:
-                digest = read_source(src.path, config.content_dir / src.path, ()).digest
-            except OSError as exc:
-                problems.append(Problem(config.content_dir / src.path, None,
-                                        f"cannot read: {exc.strerror}"))
-                continue
-            found[i] = dataclasses.replace(src, digest=digest)
+    for i in [] if defer else new:  # hash now; the worker that parses it reads it again
+        src = found[i]
+        try:
+            digest = read_source(src.path, config.content_dir / src.path, ()).digest
+        except OSError as exc:
+            problems.append(Problem(config.content_dir / src.path, None,
+                                    f"cannot read: {exc.strerror}"))
+            continue
+        found[i] = dataclasses.replace(src, digest=digest)
     if problems:
         raise ContentError(problems)
     if cache and not defer:
@@ -254,7 +255,8 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
         path: cached[key] for path, key in keys.items() if key in cached}
     digests = {s.path: s.digest for s in sources}
     for path, digest, outcome in run_parallel(parse_many, missing, config, progress, "parse"):
-        results[path] = outcome  # the workers put articles and bodies into the cache
+        # the workers put articles and bodies into the cache, and send the packed article
+        results[path] = unpack_parsed(outcome) if isinstance(outcome, bytes) else outcome
         digests[path] = digest  # of the bytes the worker parsed and cached them under
         keys[path] = parse_key(path, digest, config_digest)
     if missing:

@@ -49,6 +49,16 @@ def card_digest(article: Article) -> str:
     return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
 
 
+def pack_parsed(article: Article, warnings: tuple) -> bytes:
+    """A parsed article as the parse cache stores it and a parse worker sends it: pickled
+    once, for both."""
+    return pickle.dumps((article, warnings), protocol=5)
+
+
+def unpack_parsed(blob: bytes) -> tuple[Article, tuple]:
+    return pickle.loads(blob)
+
+
 def with_revisions(article: Article, revisions: tuple, updated: Any) -> Article:
     """The article with its git history; its card digest follows without re-hashing it all."""
     extra = pickle.dumps((revisions, updated), protocol=5)
@@ -124,21 +134,23 @@ class BuildCache:
 
     # parsed articles
     def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
+        return {key: unpack_parsed(blob) for key, blob in self.get_parsed_blobs(keys).items()}
+
+    def get_parsed_blobs(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The parsed records as stored (`pack_parsed`), for passing on without unpickling."""
         out = {}
         keys = list(keys)
         for start in range(0, len(keys), 900):
             chunk = keys[start: start + 900]
             marks = ",".join("?" * len(chunk))
-            for key, record in self.db.execute(
-                    f"SELECT key, record FROM parsed WHERE key IN ({marks})", chunk):
-                out[key] = pickle.loads(record)
+            out.update(self.db.execute(
+                f"SELECT key, record FROM parsed WHERE key IN ({marks})", chunk))
         return out
 
-    def put_parsed(self, rows: Iterable[tuple[str, Article, tuple, str]]) -> None:
+    def put_parsed(self, rows: Iterable[tuple[str, bytes, str]]) -> None:
+        """(key, `pack_parsed` record, body HTML) rows."""
         self.db.executemany(
-            "INSERT OR REPLACE INTO parsed (key, record, body) VALUES (?, ?, ?)",
-            ((key, pickle.dumps((article, warnings), protocol=5), body)
-             for key, article, warnings, body in rows))
+            "INSERT OR REPLACE INTO parsed (key, record, body) VALUES (?, ?, ?)", rows)
         self.db.commit()
 
     def forget_parsed_except(self, keep: set[str]) -> None:

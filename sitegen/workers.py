@@ -17,7 +17,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
-from .cache import BuildCache, Fingerprinter, card_digest, iter_chunks, parse_key
+from .cache import BuildCache, Fingerprinter, card_digest, iter_chunks, pack_parsed, parse_key
 from .config import Config
 from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
@@ -81,10 +81,11 @@ def _worker_cache() -> BuildCache:
 
 
 def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
-    """(path, digest, (article, warnings)) or (path, digest, problems) per source, the digest
-    of the bytes read here. Each parsed article and its body HTML go into the parse cache from
-    here: the parent never receives the bodies. A source the parent had not hashed may be in
-    the cache already (a touched, unchanged file): it is taken from there."""
+    """(path, digest, record) or (path, digest, problems) per source: the digest of the bytes
+    read here, the article and its warnings packed as the cache keeps them (pickled once for
+    both). Each parsed article and its body HTML go into the parse cache from here: the parent
+    never receives the bodies. A source the parent had not hashed may be in the cache already
+    (a touched, unchanged file): it is taken from there."""
     state = WorkerState
     assert state.config is not None
     config_digest = state.config.output_affecting_digest()
@@ -100,16 +101,20 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
         read.append((data, "" if src.digest else parse_key(src.path, data.digest,
                                                            config_digest)))
     unhashed = [key for _, key in read if key]
-    known = _worker_cache().get_parsed(unhashed) if unhashed else {}
+    known = _worker_cache().get_parsed_blobs(unhashed) if unhashed else {}
     rows = []
     for src, key in read:
         if key in known:
             out.append((src.path, src.digest, known[key]))
             continue
         outcome, html = _parse_one(src)
-        out.append((src.path, src.digest, outcome))
-        if html is not None:  # keyed by the bytes just read, not by the parent's digest
-            rows.append((parse_key(src.path, src.digest, config_digest), *outcome, html))
+        if html is None:
+            out.append((src.path, src.digest, outcome))
+            continue
+        record = pack_parsed(*outcome)
+        out.append((src.path, src.digest, record))
+        # keyed by the bytes just read, not by the parent's digest
+        rows.append((parse_key(src.path, src.digest, config_digest), record, html))
     _worker_cache().put_parsed(rows)
     return out
 
