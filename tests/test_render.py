@@ -94,3 +94,44 @@ def test_dot_access_on_dicts_keeps_jinja_semantics(make_site):
     with pytest.raises(jinja2.UndefinedError, match="no attribute 'missing'"):
         show("{{ p.missing }}", p=page)
     assert show("{{ t.upper() }} {{ l.0 }}", t="x", l=["first"]) == "X first"
+
+
+def test_quick_escape_is_markupsafe_escape():
+    import markupsafe
+
+    from sitegen.render import escape, quick_escaping_supported
+
+    class Html:
+        def __html__(self):
+            return "<b>safe</b>"
+
+    class Text(str):
+        pass
+
+    assert quick_escaping_supported()
+    for value in ["plain", "<a href=\"x\">'&'</a>", "", "é & ü", markupsafe.Markup("<i>"),
+                  Text("<sub>"), 42, 3.5, None, Html(), ("<t>",)]:
+        quick, stock = escape(value), markupsafe.escape(value)
+        assert (quick, type(quick)) == (stock, type(stock)), value
+
+
+def test_quick_escaping_renders_the_same_site(make_site, monkeypatch):
+    from conftest import read_tree
+
+    import sitegen.render as render_module
+    from sitegen.render import Renderer
+
+    renderer = Renderer(site_config(make_site({})))
+    source = renderer.env.loader.get_source(renderer.env, "article.html")[0]
+    assert "environment.sitegen_escape(" in renderer.env.compile(source, raw=True)
+
+    files = {f"content/a{i}.md": article(
+        f"Story <{i}> & 'more'", f"2026-02-0{i + 1} 10:00:00 -0500", section="World & Co",
+        body="Body with <em>html</em> & entities &amp; text.", tags=["A&B", "<c>"])
+        for i in range(3)}
+    site = make_site(files)
+    build_site(site, search=False)
+    monkeypatch.setattr(render_module, "quick_escaping_supported", lambda: False)
+    stock = site.parent / "stock"
+    build_site(site, search=False, output_dir=stock, cache_dir=site.parent / "stock-cache")
+    assert read_tree(site / "output") == read_tree(stock)
