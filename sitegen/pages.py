@@ -43,7 +43,9 @@ class _Planner:
 
     def spec(self, url: str, template: str, meta: dict[str, Any], body_of: str = "",
              **context: Any) -> PageSpec:
-        return PageSpec(url, template, {"page": meta, "nav": self.nav, **context},
+        current = next((term.url for term in self.nav if url.startswith(term.url)), "")
+        return PageSpec(url, template,
+                        {"page": meta, "nav": self.nav, "nav_current": current, **context},
                         body_of=body_of, kind=meta["kind"])
 
     def home(self) -> PageSpec:

@@ -135,3 +135,23 @@ def test_quick_escaping_renders_the_same_site(make_site, monkeypatch):
     stock = site.parent / "stock"
     build_site(site, search=False, output_dir=stock, cache_dir=site.parent / "stock-cache")
     assert read_tree(site / "output") == read_tree(stock)
+
+
+def test_the_sections_nav_marks_the_current_section_only(make_site):
+    import re
+
+    site = make_site({
+        "content/a.md": article("A", "2026-02-01 10:00:00 -0500", section="World"),
+        "content/b.md": article("B", "2026-02-02 10:00:00 -0500", section="Sport"),
+    })
+    build_site(site, search=False)
+
+    def current(rel):
+        html = (site / "output" / rel).read_text()
+        nav = html.split('class="sections-nav"', 1)[1].split("</nav>", 1)[0]
+        return re.findall(r'<a href="([^"]+)" aria-current="page">', nav)
+
+    assert current("sections/world/index.html") == ["/sections/world/"]
+    assert current("sections/sport/index.html") == ["/sections/sport/"]
+    assert current("index.html") == ["/"]
+    assert current("2026/02/01/a/index.html") == []
