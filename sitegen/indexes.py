@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from datetime import UTC, datetime
 
 from .records import Article, Term
 
@@ -47,10 +46,13 @@ class Indexes:
 
 
 def newest_first(articles: Iterable[Article]) -> list[Article]:
-    return sorted(articles, key=_SORT_KEY, reverse=True)
+    """By Article.sort_key, newest first. The instant is compared as naive UTC: comparing
+    aware datetimes asks both for their UTC offset at every comparison."""
+    return sorted(articles, key=_sort_key, reverse=True)
 
 
-_SORT_KEY = attrgetter("date", "url")  # Article.sort_key, without a Python call per article
+def _sort_key(article: Article) -> tuple[datetime, str]:
+    return article.date.astimezone(UTC).replace(tzinfo=None), article.url
 
 
 def build_indexes(articles: Sequence[Article], related_count: int = 5,
@@ -149,17 +151,24 @@ def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int
               for slug, m in members.items()}
     position = {(slug, r): i for slug, m in members.items() for i, r in enumerate(m)}
     half = RELATED_CANDIDATES_PER_TAG // 2
+    total = len(ordered)
     related = {}
     for me, article in enumerate(ordered):
-        scores: dict[int, int] = defaultdict(int)
+        scores: dict[int, int] = {}
         for tag in article.tags:
             ranks, w = members[tag.slug], weight[tag.slug]
             i = position[(tag.slug, me)]
-            for other in ranks[max(0, i - half): i + half + 1]:
-                scores[other] += w
+            window = ranks[max(0, i - half): i + half + 1]
+            if not scores:
+                scores = dict.fromkeys(window, w)
+                continue
+            get = scores.get
+            for other in window:
+                scores[other] = get(other, 0) + w
         scores.pop(me, None)
-        best = heapq.nsmallest(count, [(-score, r) for r, score in scores.items()])
-        related[article.url] = tuple(ordered[r] for _, r in best)
+        # one integer per candidate orders by score, then by rank (newer first) on ties
+        best = sorted([rank - score * total for rank, score in scores.items()])[:count]
+        related[article.url] = tuple(ordered[key % total] for key in best)
     return related
 
 
