@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import __version__, search
@@ -354,7 +354,7 @@ def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes
 def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
     urls = Urls(config)
     html = list(plan_pages(indexes, config, urls))
-    changed = {id(a): a.updated or a.date for a in indexes.articles}
+    changed = {id(a): _instant(a.updated or a.date) for a in indexes.articles}
     lastmods = [(urls.absolute(s.url), _lastmod(s, changed)) for s in html if s.kind != "404"]
     specs = html + list(plan_feeds(indexes, config, urls, lastmods))
     seen: dict[str, PageSpec] = {}
@@ -369,14 +369,22 @@ def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
     return specs
 
 
-def _lastmod(spec: PageSpec, changed: dict[int, datetime]) -> datetime | None:
+def _lastmod(spec: PageSpec, changed: dict[int, tuple[datetime, datetime]]
+             ) -> datetime | None:
     """When a page last changed: its article's, or the latest of the articles it lists
-    (`changed`: each article's update or publication time, by id)."""
+    (`changed`: each article's update or publication time, by id, see `_instant`)."""
     article = spec.context.get("article")
     if article is not None:
         return article.updated or article.date
     listed = spec.context.get("articles") or spec.context.get("latest") or ()
-    return max(map(changed.__getitem__, map(id, listed)), default=None)
+    latest = max(map(changed.__getitem__, map(id, listed)), default=None)
+    return latest[1] if latest else None
+
+
+def _instant(when: datetime) -> tuple[datetime, datetime]:
+    """(naive UTC, the time as written): compared on the first, which is cheap, while
+    comparing aware datetimes asks both for their offset every time."""
+    return when.astimezone(UTC).replace(tzinfo=None), when
 
 
 # ---------------------------------------------------------------- render

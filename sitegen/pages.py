@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -40,10 +41,12 @@ def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = ""
 class _Planner:
     def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...]):
         self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
+        self.nav_root = os.path.commonprefix([term.url for term in nav])
 
     def spec(self, url: str, template: str, meta: dict[str, Any], body_of: str = "",
              **context: Any) -> PageSpec:
-        current = next((term.url for term in self.nav if url.startswith(term.url)), "")
+        current = next((term.url for term in self.nav if url.startswith(term.url)), "") \
+            if url.startswith(self.nav_root) else ""
         return PageSpec(url, template,
                         {"page": meta, "nav": self.nav, "nav_current": current, **context},
                         body_of=body_of, kind=meta["kind"])
