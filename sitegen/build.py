@@ -19,27 +19,24 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, search
 from .cache import CACHE_FORMAT, BuildCache, parse_key, unpack_parsed, with_revisions
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
-from .feeds import plan_feeds
 from .history import git_history, head_commit
-from .indexes import Indexes, build_indexes, related_key, related_urls
-from .pages import plan_pages
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
-from .workers import (
-    Progress,
-    RenderJob,
-    WorkerState,
-    parse_many,
-    render_many,
-    run_parallel,
-)
 from .writer import CopyJob, Staged, Writer, file_size, size_of
+
+if TYPE_CHECKING:
+    from .indexes import Indexes
+    from .workers import Progress
+
+# The stages past `load` import their modules when they run: a build that finds nothing
+# changed (the common case in `serve` and CI) imports none of them.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,6 +244,8 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
                    progress: Progress | None = None) -> Loaded:
     """Articles from the parse cache, or parsed by the workers (which also hash the sources
     whose digest is not known yet)."""
+    from .workers import parse_many, run_parallel
+
     config_digest = config.output_affecting_digest()
     keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources if s.digest}
     cached = cache.get_parsed(keys.values())
@@ -341,6 +340,8 @@ def attach_history(loaded: Loaded, config: Config) -> Loaded:
 def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes:
     """Every index; related lists (the costly one) come from the cache when no article's URL,
     instant or tags changed since they were computed."""
+    from .indexes import build_indexes, related_key, related_urls
+
     key = related_key(loaded.articles, config.related_count)
     known = cache.get_related(key)
     indexes = build_indexes(loaded.articles, config.related_count, known)
@@ -352,6 +353,9 @@ def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes
 # ---------------------------------------------------------------- plan
 
 def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
+    from .feeds import plan_feeds
+    from .pages import plan_pages
+
     urls = Urls(config)
     html = list(plan_pages(indexes, config, urls))
     changed = {id(a): _instant(a.updated or a.date) for a in indexes.articles}
@@ -397,6 +401,7 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     Workers fingerprint their own share of the pages, so that work is parallel too.
     """
     from .render import template_digests  # Jinja2 only once there is something to render
+    from .workers import RenderJob, WorkerState, render_many, run_parallel
 
     writer = Writer(config.output_dir)
     writer.discard_staging()

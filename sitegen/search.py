@@ -40,7 +40,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -158,6 +157,8 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
 
             return _index_shard(executable, shard.id, documents(), bundle,
                                 keep_runtime=shard.id == primary)
+
+        from concurrent.futures import ThreadPoolExecutor  # not on a no-change build
 
         try:  # biggest shards first, so no worker is left with a big one at the end
             with ThreadPoolExecutor(jobs) as pool:

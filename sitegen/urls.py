@@ -10,8 +10,6 @@ import re
 from datetime import datetime
 from functools import lru_cache
 
-from slugify import slugify as _slugify
-
 from .config import Config
 
 SAFE_SLUG = re.compile(r"^[\w][\w.~-]*$")
@@ -20,7 +18,9 @@ SAFE_SLUG = re.compile(r"^[\w][\w.~-]*$")
 @lru_cache(maxsize=65536)
 def slugify(name: str) -> str:
     """python-slugify's defaults: "Marco Rubio" -> "marco-rubio"."""
-    return _slugify(name)
+    from slugify import slugify as python_slugify  # on first use: a no-change build needs none
+
+    return python_slugify(name)
 
 
 def is_safe_slug(slug: str) -> bool:

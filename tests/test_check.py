@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import run_git
 
-from sitegen import build as build_module
+from sitegen import workers as workers_module
 from sitegen.build import build
 from sitegen.check import check_site
 from sitegen.cli import main
@@ -240,7 +240,7 @@ def test_reads_the_build_cache_without_changing_it(tmp_path: Path,
     def no_parsing(sources):
         raise AssertionError(f"parsed again: {[s.path for s in sources]}")
 
-    monkeypatch.setattr(build_module, "parse_many", no_parsing)
+    monkeypatch.setattr(workers_module, "parse_many", no_parsing)
     assert lines(check(site)) == [
         "content/2026/02/x.md:6: error: link '/nope/' leads nowhere: no page or file at /nope/"]
     assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in caches] == digests
