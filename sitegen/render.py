@@ -149,10 +149,13 @@ class MacroMemo:
     whose output depends on their argument alone: a macro imported without context sees
     nothing else but the site's globals, which do not change during a build. Objects are kept
     alive in the memo so that their id() stays unique. It starts over past `limit` entries,
-    so that a worker's memory stays flat at 100,000 articles.
+    so that a worker's memory stays bounded past ~120,000 articles (~0.7 KB an entry). A
+    smaller limit made 100,000 articles cost more than linear: the lists of one article lie
+    far apart in the plan, so with 20,000 entries most headlines were rendered again
+    (render 60 s instead of 37 s; the process tree's PSS 1.61 GB instead of 1.75 GB).
     """
 
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int = 120_000) -> None:
         self.done: dict[tuple[Any, int], tuple[Any, Markup]] = {}
         self.limit = limit
 
