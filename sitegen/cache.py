@@ -4,12 +4,14 @@ was rendered from (its fingerprint), so a rebuild renders only pages whose input
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import json
+import operator
 import pickle
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from typing import Any
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 6  # bump when parsed records or page fingerprints change shape
+CACHE_FORMAT = 8  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -100,9 +102,22 @@ class _ArticleIdPickler(pickle.Pickler):
             return (str, (self.fingerprinter.article_id(obj),))
         if kind is datetime:
             return (str, (obj.isoformat(),))
-        if hasattr(kind, "__dataclass_fields__") and hasattr(obj, "__dict__"):
-            return (tuple, ((kind.__qualname__, *obj.__dict__.values()),))
+        fields = _record_fields(kind)
+        if fields is not None:
+            return (tuple, ((kind.__qualname__, *fields(obj)),))
         return NotImplemented
+
+
+@functools.cache
+def _record_fields(kind: type) -> Callable[[Any], tuple] | None:
+    """A function giving a dataclass instance's field values in order (slots or not), or
+    None for a type that is not a dataclass."""
+    if not hasattr(kind, "__dataclass_fields__"):
+        return None
+    names = [f.name for f in dataclasses.fields(kind)]
+    if len(names) == 1:
+        return lambda obj: (getattr(obj, names[0]),)
+    return operator.attrgetter(*names) if names else lambda obj: ()
 
 
 def output_key(output_dir: Path) -> str:

@@ -14,7 +14,7 @@ from .records import Article, Term
 RELATED_CANDIDATES_PER_TAG = 30  # nearest in time within each shared tag
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TermIndex:
     """A section, tag or author with its articles, newest first."""
 
@@ -22,7 +22,7 @@ class TermIndex:
     articles: tuple[Article, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Neighbours:
     prev: Article | None = None  # older
     next: Article | None = None  # newer
