@@ -125,6 +125,16 @@ def output_key(output_dir: Path) -> str:
     return hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6).hexdigest()
 
 
+def select_parsed(db: sqlite3.Connection, column: str, keys: list[str]) -> dict[str, Any]:
+    """The `column` ("record" or "body") of the parse cache's rows with these keys, by key,
+    900 keys a query (SQLite's limit on parameters is 999)."""
+    out: dict[str, Any] = {}
+    for chunk in iter_chunks(keys, 900):
+        marks = ",".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT key, {column} FROM parsed WHERE key IN ({marks})", chunk))
+    return out
+
+
 class BuildCache:
     def __init__(self, cache_dir: Path, output_dir: Path):
         """One database per output folder: what was written where is only true for that one."""
@@ -153,14 +163,7 @@ class BuildCache:
 
     def get_parsed_blobs(self, keys: Iterable[str]) -> dict[str, bytes]:
         """The parsed records as stored (`pack_parsed`), for passing on without unpickling."""
-        out = {}
-        keys = list(keys)
-        for start in range(0, len(keys), 900):
-            chunk = keys[start: start + 900]
-            marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(
-                f"SELECT key, record FROM parsed WHERE key IN ({marks})", chunk))
-        return out
+        return select_parsed(self.db, "record", list(keys))
 
     def put_parsed(self, rows: Iterable[tuple[str, bytes, str]]) -> None:
         """(key, `pack_parsed` record, body HTML) rows."""
@@ -178,13 +181,7 @@ class BuildCache:
 
     def bodies(self, keys: list[str]) -> dict[str, str]:
         """Body HTML by parse key, one query per 900 keys (a render worker's chunk at once)."""
-        out: dict[str, str] = {}
-        for start in range(0, len(keys), 900):
-            chunk = keys[start: start + 900]
-            marks = ",".join("?" * len(chunk))
-            out.update(self.db.execute(
-                f"SELECT key, body FROM parsed WHERE key IN ({marks})", chunk))
-        return out
+        return select_parsed(self.db, "body", keys)
 
     # pages
     def page_states(self) -> dict[str, tuple[str, str]]:

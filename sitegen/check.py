@@ -34,7 +34,7 @@ import jinja2
 
 from . import content, sources
 from .build import attach_history, copy_jobs, load_sources, parse_articles, plan_site
-from .cache import BuildCache, iter_chunks, parse_key
+from .cache import BuildCache, iter_chunks, parse_key, select_parsed, unpack_parsed
 from .config import Config
 from .errors import ContentError, Problem, TemplateError
 from .feeds import plan_feeds
@@ -88,9 +88,8 @@ class _ReadThroughCache(BuildCache):
             missing = [k for k in keys if k not in found]
             for chunk in iter_chunks(missing, 900):
                 try:
-                    rows = db.execute(f"SELECT key, record FROM parsed WHERE key IN "
-                                      f"({','.join('?' * len(chunk))})", chunk).fetchall()
-                    found.update((key, pickle.loads(record)) for key, record in rows)
+                    rows = select_parsed(db, "record", chunk)
+                    found.update((key, unpack_parsed(record)) for key, record in rows.items())
                 except (sqlite3.Error, pickle.UnpicklingError, AttributeError, EOFError,
                         ImportError, TypeError):
                     break  # a cache being rewritten or from another version: parse instead
@@ -102,8 +101,7 @@ class _ReadThroughCache(BuildCache):
             missing = [k for k in keys if k not in found]
             for chunk in iter_chunks(missing, 900):
                 with contextlib.suppress(sqlite3.Error):
-                    found.update(db.execute(f"SELECT key, body FROM parsed WHERE key IN "
-                                            f"({','.join('?' * len(chunk))})", chunk))
+                    found.update(select_parsed(db, "body", chunk))
         return found
 
     def close(self) -> None:

@@ -90,7 +90,8 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
     assert state.config is not None
     config_digest = state.config.output_affecting_digest()
     out: list[tuple[str, str, object]] = []
-    read: list[tuple[SourceFile, str]] = []
+    read: list[tuple[SourceFile, str]] = []  # keyed by the bytes read here, not the parent's
+    unhashed: list[str] = []
     for src in sources:
         try:
             data = _with_data(src, state.config)
@@ -98,9 +99,9 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
             out.append((src.path, "", [Problem(Path(state.config.content_dir.name) / src.path,
                                                None, f"cannot read: {exc.strerror}")]))
             continue
-        read.append((data, "" if src.digest else parse_key(src.path, data.digest,
-                                                           config_digest)))
-    unhashed = [key for _, key in read if key]
+        read.append((data, parse_key(src.path, data.digest, config_digest)))
+        if not src.digest:
+            unhashed.append(read[-1][1])
     known = _worker_cache().get_parsed_blobs(unhashed) if unhashed else {}
     rows = []
     for src, key in read:
@@ -113,8 +114,7 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
             continue
         record = pack_parsed(*outcome)
         out.append((src.path, src.digest, record))
-        # keyed by the bytes just read, not by the parent's digest
-        rows.append((parse_key(src.path, src.digest, config_digest), record, html))
+        rows.append((key, record, html))
     _worker_cache().put_parsed(rows)
     return out
 
