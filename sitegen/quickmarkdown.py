@@ -173,7 +173,7 @@ def _parse_blocks(parser: Any, parent: etree.Element, blocks: list[str]) -> None
     if plan is None or plan[0] != key:
         names = {id(registry[item.name]): item.name for item in registry._priority}
         processors = [(p, _block_trigger(names[id(p)], p)) for p in registry]  # by priority
-        plan = parser._sitegen_plan = (tuple(registry._priority), processors)
+        plan = parser._sitegen_plan = (key, processors)
     processors = plan[1]
     while blocks:
         for processor, could_apply in processors:
