@@ -86,29 +86,46 @@ def _canonical_language(files: dict[str, bytes], language: str,
                         meta_path: str) -> tuple[str, dict[str, bytes], list[str]]:
     """One language's metadata and filter files in canonical form: the new metadata hash,
     the new files (path -> bytes) and the paths they replace."""
-    meta = load(files, meta_path, META_SHAPE)
-    if len({name for name, _ in meta[3]}) != len(meta[3]) \
-            or len({key for key, _ in meta[4]}) != len(meta[4]):
-        raise ValueError(f"{meta_path}: a filter or a sort is listed twice")
-    taken: set[str] = set()
-    filters, new_files, old_paths = [], {}, [meta_path]
-    for name, old_hash in sorted(meta[3]):
+    meta = meta_file(files, meta_path)
+    old_paths = [meta_path]
+    values: dict[str, dict[str, list[int]]] = {}
+    for name, old_hash in meta[3]:
         old_paths.append(f"filter/{old_hash}.pf_filter")
-        data = _canonical_filter(files, old_paths[-1], name)
-        filters.append([name, _short_hash(language, data, taken)])
-        new_files[f"filter/{filters[-1][1]}.pf_filter"] = pack(data)
-    data = encode_cbor([*meta[:3], filters, sorted(meta[4]), meta[5]])
+        filter_name, pairs = load(files, old_paths[-1], FILTER_SHAPE)
+        if filter_name != name:
+            raise ValueError(f"{old_paths[-1]}: holds filter {filter_name!r}, "
+                             f"the metadata says {name!r}")
+        values[name] = dict(pairs)
+    filters = canonical_filter_files(language, values)
+    new_files = {f"filter/{file_hash}.pf_filter": data for _, file_hash, data in filters}
+    data = encode_cbor([*meta[:3], [[name, file_hash] for name, file_hash, _ in filters],
+                        sorted(meta[4]), meta[5]])
     meta_hash = f"{language}_{pagefind_hash(data)[:len(language) + 8]}"
     new_files[f"pagefind.{meta_hash}.pf_meta"] = pack(data)
     return meta_hash, new_files, old_paths
 
 
-def _canonical_filter(files: dict[str, bytes], path: str, name: str) -> bytes:
-    """The CBOR of a filter file, its values sorted, each with its pages ascending."""
-    filter_name, values = load(files, path, FILTER_SHAPE)
-    if filter_name != name:
-        raise ValueError(f"{path}: holds filter {filter_name!r}, the metadata says {name!r}")
-    return encode_cbor([filter_name, sorted([value, sorted(pages)] for value, pages in values)])
+def meta_file(files: dict[str, bytes], path: str) -> list[Any]:
+    """A language's decoded `pagefind.*.pf_meta`: [version, pages, index chunks, filters,
+    sorts, meta fields]."""
+    meta = load(files, path, META_SHAPE)
+    if len({name for name, _ in meta[3]}) != len(meta[3]) \
+            or len({key for key, _ in meta[4]}) != len(meta[4]):
+        raise ValueError(f"{path}: a filter or a sort is listed twice")
+    return meta
+
+
+def canonical_filter_files(language: str, filters: dict[str, dict[str, list[int]]]
+                           ) -> list[tuple[str, str, bytes]]:
+    """(filter name, file hash, file bytes) of each filter, by name: its values sorted, each
+    with its pages ascending."""
+    taken: set[str] = set()
+    out = []
+    for name in sorted(filters):
+        data = encode_cbor([name, sorted([value, sorted(pages)]
+                                         for value, pages in filters[name].items())])
+        out.append((name, _short_hash(language, data, taken), pack(data)))
+    return out
 
 
 def _short_hash(language: str, data: bytes, taken: set[str]) -> str:
@@ -157,24 +174,30 @@ def pagefind_hash(data: bytes) -> str:
     return "".join(format(byte, "x") for byte in hashlib.sha1(data).digest())
 
 
-def pack(data: bytes) -> bytes:
+def pack(data: bytes, level: int = 9) -> bytes:
     """A data file: the signature and `data`, gzipped the same way every time."""
     payload = SIGNATURE + data
-    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     body = deflate.compress(payload) + deflate.flush()
     return _GZIP_HEADER + body + struct.pack("<II", zlib.crc32(payload), len(payload) & 0xFFFFFFFF)
 
 
-def unpack(raw: bytes, name: str) -> Any:
-    """The decoded CBOR of a data file (gzip, signature, CBOR)."""
+def payload(raw: bytes, name: str) -> bytes:
+    """What a data file holds after its gzip and its signature."""
     try:
         data = gzip.decompress(raw)
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(f"{name}: not gzip data ({exc})") from None
     if not data.startswith(SIGNATURE):
         raise ValueError(f"{name}: no Pagefind signature ({SIGNATURE.decode()})")
+    return data[len(SIGNATURE):]
+
+
+def unpack(raw: bytes, name: str) -> Any:
+    """The decoded CBOR of a data file (gzip, signature, CBOR)."""
+    data = payload(raw, name)
     try:
-        return decode_cbor(data[len(SIGNATURE):])
+        return decode_cbor(data)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
 
@@ -254,18 +277,18 @@ def _encode(value: Any, out: bytearray) -> None:
     if isinstance(value, bool) or not isinstance(value, int | str | list):
         raise TypeError(f"cannot encode {type(value).__name__} as Pagefind CBOR")
     if isinstance(value, int):
-        _head(0, value, out) if value >= 0 else _head(1, -1 - value, out)
+        cbor_head(0, value, out) if value >= 0 else cbor_head(1, -1 - value, out)
     elif isinstance(value, str):
         data = value.encode("utf-8")
-        _head(3, len(data), out)
+        cbor_head(3, len(data), out)
         out += data
     else:
-        _head(4, len(value), out)
+        cbor_head(4, len(value), out)
         for item in value:
             _encode(item, out)
 
 
-def _head(major: int, arg: int, out: bytearray) -> None:
+def cbor_head(major: int, arg: int, out: bytearray) -> None:
     if arg < 24:
         out.append(major << 5 | arg)
         return

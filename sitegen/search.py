@@ -1,30 +1,37 @@
 """Pagefind full-text search over the article pages: one index per year, merged in the browser.
 
-Pagefind cannot update an index in place (Pagefind/pagefind#71) and one index costs ~226 KB of
-memory per page while it builds, so the archive is split into *shards*: one Pagefind bundle per
-UTC year of publication under `output/pagefind/<year>/` (a year with more than
-`MAX_SHARD_PAGES` articles is split into quarters, a quarter into months, a month into days).
-`manifest.json` lists the shards newest first; `assets/search.js` opens the newest with
-`pagefind.js` and merges the others with Pagefind's multisite `mergeIndex`. A build re-indexes
-only the shards whose pages changed, removes the shards of years that no longer have articles,
-and indexes up to `config.workers` shards at once, each in its own `pagefind --service` process.
+The archive is split into *shards*: one Pagefind bundle per UTC year of publication under
+`output/pagefind/<year>/` (a year with more than `MAX_SHARD_PAGES` articles is split into
+quarters, a quarter into months, a month into days). `manifest.json` lists the shards newest
+first; `assets/search.js` opens the newest with `pagefind.js` and merges the others with
+Pagefind's multisite `mergeIndex`. Every shard the browser merges costs it requests on each query,
+so shards are big.
 
-Shards follow UTC years and the sort key is the UTC instant, so the newest-first order of the
-merged results is exact: each shard returns its pages in date order, and the browser puts the
-shards one after the other (see search.js).
+Pagefind cannot update an index in place (Pagefind/pagefind#71) and indexes ~2 ms a page, so a
+shard is not indexed whole: it is cut the same calendar way into *pieces* of at most
+`MAX_PIECE_PAGES` articles (a month, at ~80 articles a month), Pagefind indexes each piece, and
+`pagefind_merge` joins a shard's pieces into the bundle Pagefind would have written for the whole
+shard. Each piece's index is kept in the build cache (`.sitegen-cache/search-index-*.pieces/`), so
+an edit re-indexes the edited article's piece alone and joins its shard again; the bundle is the
+same bytes whichever pieces were indexed when. A build removes the shards of years that no longer
+have articles, and runs up to `config.workers` `pagefind --service` processes at once, each
+indexing one piece after another.
+
+Shards and pieces follow UTC periods and the sort key is the UTC instant, so the newest-first
+order of the merged results is exact: each shard returns its pages in date order, and the browser
+puts the shards one after the other (see search.js).
 
 Pagefind's Python API waits 100 ms between two replies of its service (`asyncio.sleep(0.1)` in
 `PagefindService._wait_for_responses`), ~100 ms per page. `PagefindProcess` speaks the same
-stdin/stdout protocol (base64 JSON messages ended by ','), writes every request of a shard from
-a thread while it reads the replies as they arrive, so the service never waits for us. The
-bundle comes back in the reply to GetFiles and is written here, checked, then swapped in:
-the service's own WriteFiles can leave empty files (see `_index_shard`).
+stdin/stdout protocol (base64 JSON messages ended by ','), writes every request from a thread
+while it reads the replies as they arrive, so the service never waits for us. The bundle comes
+back in the reply to GetFiles: the service's own WriteFiles can leave empty files.
 
-Pages come from `output/`: a shard is always re-indexed whole, including the articles this build
-did not render, and the rendered bytes of the others stay in the render workers. They were just
-written, so they are read from the page cache. Each page is trimmed to its `<html>` tag and its
-`data-pagefind-body` element before it goes to Pagefind (when nothing outside that element
-carries a `data-pagefind-*` attribute, which is all Pagefind reads there).
+Pages come from `output/`: a piece is always re-indexed whole, including the articles this build
+did not render. They were just written, so they are read from the page cache. Each page is
+trimmed to its `<html>` tag and its `data-pagefind-body` element before it goes to Pagefind (when
+nothing outside that element carries a `data-pagefind-*` attribute, which is all Pagefind reads
+there).
 """
 
 from __future__ import annotations
@@ -34,14 +41,16 @@ import contextlib
 import hashlib
 import json
 import os
+import pickle
+import queue
 import re
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -50,12 +59,14 @@ from .cache import output_key
 from .config import Config
 from .errors import SitegenError
 from .pagefind_format import canonical_bundle
+from .pagefind_merge import Piece, merge_pieces, read_piece, runtime_files
 from .records import Article
 from .urls import Urls, safe_relative_path
 from .writer import write_atomic
 
-FORMAT = 3  # bump when page trimming, the bundle layout or the manifest changes
-MAX_SHARD_PAGES = 3000  # one Pagefind process holds ~230 KB per page: ~0.7 GB at most
+FORMAT = 4  # bump when page trimming, the bundle layout, the pieces or the manifest change
+MAX_SHARD_PAGES = 3000  # what the browser merges: fewer, bigger shards search faster
+MAX_PIECE_PAGES = 150  # what Pagefind indexes at once: an edit re-indexes this many pages
 BUNDLE_DIR = "pagefind"
 MANIFEST = "manifest.json"
 STATE_FILE = "search-index"
@@ -64,6 +75,7 @@ STAGING = ".staging"
 # (`pagefind.js`, its worker and WebAssembly), which the browser loads once for all shards.
 DATA_FILES = re.compile(r"^(pagefind-entry\.json|pagefind\.[^/]+\.pf_meta|index|filter|fragment)$")
 RUNTIME_FILES = re.compile(r"^(pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pagefind)$")
+RUNTIME_KEY = "runtime"  # the runtime's file in the piece cache
 
 
 Signature = list[Any]  # [size, mtime_ns, digest of the trimmed page] of an article page
@@ -72,16 +84,21 @@ Signature = list[Any]  # [size, mtime_ns, digest of the trimmed page] of an arti
 @dataclass(frozen=True)
 class SearchReport:
     shards: tuple[str, ...]  # every shard, newest first
-    indexed: tuple[str, ...]  # the shards this build (re)indexed
+    indexed: tuple[str, ...]  # the shards this build (re)wrote
     removed: tuple[str, ...]  # shards (or other leftovers) removed from output/pagefind/
     pages_indexed: int
     seconds: float
+    pieces: tuple[str, ...] = ()  # the pieces Pagefind (re)indexed
 
 
 @dataclass(frozen=True)
 class Shard:
-    id: str  # "2019", or "2019-03" / "2019-03-14" when a year or month is too big
+    id: str  # "2019", or "2019-q1" / "2019-03" / "2019-03-14" when a period is too big
     urls: tuple[str, ...]  # article URLs (with the base path), newest first
+    pieces: tuple[Shard, ...] = ()  # consecutive runs of `urls` Pagefind indexes one at a time
+
+    def parts(self) -> tuple[Shard, ...]:
+        return self.pieces or (self,)
 
 
 # ---------------------------------------------------------------- the build step
@@ -91,174 +108,306 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     """Bring `output/pagefind/` up to date with the article pages just written.
 
     `articles` are all published articles; `changed_urls` the article URLs whose page file this
-    build (re)wrote. A shard is re-indexed when its list of pages changed, when what Pagefind
-    reads of one of its pages changed, or when its bundle is missing. A page whose file is
-    unchanged (size and mtime) is not read again; a rewritten page is read and trimmed, and
-    counts as changed only when its trimmed bytes differ: adding an article rewrites the
-    "next"/"related" links of others, which Pagefind never reads. Comparing files rather than
-    trusting `changed_urls` alone also catches up on builds run with --no-search.
+    build (re)wrote. A piece is re-indexed when its list of pages changed, when what Pagefind
+    reads of one of its pages changed, or when the cache lost it; a shard is joined again from
+    its pieces when one of them was, when its list of pieces changed or when its bundle is
+    damaged. A page whose file is unchanged (size and mtime) is not read again; a rewritten page
+    is read and trimmed, and counts as changed only when its trimmed bytes differ: adding an
+    article rewrites the "next"/"related" links of others, which Pagefind never reads. Comparing
+    files rather than trusting `changed_urls` alone also catches up on builds run with
+    --no-search.
     """
     started = time.perf_counter()
+    try:
+        return _update(config, articles, changed_urls, started, forget=False)
+    except CacheMiss:  # the cache lost a piece another build had left: index everything
+        return _update(config, articles, changed_urls, started, forget=True)
+
+
+def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
+            started: float, forget: bool) -> SearchReport:
     urls = Urls(config)
     bundle = config.output_dir / BUNDLE_DIR
     shards = plan_shards(articles)
-    files = {url: config.output_dir / urls.output_path(url)
-             for shard in shards for url in shard.urls}
+    out = f"{config.output_dir}{os.sep}"
+    files = {url: out + urls.output_path(url) for shard in shards for url in shard.urls}
     executable = pagefind_executable()
     settings = {"format": FORMAT, "pagefind": pagefind_version(executable),
                 "base_path": config.base_path}
-    state = _load_state(config, settings)
+    state = {} if forget else _load_state(config, settings)
+    cache = PieceCache(_pieces_dir(config.cache_dir, config.output_dir))
+    if not state:
+        cache.clear()
     primary = shards[0].id if shards else None
+    old_pieces: dict[str, dict[str, Signature]] = state.get("pieces", {})
+    old_shards: dict[str, list[str]] = state.get("shards", {})
 
-    new_state: dict[str, dict[str, Signature]] = {}
+    new_pieces: dict[str, dict[str, Signature]] = {}
     trimmed: dict[str, bytes] = {}  # pages read for the comparison: not read again to index
-    dirty: list[Shard] = []
+    dirty_pieces: list[Shard] = []
     for shard in shards:
-        old = state.get(shard.id, {})
-        folder = bundle / shard.id
-        pages: dict[str, Signature] = {}
-        stale = (set(old) != set(shard.urls)
-                 or bundle_problem(folder, runtime=shard.id == primary) is not None)
-        for url in shard.urls:
-            size, mtime = _stat(files[url], url)
-            known = old.get(url)
-            if not (isinstance(known, list) and len(known) == 3):
-                known = None
-            if known and known[:2] == [size, mtime] and url not in changed_urls:
-                pages[url] = known
-            elif stale:
-                pages[url] = [size, mtime, ""]  # read once, while it is indexed
-            else:
-                trimmed[url] = trim_page(files[url].read_bytes())
-                pages[url] = [size, mtime, _digest(trimmed[url])]
-                stale = not known or known[2] != pages[url][2]
-        new_state[shard.id] = pages
-        if stale:
-            dirty.append(shard)
+        for piece in shard.parts():
+            signatures, stale = _check_piece(piece, old_pieces.get(piece.id, {}), files,
+                                             changed_urls, trimmed, cache.has(piece.id))
+            new_pieces[piece.id] = signatures
+            if stale:
+                dirty_pieces.append(piece)
+    dirty_ids = {piece.id for piece in dirty_pieces}
+    dirty = [shard for shard in shards
+             if old_shards.get(shard.id) != [p.id for p in shard.parts()]
+             or any(p.id in dirty_ids for p in shard.parts())
+             or bundle_problem(bundle / shard.id, runtime=shard.id == primary) is not None]
+    if primary and any(s.id == primary for s in dirty) and not cache.has(RUNTIME_KEY) \
+            and not dirty_pieces:
+        dirty_pieces.append(shards[0].parts()[0])  # only to get Pagefind's runtime files
 
+    for piece in dirty_pieces:  # a build that fails part way leaves no stale piece behind
+        cache.forget(piece.id)
     staging = bundle / STAGING
     shutil.rmtree(staging, ignore_errors=True)
-    indexed_pages = 0
-    if dirty:
-        staging.mkdir(parents=True)
-        jobs = max(1, min(config.workers, len(dirty)))
-        cut = len(config.base_path) - 1  # Pagefind keeps site URLs; the browser adds the base
+    cut = len(config.base_path) - 1  # Pagefind keeps site URLs; the browser adds the base
 
-        def index(shard: Shard) -> int:
-            pages = new_state[shard.id]
+    def documents(piece: Shard) -> Iterator[tuple[str, str]]:
+        pages = new_pieces[piece.id]
+        for url in piece.urls:
+            data = trimmed.pop(url, None)
+            if data is None:
+                data = trim_page(_read_page(files[url]))
+                pages[url] = [*pages[url][:2], _digest(data)]
+            yield url[cut:], data.decode("utf-8", "replace")
 
-            def documents() -> Iterator[tuple[str, str]]:
-                for url in shard.urls:
-                    data = trimmed.pop(url, None)
-                    if data is None:
-                        data = trim_page(files[url].read_bytes())
-                        pages[url] = [*pages[url][:2], _digest(data)]
-                    yield url[cut:], data.decode("utf-8", "replace")
-
-            return _index_shard(executable, shard.id, documents(), bundle,
-                                keep_runtime=shard.id == primary)
-
-        from concurrent.futures import ThreadPoolExecutor  # not on a no-change build
-
-        try:  # biggest shards first, so no worker is left with a big one at the end
-            with ThreadPoolExecutor(jobs) as pool:
-                indexed_pages = sum(pool.map(index, sorted(dirty, key=lambda s: -len(s.urls))))
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+    try:
+        if dirty:
+            staging.mkdir(parents=True)
+        indexed_pages = _index_and_join(config, executable, dirty_pieces, dirty, documents,
+                                        cache, bundle, primary)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
     for shard in shards[1:]:  # a former newest shard keeps no runtime
         _prune(bundle / shard.id, keep_runtime=False)
     removed = _remove_unplanned(bundle, {s.id for s in shards} | {MANIFEST})
+    cache.keep({piece.id for shard in shards for piece in shard.parts()} | {RUNTIME_KEY},
+               {shard.id for shard in shards})
     _write_manifest(bundle, shards, settings["pagefind"])
-    _save_state(config, settings, new_state)
+    _save_state(config, settings, {"shards": {s.id: [p.id for p in s.parts()] for s in shards},
+                                   "pieces": new_pieces})
     return SearchReport(tuple(s.id for s in shards), tuple(s.id for s in dirty), removed,
-                        indexed_pages, time.perf_counter() - started)
+                        indexed_pages, time.perf_counter() - started,
+                        tuple(p.id for p in dirty_pieces))
 
 
-SHARD_PERIODS = (  # the calendar periods a shard covers, coarsest first
-    lambda when: f"{when:%Y}",
-    lambda when: f"{when:%Y}-q{(when.month - 1) // 3 + 1}",
-    lambda when: f"{when:%Y-%m}",
-    lambda when: f"{when:%Y-%m-%d}",
+def _check_piece(piece: Shard, old: dict[str, Signature], files: dict[str, str],
+                 changed_urls: set[str], trimmed: dict[str, bytes], cached: bool
+                 ) -> tuple[dict[str, Signature], bool]:
+    """The piece's page signatures, and whether Pagefind must index it again."""
+    pages: dict[str, Signature] = {}
+    stale = not cached or set(old) != set(piece.urls)
+    for url in piece.urls:
+        size, mtime = _stat(files[url], url)
+        known = old.get(url)
+        if not (isinstance(known, list) and len(known) == 3):
+            known = None
+        if known and known[:2] == [size, mtime] and url not in changed_urls:
+            pages[url] = known
+        elif stale:
+            pages[url] = [size, mtime, ""]  # read once, while it is indexed
+        else:
+            trimmed[url] = trim_page(_read_page(files[url]))
+            pages[url] = [size, mtime, _digest(trimmed[url])]
+            stale = not known or known[2] != pages[url][2]
+    return pages, stale
+
+
+def _index_and_join(config: Config, executable: Path, pieces: list[Shard], shards: list[Shard],
+                    documents: Callable[[Shard], Iterator[tuple[str, str]]], cache: PieceCache,
+                    bundle: Path, primary: str | None) -> int:
+    """Index `pieces` with Pagefind (`config.workers` services at once) and write each of
+    `shards` as soon as all of its pieces are at hand. The number of pages indexed."""
+    piece_ids = {p.id for p in pieces}
+    waiting = {shard.id: {p.id for p in shard.parts()} & piece_ids for shard in shards}
+    ready: dict[str, Piece] = {}
+    results: queue.Queue[tuple[str, Piece | None, int, BaseException | None]] = queue.Queue()
+    jobs = max(1, min(config.workers, len(pieces)))
+    lanes: list[list[Shard]] = [[] for _ in range(jobs)]
+    for number, piece in enumerate(pieces):  # a shard's pieces side by side in all lanes
+        lanes[number % jobs].append(piece)
+    services = [PagefindProcess(executable) for _ in range(jobs)]
+    indexed = 0
+
+    def run(service: PagefindProcess, lane: list[Shard]) -> None:
+        try:
+            with service:
+                for piece_id, count, files in service.index_many(
+                        (piece.id, documents(piece)) for piece in lane):
+                    results.put((piece_id, _read(cache, piece_id, files), count, None))
+        except BaseException as exc:  # re-raised by the joining thread
+            results.put(("", None, 0, exc))
+
+    threads = [threading.Thread(target=run, args=(service, lane), daemon=True)
+               for service, lane in zip(services, lanes, strict=True) if lane]
+    for thread in threads:
+        thread.start()
+    try:
+        pending = [s for s in shards if waiting[s.id]]
+        for _ in range(len(pieces)):
+            piece_id, piece, count, error = results.get()
+            if error is not None:
+                raise error
+            assert piece is not None
+            ready[piece_id] = piece
+            indexed += count
+            for shard in list(pending):
+                waiting[shard.id].discard(piece_id)
+                if not waiting[shard.id]:
+                    pending.remove(shard)
+                    _join_shard(shard, ready, cache, bundle, shard.id == primary)
+                    for part in shard.parts():
+                        ready.pop(part.id, None)
+        for shard in shards:  # last: the runtime may come from a piece indexed above
+            if not any(part.id in piece_ids for part in shard.parts()):
+                _join_shard(shard, ready, cache, bundle, shard.id == primary)
+    except BaseException:
+        for service in services:
+            service.kill()
+        raise
+    finally:
+        for thread in threads:
+            thread.join()
+    return indexed
+
+
+def _read(cache: PieceCache, piece_id: str, files: dict[str, bytes]) -> Piece:
+    """The piece Pagefind just indexed, kept in the cache (and its runtime, once a build)."""
+    try:
+        piece = read_piece(canonical_bundle(files))
+    except ValueError as exc:
+        raise SitegenError(f"search: cannot read Pagefind's index of {piece_id}: {exc}") from exc
+    cache.save(piece_id, piece)
+    cache.save_runtime(runtime_files(files))
+    return piece
+
+
+def _join_shard(shard: Shard, ready: dict[str, Piece], cache: PieceCache, bundle: Path,
+                keep_runtime: bool) -> None:
+    """Write the shard's bundle from its pieces into the staging folder, check it, then swap it
+    into `output/pagefind/<id>/`. Word-index chunks and fragments already in the shard's folder
+    with the same content are hard-linked rather than compressed and written again."""
+    pieces = [ready.get(part.id) or cache.load(part.id) for part in shard.parts()]
+    final = bundle / shard.id
+    written = cache.load_digests(shard.id)
+    present = _listing(final) if written else set()
+    try:
+        joined = merge_pieces(pieces, lambda path, digest: written.get(path) == digest
+                              and path in present)
+    except ValueError as exc:
+        raise SitegenError(f"search: cannot join the index of {shard.id}: {exc}") from exc
+    files: dict[str, bytes | None] = dict(joined.files)
+    if keep_runtime:
+        files.update(cache.load_runtime())
+    new = bundle / STAGING / shard.id
+    old = bundle / STAGING / f"{shard.id}.old"
+    made: set[str] = set()
+    for rel, data in files.items():
+        path = os.path.join(new, safe_relative_path(rel))
+        folder = os.path.dirname(path)
+        if folder not in made:  # ~one fragment file a page: one mkdir a folder
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        if data is None:
+            os.link(final / rel, path)
+        else:
+            with open(path, "wb") as file:
+                file.write(data)
+    problem = bundle_problem(new, keep_runtime)
+    if problem:
+        raise SitegenError(f"search: the index of {shard.id} is incomplete: {problem}")
+    cache.forget_digests(shard.id)  # the folder is about to change
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)
+    cache.save_digests(shard.id, joined.digests)
+
+
+def _listing(folder: Path) -> set[str]:
+    """The word-index chunks and fragments in a shard's folder, as relative paths."""
+    present = set()
+    for sub in ("index", "fragment"):
+        with contextlib.suppress(OSError):
+            present.update(f"{sub}/{name}" for name in os.listdir(folder / sub))
+    return present
+
+
+SHARD_PERIODS = (  # the calendar periods a shard or a piece covers, coarsest first
+    lambda when: f"{when.year:04}",
+    lambda when: f"{when.year:04}-q{(when.month - 1) // 3 + 1}",
+    lambda when: f"{when.year:04}-{when.month:02}",
+    lambda when: f"{when.year:04}-{when.month:02}-{when.day:02}",
 )
 
 
-def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES) -> list[Shard]:
+def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES,
+                max_piece_pages: int = MAX_PIECE_PAGES) -> list[Shard]:
     """Articles grouped by UTC year of publication, newest first; a year with more than
     `max_pages` articles split into quarters, such a quarter into months, a month into days.
+    Each shard is cut the same way into pieces of at most `max_piece_pages` articles.
 
     Calendar boundaries keep the other shards as they are when one article is added or removed.
     Every shard the browser merges costs it requests on each query (132 month shards of a
     10,000-article archive: 3.7 s to a first result, against 0.95 s for 10 year shards), so
-    shards are as big as indexing memory allows.
+    shards are as big as indexing memory allows; pieces are as small as keeps Pagefind's
+    per-index overhead low.
     """
-    dated = sorted(((a.date.astimezone(UTC), a.url) for a in articles), reverse=True)
-    groups: dict[str, list[tuple[datetime, str]]] = {}
-
-    def split(members: list[tuple[datetime, str]], level: int) -> None:
-        parts: dict[str, list[tuple[datetime, str]]] = {}
-        for when, url in members:
-            parts.setdefault(SHARD_PERIODS[level](when), []).append((when, url))
-        for key, part in parts.items():
-            if len(part) > max_pages and level + 1 < len(SHARD_PERIODS):
-                split(part, level + 1)
-            else:
-                groups[key] = part
-
-    split(dated, 0)
-    newest_first = sorted(groups, key=lambda key: groups[key][0][0], reverse=True)
-    return [Shard(key, tuple(url for _, url in groups[key])) for key in newest_first]
+    dated = sorted(((_utc(a.date), a.url) for a in articles), reverse=True)
+    shards = []
+    for key, level, members in _periods(dated, 0, max_pages):
+        pieces = [Shard(piece_key, tuple(url for _, url in part)) for piece_key, _, part
+                  in _periods(members, level + 1, max_piece_pages)]
+        urls = tuple(url for _, url in members)
+        shards.append(Shard(key, urls, tuple(pieces) if len(pieces) > 1 else ()))
+    return shards
 
 
-def _stat(path: Path, url: str) -> tuple[int, int]:
+def _utc(when: datetime) -> datetime:
+    """The UTC instant as a naive datetime: comparing aware ones asks both for their offsets."""
+    offset = when.utcoffset()
+    return when.replace(tzinfo=None) - offset if offset else when.replace(tzinfo=None)
+
+
+def _periods(members: list[tuple[datetime, str]], level: int, max_pages: int
+             ) -> list[tuple[str, int, list[tuple[datetime, str]]]]:
+    """(key, level, members) of the calendar periods, newest first, that split `members`
+    (newest first) from `level` down into runs of at most `max_pages` (a day is never split)."""
+    if level >= len(SHARD_PERIODS):
+        return [("", level - 1, members)]
+    groups: list[tuple[str, int, list[tuple[datetime, str]]]] = []
+    parts: dict[str, list[tuple[datetime, str]]] = {}
+    for when, url in members:
+        parts.setdefault(SHARD_PERIODS[level](when), []).append((when, url))
+    for key, part in parts.items():
+        if len(part) > max_pages and level + 1 < len(SHARD_PERIODS):
+            groups.extend(_periods(part, level + 1, max_pages))
+        else:
+            groups.append((key, level, part))
+    return groups
+
+
+def _stat(path: str, url: str) -> tuple[int, int]:
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except FileNotFoundError:
         raise SitegenError(f"search: the page of {url} is missing ({path})") from None
     return stat.st_size, stat.st_mtime_ns
 
 
+def _read_page(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
 def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
-
-
-# ---------------------------------------------------------------- one shard
-
-def _index_shard(executable: Path, shard_id: str, documents: Iterable[tuple[str, str]],
-                 bundle: Path, keep_runtime: bool) -> int:
-    """Index one shard's (url, html) pages, write its bundle into the staging folder, check it,
-    then swap it into `output/pagefind/<id>/`.
-
-    The bundle comes back in the service's reply (GetFiles) and is written here: Pagefind's
-    WriteFiles answers before its (tokio) file writes are done, and the service exits at the end
-    of its input with writes pending, which left zero-byte files in some builds.
-    """
-    new = bundle / STAGING / shard_id
-    old = bundle / STAGING / f"{shard_id}.old"
-    with PagefindProcess(executable) as service:
-        count, files = service.index(documents)
-    try:
-        files = canonical_bundle(files)  # Pagefind writes filters in hash-map order
-    except ValueError as exc:
-        raise SitegenError(f"search: cannot read Pagefind's index of {shard_id}: {exc}") from exc
-    made: set[Path] = set()
-    for rel, data in files.items():
-        name = rel.split("/", 1)[0]
-        if DATA_FILES.match(name) or (keep_runtime and RUNTIME_FILES.match(name)):
-            path = new / safe_relative_path(rel)
-            if path.parent not in made:  # ~one fragment file a page: one mkdir a folder
-                path.parent.mkdir(parents=True, exist_ok=True)
-                made.add(path.parent)
-            path.write_bytes(data)
-    problem = bundle_problem(new, keep_runtime)
-    if problem:
-        raise SitegenError(f"search: the index of {shard_id} is incomplete: {problem}")
-    final = bundle / shard_id
-    if final.exists():
-        os.replace(final, old)
-    os.replace(new, final)
-    shutil.rmtree(old, ignore_errors=True)
-    return count
 
 
 def index_problem(config: Config) -> str | None:
@@ -417,16 +566,17 @@ class _Exchange:
     """What the request thread and the reply loop share."""
 
     urls: dict[int, str] = field(default_factory=dict)  # AddFile message id -> page URL
-    write_id: int | None = None  # the id of the GetFiles request, once sent
+    indexes: dict[int, str] = field(default_factory=dict)  # GetFiles message id -> index name
     error: BaseException | None = None
 
 
 class PagefindProcess:
-    """One `pagefind --service` process holding one index.
+    """One `pagefind --service` process, indexing one index after another.
 
     The service answers requests in order, one at a time, each reply a base64 JSON message
     ended by ','. Requests are written from a thread, so the service always has the next page
-    waiting, and replies are read here as they arrive.
+    waiting, and replies are read here as they arrive. Each index is deleted from the service
+    once its files are read, so the service holds one index at a time.
     """
 
     def __init__(self, executable: Path, index_config: dict[str, Any] | None = None):
@@ -434,6 +584,7 @@ class PagefindProcess:
         self.index_config = index_config or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._stderr: list[bytes] = []
+        self._indexes = 0  # the service numbers its indexes 0, 1, 2... and never reuses one
 
     def __enter__(self) -> PagefindProcess:
         try:
@@ -460,6 +611,12 @@ class PagefindProcess:
         if proc.stdout:
             proc.stdout.close()
 
+    def kill(self) -> None:
+        """Stop the service at once (another thread's build failed)."""
+        if self.proc is not None:
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+
     def _drain_stderr(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
         for line in self.proc.stderr:
@@ -471,12 +628,24 @@ class PagefindProcess:
 
     def index(self, documents: Iterable[tuple[str, str]]) -> tuple[int, dict[str, bytes]]:
         """Index (url, html) pairs; the page count and the bundle's files (path -> bytes)."""
+        [(_, count, files)] = list(self.index_many([("index", documents)]))
+        return count, files
+
+    def index_many(self, indexes: Iterable[tuple[str, Iterable[tuple[str, str]]]]
+                   ) -> Iterator[tuple[str, int, dict[str, bytes]]]:
+        """Index each (name, (url, html) pairs) in turn; yield (name, page count, the bundle's
+        files) as each is done."""
         assert self.proc is not None and self.proc.stdin and self.proc.stdout
+        indexes = list(indexes)
+        if not indexes:
+            return
         shared = _Exchange()
-        sender = threading.Thread(target=self._send, args=(documents, shared), daemon=True)
+        next_id = self._indexes
+        self._indexes += len(indexes)
+        sender = threading.Thread(target=self._send, args=(indexes, next_id, shared),
+                                  daemon=True)
         sender.start()
-        indexed, failed = 0, []
-        files: dict[str, bytes] = {}
+        indexed, failed, done = 0, [], 0
         try:
             for message_id, payload in self._replies():
                 kind = payload.get("type")
@@ -487,12 +656,20 @@ class PagefindProcess:
                     raise self._failure(f"Pagefind failed: {payload.get('message')}")
                 if kind == "IndexedFile":
                     indexed += 1
-                elif kind == "NewIndex" and payload.get("index_id") != 0:
-                    raise self._failure(f"unexpected index id {payload.get('index_id')}")
-                elif kind == "GetFiles" and message_id == shared.write_id:
-                    for item in payload.get("files") or ():
-                        files[item["path"]] = base64.b64decode(item["content"])
-                    break
+                elif kind == "NewIndex":
+                    if payload.get("index_id") != next_id:
+                        raise self._failure(f"unexpected index id {payload.get('index_id')}")
+                    next_id += 1
+                elif kind == "GetFiles" and message_id in shared.indexes:
+                    if failed:
+                        raise self._failure(f"Pagefind could not index {len(failed)} page(s): "
+                                            + "; ".join(failed[:5]))
+                    files = {item["path"]: base64.b64decode(item["content"])
+                             for item in payload.get("files") or ()}
+                    yield shared.indexes.pop(message_id), indexed, files
+                    indexed, done = 0, done + 1
+                    if done == len(indexes):
+                        break
             else:
                 sender.join(timeout=5)
                 if shared.error is not None:
@@ -505,25 +682,28 @@ class PagefindProcess:
             sender.join()
         if shared.error is not None:
             raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
-        if failed:
-            raise self._failure(f"Pagefind could not index {len(failed)} page(s): "
-                                + "; ".join(failed[:5]))
-        return indexed, files
 
-    def _send(self, documents: Iterable[tuple[str, str]], shared: _Exchange) -> None:
+    def _send(self, indexes: list[tuple[str, Iterable[tuple[str, str]]]], first_id: int,
+              shared: _Exchange) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         out = self.proc.stdin
+        message_id = first_id * 1_000_000_000  # ids unique across calls
         try:
-            out.write(_encode(1, {"type": "NewIndex", "config": self.index_config}))
-            message_id = 1
-            for url, html in documents:
+            for index_id, (name, documents) in enumerate(indexes, first_id):
                 message_id += 1
-                shared.urls[message_id] = url
-                out.write(_encode(message_id, {"type": "AddFile", "index_id": 0, "url": url,
-                                               "file_path": None, "file_contents": html}))
-            shared.write_id = message_id + 1
-            out.write(_encode(message_id + 1, {"type": "GetFiles", "index_id": 0}))
-            out.flush()
+                out.write(_encode(message_id, {"type": "NewIndex", "config": self.index_config}))
+                for url, html in documents:
+                    message_id += 1
+                    shared.urls[message_id] = url
+                    out.write(_encode(message_id, {"type": "AddFile", "index_id": index_id,
+                                                   "url": url, "file_path": None,
+                                                   "file_contents": html}))
+                message_id += 1
+                shared.indexes[message_id] = name
+                out.write(_encode(message_id, {"type": "GetFiles", "index_id": index_id}))
+                message_id += 1
+                out.write(_encode(message_id, {"type": "DeleteIndex", "index_id": index_id}))
+                out.flush()
         except BaseException as exc:  # reported by the reply loop
             shared.error = exc
             with contextlib.suppress(OSError):
@@ -560,8 +740,9 @@ def _state_path(cache_dir: Path, output_dir: Path) -> Path:
     return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.json"
 
 
-def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, dict[str, Signature]]:
-    """The pages (URL -> [size, mtime_ns, digest]) each shard was last indexed from."""
+def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, Any]:
+    """What the last build indexed: {"shards": {shard: [piece ids]}, "pieces": {piece: {URL:
+    [size, mtime_ns, digest]}}}; empty when the settings changed."""
     try:
         path = _state_path(config.cache_dir, config.output_dir)
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -569,11 +750,94 @@ def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, dict[str,
         return {}
     if not isinstance(data, dict) or data.get("settings") != settings:
         return {}
-    shards = data.get("shards")
-    return shards if isinstance(shards, dict) else {}
+    state = data.get("state")
+    if not (isinstance(state, dict) and isinstance(state.get("shards"), dict)
+            and isinstance(state.get("pieces"), dict)):
+        return {}
+    return state
 
 
-def _save_state(config: Config, settings: dict[str, Any],
-                shards: dict[str, dict[str, Signature]]) -> None:
-    text = json.dumps({"settings": settings, "shards": shards}, separators=(",", ":"))
+def _save_state(config: Config, settings: dict[str, Any], state: dict[str, Any]) -> None:
+    text = json.dumps({"settings": settings, "state": state}, separators=(",", ":"))
     write_atomic(_state_path(config.cache_dir, config.output_dir), text.encode("utf-8"))
+
+
+def _pieces_dir(cache_dir: Path, output_dir: Path) -> Path:
+    return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.pieces"
+
+
+class PieceCache:
+    """Each piece's index as read from Pagefind (`pagefind_merge.Piece`), one pickle a piece,
+    and Pagefind's runtime files, so a shard can be joined again without indexing its pieces."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self._runtime_saved = False
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.pickle"
+
+    def has(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def save(self, key: str, piece: Piece) -> None:
+        write_atomic(self._path(key), pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def load(self, key: str) -> Piece:
+        piece = self._load(key)
+        if not isinstance(piece, Piece):
+            raise CacheMiss(key)
+        return piece
+
+    def save_runtime(self, files: dict[str, bytes]) -> None:
+        if not self._runtime_saved:
+            write_atomic(self._path(RUNTIME_KEY), pickle.dumps(files))
+            self._runtime_saved = True
+
+    def load_runtime(self) -> dict[str, bytes]:
+        files = self._load(RUNTIME_KEY)
+        if not (isinstance(files, dict) and files):
+            raise CacheMiss(RUNTIME_KEY)
+        return files
+
+    def _load(self, key: str) -> Any:
+        try:
+            return pickle.loads(self._path(key).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
+                ValueError, ImportError) as exc:
+            raise CacheMiss(key) from exc
+
+    def forget(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def _digests_path(self, shard_id: str) -> Path:
+        return self.folder / f"{shard_id}.written"
+
+    def load_digests(self, shard_id: str) -> dict[str, str]:
+        """The content digest of each chunk and fragment the shard's folder holds (empty when
+        unknown)."""
+        try:
+            digests = pickle.loads(self._digests_path(shard_id).read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+            return {}
+        return digests if isinstance(digests, dict) else {}
+
+    def save_digests(self, shard_id: str, digests: dict[str, str]) -> None:
+        write_atomic(self._digests_path(shard_id), pickle.dumps(digests))
+
+    def forget_digests(self, shard_id: str) -> None:
+        self._digests_path(shard_id).unlink(missing_ok=True)
+
+    def keep(self, pieces: set[str], shards: set[str]) -> None:
+        """Remove what the cache holds of pieces and shards that are no more."""
+        if self.folder.is_dir():
+            for path in self.folder.iterdir():
+                if path.stem not in (pieces if path.suffix == ".pickle" else shards):
+                    path.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class CacheMiss(Exception):
+    """A piece (or the runtime) the build expected in the cache is missing or unreadable."""

@@ -12,6 +12,7 @@ import pytest
 from browser import conftest as browser_fixtures
 from conftest import article, build_site
 
+from sitegen import search
 from sitegen.pagefind_format import (
     ENTRY,
     META_SHAPE,
@@ -220,11 +221,12 @@ def test_a_bundle_without_an_entry_is_a_value_error():
 @pytest.mark.browser
 def test_a_filtered_search_finds_the_right_pages_in_a_canonical_bundle(make_site, monkeypatch,
                                                                        serve_folder):
+    """The build joins canonical bundles of pieces (sitegen.pagefind_merge): ~2 pages a piece
+    here, so the filter and word indexes the browser reads are joined ones."""
     if browser_fixtures.browser_missing():
         pytest.skip(browser_fixtures.browser_missing())
-    index = PagefindProcess.index
-    monkeypatch.setattr(PagefindProcess, "index", lambda self, documents: (
-        lambda count, files: (count, canonical_bundle(files)))(*index(self, documents)))
+    monkeypatch.setattr(search, "MAX_PIECE_PAGES", 2)
+    monkeypatch.setattr(search.plan_shards, "__defaults__", (search.MAX_SHARD_PAGES, 2))
     site = make_site({f"content/c{n}.md": article(
         f"Council item {n}", f"2024-0{n + 1}-02", "The council met again.",
         section=SECTIONS[n % 3], tags=[TAGS[n % 5]], authors=[AUTHORS[n % 4]])

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import article, build_site
+from conftest import article, build_site, read_tree
 
 from sitegen import search
 from sitegen.errors import SitegenError
@@ -219,6 +219,112 @@ def test_a_damaged_shard_is_rebuilt(make_site, reports):
     assert reports.again().indexed == ("2025", "2024")
     assert search.bundle_problem(bundle / "2024") is None
     assert search.bundle_problem(bundle / "2025", runtime=True) is None
+
+
+YEAR = {f"content/m{month}-{day}.md": article(
+    f"Story {month}-{day}", f"2024-{month:02}-{day:02} 10:00:00",
+    f"Body of story {month} {day} about the harbor and topic{month}x{day}.",
+    section=("World", "Science")[day % 2], tags=[f"Tag{month % 3}"])
+    for month in (1, 2, 3, 5) for day in (3, 9, 17)}
+
+
+@pytest.fixture
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces of at most 3 articles: a year of this test's size is cut into months."""
+    monkeypatch.setattr(search, "MAX_PIECE_PAGES", 3)
+    monkeypatch.setattr(search.plan_shards, "__defaults__", (search.MAX_SHARD_PAGES, 3))
+
+
+def test_a_shard_is_indexed_in_pieces_and_an_edit_reindexes_one(make_site, reports,
+                                                                  small_pieces):
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    assert reports[-1].indexed == ("2024",)
+    assert reports[-1].pieces == ("2024-q2", "2024-03", "2024-02", "2024-01")  # Q2: May only
+    assert len(fragments(site / "output" / "pagefind" / "2024")) == 12
+    (site / "content" / "m2-9.md").write_text(article(
+        "Story 2-9", "2024-02-09 10:00:00", "Rewritten around a quasarscope.",
+        section="World", tags=["Tag2"]), encoding="utf-8")
+    build_site(site, search=True)
+    assert reports[-1].pieces == ("2024-02",) and reports[-1].pages_indexed == 3
+    assert reports[-1].indexed == ("2024",)
+    text = json.dumps(fragments(site / "output" / "pagefind" / "2024"))
+    assert "quasarscope" in text and "topic2x9" not in text
+
+
+def test_a_shard_joined_from_cached_pieces_equals_a_clean_build(make_site, reports, tmp_path,
+                                                               small_pieces):
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    edits = {"m5-17.md": ("2024-05-17 10:00:00", "Harbor quasarscope résumé."),  # newest
+             "m1-3.md": ("2024-01-03 10:00:00", "Café zenithscope")}  # oldest piece
+    for name, (date, body) in edits.items():
+        (site / "content" / name).write_text(article(name, date, body), encoding="utf-8")
+        build_site(site, search=True)
+    (site / "content" / "m3-9.md").unlink()  # a piece loses a page
+    (site / "content" / "m4-1.md").write_text(article("April", "2024-04-01", "A new month."),
+                                              encoding="utf-8")  # a new piece
+    build_site(site, search=True)  # Q2 (April, May) is now cut into months
+    assert reports[-1].pieces == ("2024-05", "2024-04", "2024-03")
+    clean = make_site({**{k: v for k, v in YEAR.items() if not k.endswith("m3-9.md")},
+                       **{f"content/{k}": article(k, d, b) for k, (d, b) in edits.items()},
+                       "content/m4-1.md": article("April", "2024-04-01", "A new month.")})
+    build_site(clean, search=True)
+    assert read_tree(clean / "output" / "pagefind") == read_tree(site / "output" / "pagefind")
+
+
+def test_an_edit_keeps_the_files_whose_content_did_not_change(make_site, reports,
+                                                             small_pieces):
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    shard = site / "output" / "pagefind" / "2024"
+    before = {p.name: p.stat().st_ino for p in (shard / "fragment").iterdir()}
+    (site / "content" / "m2-9.md").write_text(article(
+        "Story 2-9", "2024-02-09 10:00:00", "Rewritten.", section="World", tags=["Tag2"]),
+        encoding="utf-8")
+    build_site(site, search=True)
+    after = {p.name: p.stat().st_ino for p in (shard / "fragment").iterdir()}
+    assert len(set(before) - set(after)) == 1 and len(set(after) - set(before)) == 1
+    assert all(after[name] == inode for name, inode in before.items() if name in after)
+
+
+def test_a_piece_lost_from_the_cache_is_indexed_again(make_site, reports, small_pieces):
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    pieces = next((site / ".sitegen-cache").glob("search-index-*.pieces"))
+    expected = read_tree(site / "output" / "pagefind")
+    (pieces / "2024-03.pickle").write_bytes(b"not a pickle")
+    (site / "content" / "m2-9.md").write_text(article(
+        "Story 2-9", "2024-02-09 10:00:00", "Rewritten.", section="World", tags=["Tag2"]),
+        encoding="utf-8")
+    build_site(site, search=True)  # 2024-02 is indexed, 2024-03 cannot be read: all again
+    assert reports[-1].pieces == ("2024-q2", "2024-03", "2024-02", "2024-01")
+    (site / "content" / "m2-9.md").write_text(YEAR["content/m2-9.md"], encoding="utf-8")
+    build_site(site, search=True)
+    assert read_tree(site / "output" / "pagefind") == expected
+
+
+def test_a_failed_build_leaves_no_stale_piece(make_site, reports, small_pieces, monkeypatch):
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    expected = read_tree(site / "output" / "pagefind")
+    original = YEAR["content/m2-9.md"]
+    (site / "content" / "m2-9.md").write_text(original.replace("Body of", "Changed"),
+                                              encoding="utf-8")
+    monkeypatch.setattr(search, "_join_shard", lambda *args: (_ for _ in ()).throw(
+        SitegenError("disk full")))
+    with pytest.raises(SitegenError, match="disk full"):
+        build_site(site, search=True)
+    monkeypatch.undo()
+    small_pieces_again(monkeypatch)
+    (site / "content" / "m2-9.md").write_text(original, encoding="utf-8")
+    build_site(site, search=True)  # the page is back as it was: its piece must not be stale
+    assert read_tree(site / "output" / "pagefind") == expected
+
+
+def small_pieces_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(search, "MAX_PIECE_PAGES", 3)
+    monkeypatch.setattr(search.plan_shards, "__defaults__", (search.MAX_SHARD_PAGES, 3))
 
 
 def test_no_search_writes_no_bundle(make_site):
