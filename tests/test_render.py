@@ -155,3 +155,19 @@ def test_the_sections_nav_marks_the_current_section_only(make_site):
     assert current("sections/sport/index.html") == ["/sections/sport/"]
     assert current("index.html") == ["/"]
     assert current("2026/02/01/a/index.html") == []
+
+
+def test_compiled_templates_are_cached_and_follow_an_edited_template(make_site):
+    site = make_site({"content/a.md": article("A", "2025-01-01"),
+                      "layouts/404.html": "{% extends 'base.html' %}{% block main %}"
+                                          "<h1>Lost at sea</h1>{% endblock %}"})
+    build_site(site)
+    [folder] = (site / ".sitegen-cache").glob("templates-*")
+    cached = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert len(cached) >= 3  # 404.html, base.html and what base.html includes
+    (site / "layouts/404.html").write_text("{% extends 'base.html' %}{% block main %}"
+                                           "<h1>Adrift</h1>{% endblock %}")
+    build_site(site)
+    assert "Adrift" in (site / "output/404.html").read_text()
+    after = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert sum(after[name] != mtime for name, mtime in cached.items()) == 1  # 404.html only

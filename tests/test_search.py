@@ -444,3 +444,27 @@ def test_bench_search_runs_on_a_tiny_archive(tmp_path: Path):
     assert run["single"].shards == 1 and run["sharded"].shards > 1
     assert run["edit"].shards == 1 and run["no-op"].shards == 0
     assert "| sharded |" in bench_search.report(results, 1)
+
+
+def test_the_pagefind_binary_is_found_as_pagefinds_own_package_finds_it(monkeypatch, tmp_path):
+    from pagefind.service import get_executable
+
+    search.pagefind_executable.cache_clear()
+    try:
+        assert search.pagefind_executable() == get_executable()
+        fake = tmp_path / "pagefind-custom"
+        monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+        search.pagefind_executable.cache_clear()
+        assert search.pagefind_executable() == get_executable() == fake
+        monkeypatch.delenv("PAGEFIND_BINARY_PATH")
+        monkeypatch.setattr(search.importlib, "import_module", _no_module)
+        monkeypatch.setenv("PATH", str(tmp_path))
+        search.pagefind_executable.cache_clear()
+        with pytest.raises(SitegenError, match="no Pagefind binary"):
+            search.pagefind_executable()
+    finally:
+        search.pagefind_executable.cache_clear()
+
+
+def _no_module(name: str):
+    raise ImportError(name)
