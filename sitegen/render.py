@@ -25,10 +25,12 @@ from .urls import Urls
 
 
 class Renderer:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, cache_compiled: bool = False):
+        """`cache_compiled`: keep compiled templates in the build cache (a build does; `check`
+        writes nothing)."""
         self.config = config
         self.urls = Urls(config)
-        self.env = make_environment(config, self.urls)
+        self.env = make_environment(config, self.urls, cache_compiled)
 
     def render(self, spec: PageSpec, body_html: str = "") -> bytes:
         context = dict(spec.context)
@@ -119,7 +121,8 @@ def quick_escaping_supported() -> bool:
     return _escape_inner is not None and hasattr(CodeGenerator, "_output_child_pre")
 
 
-def make_environment(config: Config, urls: Urls) -> jinja2.Environment:
+def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
+                     ) -> jinja2.Environment:
     quick = quick_escaping_supported()
     env = _Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in layout_dirs(config)]),
@@ -131,7 +134,8 @@ def make_environment(config: Config, urls: Urls) -> jinja2.Environment:
         # the cache by template path and source checksum; the folder name adds what else
         # shapes the compiled code.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(_ensure_dir(
-            config.cache_dir / f"templates-{jinja2.__version__}-{int(quick)}"))),
+            config.cache_dir / f"templates-{jinja2.__version__}-{int(quick)}")))
+        if cache_compiled else None,
     )
     if quick:
         env.code_generator_class = _EscapingCodeGenerator

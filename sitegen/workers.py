@@ -156,7 +156,7 @@ def render_many(specs: list[PageSpec]) -> list:
     if state.renderer is None:
         from .render import Renderer
 
-        state.renderer = Renderer(state.config)
+        state.renderer = Renderer(state.config, cache_compiled=True)
         state.writer = Writer(state.config.output_dir)
     assert state.writer is not None
     out: list = []
