@@ -97,8 +97,13 @@ def build(config: Config, progress: Progress | None = None,
         with timer.stage("plan"):
             specs = plan_site(indexes, config)
         with timer.stage("render"):
+            from .render import template_digests  # Jinja2 only once there is work for it
+
+            digests = template_digests(config)
+            shape = site_shape(config, indexes.articles, digests)
+            settled = settled_pages(cache, shape, indexes.articles)
             staged, states, writer = render_pages(specs, loaded.keys, config, previous,
-                                                  progress)
+                                                  progress, settled, digests)
         with timer.stage("write"):
             result, changed_urls = write_output(config, writer, list(staged), states, loaded,
                                                 cache, previous)
@@ -116,6 +121,7 @@ def build(config: Config, progress: Progress | None = None,
             search_seconds=search_seconds,
         )
         _remember_build(cache, inputs, loaded, report)
+        remember_shape(cache, shape, indexes.articles)
     return report
 
 
@@ -391,27 +397,84 @@ def _instant(when: datetime) -> tuple[datetime, datetime]:
     return when.astimezone(UTC).replace(tzinfo=None), when
 
 
+# ---------------------------------------------------------------- what an edit can leave alone
+
+def site_shape(config: Config, articles: Sequence[Article], template_digests: dict[str, str]
+               ) -> str:
+    """A digest of what every page but feeds and sitemaps shows beside its articles: the
+    articles' URLs, order, dates, terms and stories (which give every index, neighbour and
+    related list, count and navigation), the configuration and the templates."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (__version__, str(CACHE_FORMAT), config.output_affecting_digest(),
+                 json.dumps(template_digests, sort_keys=True)):
+        digest.update(part.encode() + b"\0")
+    for a in articles:
+        terms = "\1".join(f"{t.name}\2{t.slug}\2{t.url}" if t else "" for t in
+                          (a.section, *a.tags, None, *a.authors))
+        digest.update(f"{a.url}\0{a.date.isoformat()}\0{a.updated and a.updated.isoformat()}"
+                      f"\0{a.story}\0{terms}\n".encode())
+    return digest.hexdigest()
+
+
+def _article_key(article: Article) -> str:
+    return f"{article.card}:{article.digest}" if article.card else ""
+
+
+def settled_pages(cache: BuildCache, shape: str, articles: Sequence[Article]
+                  ) -> Callable[[PageSpec], bool]:
+    """Which pages cannot have changed since the last build: the site's shape is the same
+    and none of the articles the page shows changed (record or body). Feeds, sitemaps and any
+    page the planner does not vouch for (`PageSpec.shows` None) are never settled."""
+    last = cache.get_meta("shape")
+    if not last or not last.startswith(shape + "\n"):
+        return lambda spec: False
+    keys = json.loads(last[len(shape) + 1:])
+    changed = {id(a) for a in articles
+               if not (key := _article_key(a)) or keys.get(a.url) != key}
+    return lambda spec: spec.shows is not None and changed.isdisjoint(map(id, spec.shows))
+
+
+def remember_shape(cache: BuildCache, shape: str, articles: Sequence[Article]) -> None:
+    keys = {a.url: _article_key(a) for a in articles}
+    cache.set_meta("shape", shape + "\n" + json.dumps(keys, separators=(",", ":")))
+
+
 # ---------------------------------------------------------------- render
 
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
-                 previous: dict[str, tuple[str, str]], progress: Progress | None = None
+                 previous: dict[str, tuple[str, str]], progress: Progress | None = None,
+                 settled: Callable[[PageSpec], bool] = lambda spec: False,
+                 template_digests: dict[str, str] | None = None,
                  ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
     """Render into the staging folder every page whose fingerprint changed.
 
-    Workers fingerprint their own share of the pages, so that work is parallel too.
+    A `settled` page keeps the last build's state without being fingerprinted, as long as
+    its file is in place. Workers fingerprint their own share of the other pages, so that
+    work is parallel too.
     """
-    from .render import template_digests  # Jinja2 only once there is something to render
+    from .render import template_digests as digests_of  # Jinja2 only once there is work
     from .workers import RenderJob, WorkerState, render_many, run_parallel
 
     writer = Writer(config.output_dir)
     writer.discard_staging()
-    WorkerState.job = RenderJob(template_digests(config), config.output_affecting_digest(),
-                                previous, body_keys)
+    WorkerState.job = RenderJob(template_digests or digests_of(config),
+                                config.output_affecting_digest(), previous, body_keys)
     staged: list[Staged] = []
     states: dict[str, tuple[str, str]] = {}
     problems: dict[str, Problem] = {}
+    urls = Urls(config)
+    output = f"{config.output_dir}{os.sep}"
+    todo = []
+    for spec in specs:
+        if settled(spec):
+            rel = urls.output_path(spec.url)
+            old = previous.get(rel)
+            if old and file_size(output + rel) == size_of(old[1]):
+                states[rel] = old
+                continue
+        todo.append(spec)
     try:
-        for outcome in run_parallel(render_many, list(specs), config, progress, "render"):
+        for outcome in run_parallel(render_many, todo, config, progress, "render"):
             if isinstance(outcome, Problem):
                 problems.setdefault(str(outcome), outcome)
                 continue

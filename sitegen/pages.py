@@ -43,13 +43,15 @@ class _Planner:
         self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
         self.nav_root = os.path.commonprefix([term.url for term in nav])
 
-    def spec(self, url: str, template: str, meta: dict[str, Any], body_of: str = "",
-             **context: Any) -> PageSpec:
+    def spec(self, url: str, template: str, meta: dict[str, Any], shows: tuple[Article, ...],
+             body_of: str = "", **context: Any) -> PageSpec:
+        """`shows`: every article in `context`; the rest of it must follow from the site's
+        shape (build.site_shape: URLs, dates, terms, stories, configuration, templates)."""
         current = next((term.url for term in self.nav if url.startswith(term.url)), "") \
             if url.startswith(self.nav_root) else ""
         return PageSpec(url, template,
                         {"page": meta, "nav": self.nav, "nav_current": current, **context},
-                        body_of=body_of, kind=meta["kind"])
+                        body_of=body_of, kind=meta["kind"], shows=shows)
 
     def home(self) -> PageSpec:
         u, ix = self.urls, self.ix
@@ -58,8 +60,10 @@ class _Planner:
         years = tuple((y, u.year(y), len(arts)) for y, arts in sorted(ix.years.items(),
                                                                        reverse=True))
         meta = page_meta(u.home(), self.config.title, "home", u, self.config.description)
-        return self.spec(u.home(), "home.html", meta,
-                         latest=ix.articles[: self.config.home_latest], sections=blocks,
+        latest = ix.articles[: self.config.home_latest]
+        shows = (*latest, *(article for _, articles in blocks for article in articles))
+        return self.spec(u.home(), "home.html", meta, shows,
+                         latest=latest, sections=blocks,
                          years=years, archive_url=u.archive(),
                          more=len(ix.articles) > self.config.home_latest)
 
@@ -69,11 +73,15 @@ class _Planner:
             y, m, d = article.day_key
             meta = page_meta(article.url, article.title, "article", u, article.summary,
                              image=article.image)
-            yield self.spec(article.url, "article.html", meta, body_of=article.digest,
-                            article=article, neighbours=self.ix.neighbours[article.url],
-                            related=self.ix.related.get(article.url, ()),
-                            story=self.ix.stories.get(article.story, ()),
-                            day_url=u.day(y, m, d))
+            neighbours = self.ix.neighbours[article.url]
+            related = self.ix.related.get(article.url, ())
+            story = self.ix.stories.get(article.story, ())
+            shows = (article, *(n for n in (neighbours.prev, neighbours.next,
+                                            neighbours.section_prev, neighbours.section_next)
+                                if n is not None), *related, *story)
+            yield self.spec(article.url, "article.html", meta, shows, body_of=article.digest,
+                            article=article, neighbours=neighbours, related=related,
+                            story=story, day_url=u.day(y, m, d))
 
     def listing(self, first_url: str, title: str, articles: Sequence[Article], kind: str,
                 description: str = "", feeds: tuple[tuple[str, str], ...] = (),
@@ -83,7 +91,7 @@ class _Planner:
             url = self.urls.paged(first_url, number)
             heading = title if number == 1 else f"{title} (page {number})"
             meta = page_meta(url, heading, kind, self.urls, description, feeds)
-            yield self.spec(url, "list.html", meta, heading=title, articles=chunk,
+            yield self.spec(url, "list.html", meta, chunk, heading=title, articles=chunk,
                             pagination=self.pagination(first_url, number, len(pages)),
                             total=len(articles), **extra)
 
@@ -132,8 +140,8 @@ class _Planner:
         entries = tuple((t.term, len(t.articles)) for t in
                         sorted(index.values(), key=lambda t: t.term.name.casefold()))
         meta = page_meta(u.term_list(kind), label, f"{kind}-list", u)
-        yield self.spec(u.term_list(kind), "terms.html", meta, heading=label, terms=entries,
-                        term_kind=kind)
+        yield self.spec(u.term_list(kind), "terms.html", meta, (), heading=label,
+                        terms=entries, term_kind=kind)
         singular = {"sections": "Section", "tags": "Tag", "authors": "Author"}[kind]
         for term_index in index.values():
             term = term_index.term
@@ -146,5 +154,5 @@ class _Planner:
                                     up=(label, u.term_list(kind)))
 
     def simple(self, url: str, template: str, title: str, kind: str) -> PageSpec:
-        return self.spec(url, template, page_meta(url, title, kind, self.urls),
+        return self.spec(url, template, page_meta(url, title, kind, self.urls), (),
                          archive_url=self.urls.archive())

@@ -120,6 +120,9 @@ class PageSpec:
     context: dict[str, Any] = field(default_factory=dict)
     body_of: str = ""  # digest of the article whose body this page shows, if any
     kind: str = "page"
+    # Every article the page shows, when the rest of its context follows from the site's
+    # shape alone (build.site_shape); None when the planner does not vouch for that.
+    shows: tuple[Article, ...] | None = None
 
 
 @dataclass(frozen=True)

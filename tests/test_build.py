@@ -511,3 +511,88 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(make_site):
     (site / "content/bad.md").unlink()
     build_site(site, jobs=2)
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+# ---------------------------------------------------------------- pages an edit leaves alone
+
+@pytest.fixture
+def fingerprinted(monkeypatch):
+    """The URLs of the pages each build sends to the render workers to fingerprint."""
+    from sitegen import workers
+
+    seen: list[set[str]] = []
+    original = workers.run_parallel
+
+    def spy(func, items, *args, **kwargs):
+        if func is workers.render_many:
+            seen.append({spec.url for spec in items})
+        return original(func, items, *args, **kwargs)
+
+    monkeypatch.setattr(workers, "run_parallel", spy)
+    return seen
+
+
+def _retitle(site, old, new):
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace(f"title: {old}", f"title: {new}\nslug: gamma-story"
+                                             if "slug:" not in path.read_text()
+                                             else f"title: {new}", 1))
+
+
+def test_an_edit_fingerprints_only_the_pages_showing_the_article(make_site, fingerprinted):
+    site = make_site(FILES)
+    build_site(site)
+    everything = fingerprinted[-1]
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    rebuild_and_compare(site)
+    looked_at = fingerprinted[-2]  # the last one is the clean build of the comparison
+    assert "/2025/04/01/gamma-story/" in looked_at
+    assert {"/tags/trade/", "/2024/12/31/delta-story/", "/"} <= looked_at  # lists, related
+    assert "/2025/03/04/alpha-story/" not in looked_at  # shows neither it nor its neighbours
+    assert {"/tags/cartels/", "/search/", "/sections/", "/2025/03/04/"}.isdisjoint(looked_at)
+    assert {"/feed.xml", "/sitemap.xml"} <= looked_at  # never vouched for: always looked at
+    pages = {url for url in everything if url.endswith("/")}
+    assert len(looked_at & pages) < len(pages) / 2
+
+
+def test_a_retitled_article_fingerprints_its_lists_and_neighbours(make_site, fingerprinted):
+    site = make_site(FILES)
+    build_site(site)
+    _retitle(site, "Gamma story", "Gamma retold")
+    report = rebuild_and_compare(site)
+    looked_at = fingerprinted[-2]
+    assert "/2025/03/05/beta-story/" in looked_at  # its "next" link names the article
+    assert "/tags/cartels/" not in looked_at
+    assert report.pages_rendered >= 8
+
+
+@pytest.mark.parametrize("change", [
+    ("tags: [Trade]", "tags: [Trade, Ports]"),  # a new tag: new pages, new related lists
+    ("section: Business", "section: World"),
+    ("date: 2025-04-01 23:30:00 -0700", "date: 2025-04-02 08:00:00 -0700"),
+    ("title: Gamma story", "title: Gamma story\nstory: s1"),
+    ("authors: [Ann Lee]", "authors: [Ann Lee, Bo Li]"),
+    ("title: Gamma story", "title: Gamma story\nupdated: 2025-04-05"),  # feeds, sitemaps
+])
+def test_a_change_of_the_sites_shape_fingerprints_every_page(make_site, fingerprinted, change):
+    site = make_site(FILES)
+    build_site(site)
+    everything = fingerprinted[-1]
+    path = site / "content/2025/04/c.md"
+    text = path.read_text()
+    assert change[0] in text
+    path.write_text(text.replace(change[0], change[1], 1))
+    rebuild_and_compare(site)
+    assert fingerprinted[-2] == fingerprinted[-1]  # as many as the clean build: all of them
+    assert len(fingerprinted[-1]) >= len(everything) - 2
+
+
+def test_a_settled_page_whose_file_is_gone_is_written_again(make_site, fingerprinted):
+    site = make_site(FILES)
+    build_site(site)
+    (site / "output/tags/cartels/index.html").unlink()
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    rebuild_and_compare(site)
+    assert "/tags/cartels/" in fingerprinted[-2]
