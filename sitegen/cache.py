@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 8  # bump when parsed records or page fingerprints change shape
+CACHE_FORMAT = 9  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);

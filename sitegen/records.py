@@ -7,6 +7,7 @@ that inherits its memory."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -90,6 +91,12 @@ class Article:
     words: int = 0
     card: str = ""  # digest of what a list or a neighbour link can show (cache.card_digest)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Unpickled through `__init__` with the field values in order: the slots dataclass
+        default (`__setstate__` asking `dataclasses.fields()` every time) took 12 us an
+        article, most of the time a build spends loading 10,000 cached articles."""
+        return Article, _article_fields(self)
+
     @property
     def day_key(self) -> tuple[int, int, int]:
         """The date as written (its own offset) that URLs and archives group on."""
@@ -99,6 +106,9 @@ class Article:
     def sort_key(self) -> tuple[datetime, str]:
         """Newest first when sorted in reverse; the URL breaks ties deterministically."""
         return (self.date, self.url)
+
+
+_article_fields = operator.attrgetter(*(name for name in Article.__dataclass_fields__))
 
 
 @dataclass(frozen=True, slots=True)
