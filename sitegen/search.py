@@ -8,8 +8,9 @@ Pagefind's multisite `mergeIndex`. Every shard the browser merges costs it reque
 so shards are big.
 
 Pagefind cannot update an index in place (Pagefind/pagefind#71) and indexes ~2 ms a page, so a
-shard is not indexed whole: it is cut the same calendar way into *pieces* of at most
-`MAX_PIECE_PAGES` articles (a month, at ~80 articles a month), Pagefind indexes each piece, and
+shard is not indexed whole: it is cut the same calendar way (with thirds of a month between
+months and days) into *pieces* of at most `MAX_PIECE_PAGES` articles (~27 at ~80 articles a
+month; ~2.5 ms a page to index, plus ~3 ms a piece), Pagefind indexes each piece, and
 `pagefind_merge` joins a shard's pieces into the bundle Pagefind would have written for the whole
 shard. Each piece's index is kept in the build cache (`.sitegen-cache/search-index-*.pieces/`), so
 an edit re-indexes the edited article's piece alone and joins its shard again; the bundle is the
@@ -67,7 +68,7 @@ from .writer import write_atomic
 
 FORMAT = 4  # bump when page trimming, the bundle layout, the pieces or the manifest change
 MAX_SHARD_PAGES = 3000  # what the browser merges: fewer, bigger shards search faster
-MAX_PIECE_PAGES = 150  # what Pagefind indexes at once: an edit re-indexes this many pages
+MAX_PIECE_PAGES = 40  # what Pagefind indexes at once: an edit re-indexes this many pages
 BUNDLE_DIR = "pagefind"
 MANIFEST = "manifest.json"
 STATE_FILE = "search-index"
@@ -340,12 +341,29 @@ def _listing(folder: Path) -> set[str]:
     return present
 
 
-SHARD_PERIODS = (  # the calendar periods a shard or a piece covers, coarsest first
-    lambda when: f"{when.year:04}",
-    lambda when: f"{when.year:04}-q{(when.month - 1) // 3 + 1}",
-    lambda when: f"{when.year:04}-{when.month:02}",
-    lambda when: f"{when.year:04}-{when.month:02}-{when.day:02}",
-)
+def _year(when: datetime) -> str:
+    return f"{when.year:04}"
+
+
+def _quarter(when: datetime) -> str:
+    return f"{when.year:04}-q{(when.month - 1) // 3 + 1}"
+
+
+def _month(when: datetime) -> str:
+    return f"{when.year:04}-{when.month:02}"
+
+
+def _third(when: datetime) -> str:
+    """Days 1-10, 11-20 and 21 to the end of a month."""
+    return f"{when.year:04}-{when.month:02}-t{min(3, (when.day + 9) // 10)}"
+
+
+def _day(when: datetime) -> str:
+    return f"{when.year:04}-{when.month:02}-{when.day:02}"
+
+
+SHARD_PERIODS = (_year, _quarter, _month, _day)  # what a shard covers, coarsest first
+PIECE_PERIODS = (_year, _quarter, _month, _third, _day)  # what a piece of a shard covers
 
 
 def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES,
@@ -362,9 +380,11 @@ def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES,
     """
     dated = sorted(((_utc(a.date), a.url) for a in articles), reverse=True)
     shards = []
-    for key, level, members in _periods(dated, 0, max_pages):
+    for key, level, members in _periods(dated, SHARD_PERIODS, 0, max_pages):
+        finer = PIECE_PERIODS.index(SHARD_PERIODS[level]) + 1
         pieces = [Shard(piece_key, tuple(url for _, url in part)) for piece_key, _, part
-                  in _periods(members, level + 1, max_piece_pages)]
+                  in _periods(members, PIECE_PERIODS, finer, max_piece_pages)
+                  ] if len(members) > max_piece_pages else []
         urls = tuple(url for _, url in members)
         shards.append(Shard(key, urls, tuple(pieces) if len(pieces) > 1 else ()))
     return shards
@@ -376,19 +396,20 @@ def _utc(when: datetime) -> datetime:
     return when.replace(tzinfo=None) - offset if offset else when.replace(tzinfo=None)
 
 
-def _periods(members: list[tuple[datetime, str]], level: int, max_pages: int
-             ) -> list[tuple[str, int, list[tuple[datetime, str]]]]:
+def _periods(members: list[tuple[datetime, str]], periods: Sequence[Callable[[datetime], str]],
+             level: int, max_pages: int) -> list[tuple[str, int, list[tuple[datetime, str]]]]:
     """(key, level, members) of the calendar periods, newest first, that split `members`
-    (newest first) from `level` down into runs of at most `max_pages` (a day is never split)."""
-    if level >= len(SHARD_PERIODS):
+    (newest first) from `periods[level]` down into runs of at most `max_pages` (the last
+    period is never split)."""
+    if level >= len(periods):
         return [("", level - 1, members)]
     groups: list[tuple[str, int, list[tuple[datetime, str]]]] = []
     parts: dict[str, list[tuple[datetime, str]]] = {}
     for when, url in members:
-        parts.setdefault(SHARD_PERIODS[level](when), []).append((when, url))
+        parts.setdefault(periods[level](when), []).append((when, url))
     for key, part in parts.items():
-        if len(part) > max_pages and level + 1 < len(SHARD_PERIODS):
-            groups.extend(_periods(part, level + 1, max_pages))
+        if len(part) > max_pages and level + 1 < len(periods):
+            groups.extend(_periods(part, periods, level + 1, max_pages))
         else:
             groups.append((key, level, part))
     return groups

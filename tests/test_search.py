@@ -382,6 +382,23 @@ def test_a_big_year_is_split_into_quarters_in_date_order():
     assert ids == ["2021", "2020-12", "2020-11", "2020-10", "2020-q3", "2020-q2", "2020-q1"]
 
 
+def test_a_shard_is_cut_into_pieces_down_to_thirds_of_a_month():
+    articles = [_article(f"/d{d}-{i}/", datetime(2021, 3, d, 12, i, tzinfo=UTC))
+                for d in (2, 9, 10, 11, 25, 31) for i in range(2)]
+    articles.append(_article("/april/", datetime(2021, 4, 1, tzinfo=UTC)))
+    [shard] = plan_shards(articles, max_piece_pages=6)
+    assert shard.id == "2021"
+    assert [(p.id, len(p.urls)) for p in shard.pieces] == [
+        ("2021-q2", 1), ("2021-03-t3", 4), ("2021-03-t2", 2), ("2021-03-t1", 6)]
+    assert [url for p in shard.pieces for url in p.urls] == list(shard.urls)
+    [shard] = plan_shards(articles, max_piece_pages=3)  # a third too big: its days
+    assert [p.id for p in shard.pieces] == ["2021-q2", "2021-03-31", "2021-03-25",
+                                            "2021-03-t2", "2021-03-10", "2021-03-09",
+                                            "2021-03-02"]
+    [shard] = plan_shards(articles, max_piece_pages=100)
+    assert shard.pieces == () and shard.parts() == (shard,)
+
+
 # ---------------------------------------------------------------- trimming pages
 
 PAGE = (b'<!DOCTYPE html><html lang="fr"><head><title>T</title></head><body>'
