@@ -1,4 +1,9 @@
-"""Plan RSS, Atom, sitemaps, the news sitemap and robots.txt (the templates write the XML)."""
+"""Plan RSS, Atom, sitemaps, the news sitemap and robots.txt (the templates write the XML).
+
+Each spec lists the articles it shows (`PageSpec.shows`, see pages.py) where everything else
+in it follows from the site's shape: a feed's `updated` from its items' dates, a sitemap's
+entries from the pages and their articles' dates. The news sitemap depends on the time of the
+build, so it lists none (it is looked at by every build)."""
 
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
     if news.context["items"]:  # the sitemap schema does not allow an empty <urlset>
         yield news
     yield PageSpec(urls.file("robots.txt"), "robots.txt",
-                   {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots")
+                   {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots",
+                   shows=())
 
 
 def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[Article],
@@ -39,23 +45,24 @@ def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[
         context = {"feed": {"title": title, "description": description or title,
                             "url": url, "link": scope_url, "updated": updated},
                    "items": items}
-        yield PageSpec(url, "atom.xml" if atom else "rss.xml", context, kind="feed")
+        yield PageSpec(url, "atom.xml" if atom else "rss.xml", context, kind="feed",
+                       shows=items)
 
 
 def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls) -> Iterator[PageSpec]:
     entries = tuple(pages)
     if len(entries) <= SITEMAP_LIMIT:
         yield PageSpec(urls.file("sitemap.xml"), "sitemap.xml", {"entries": entries},
-                       kind="sitemap")
+                       kind="sitemap", shows=())
         return
     parts = []
     for number, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), start=1):
         url = urls.file(f"sitemap-{number}.xml")
         chunk = entries[start: start + SITEMAP_LIMIT]
         parts.append((url, max((d for _, d in chunk if d), default=None)))
-        yield PageSpec(url, "sitemap.xml", {"entries": chunk}, kind="sitemap")
+        yield PageSpec(url, "sitemap.xml", {"entries": chunk}, kind="sitemap", shows=())
     yield PageSpec(urls.file("sitemap.xml"), "sitemap-index.xml", {"sitemaps": tuple(parts)},
-                   kind="sitemap")
+                   kind="sitemap", shows=())
 
 
 def _news_sitemap(indexes: Indexes, config: Config, urls: Urls) -> PageSpec:

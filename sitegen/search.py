@@ -805,6 +805,7 @@ class PieceCache:
     def __init__(self, folder: Path):
         self.folder = folder
         self._runtime_saved = False
+        self._runtime_lock = threading.Lock()  # each Pagefind service's thread offers it
 
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.pickle"
@@ -822,9 +823,10 @@ class PieceCache:
         return piece
 
     def save_runtime(self, files: dict[str, bytes]) -> None:
-        if not self._runtime_saved:
-            write_atomic(self._path(RUNTIME_KEY), pickle.dumps(files))
-            self._runtime_saved = True
+        with self._runtime_lock:
+            if not self._runtime_saved:
+                write_atomic(self._path(RUNTIME_KEY), pickle.dumps(files))
+                self._runtime_saved = True
 
     def load_runtime(self) -> dict[str, bytes]:
         files = self._load(RUNTIME_KEY)

@@ -5,10 +5,10 @@ import os
 import re
 import shutil
 import time
-from datetime import UTC
+from datetime import UTC, timedelta
 
 import pytest
-from conftest import article, build_site, read_tree, run_git, site_config
+from conftest import FIXED_NOW, article, build_site, read_tree, run_git, site_config
 from sitecrawl import all_html_pages, crawl
 
 from sitegen.build import build
@@ -551,7 +551,8 @@ def test_an_edit_fingerprints_only_the_pages_showing_the_article(make_site, fing
     assert {"/tags/trade/", "/2024/12/31/delta-story/", "/"} <= looked_at  # lists, related
     assert "/2025/03/04/alpha-story/" not in looked_at  # shows neither it nor its neighbours
     assert {"/tags/cartels/", "/search/", "/sections/", "/2025/03/04/"}.isdisjoint(looked_at)
-    assert {"/feed.xml", "/sitemap.xml"} <= looked_at  # never vouched for: always looked at
+    assert {"/feed.xml", "/tags/trade/atom.xml"} <= looked_at  # feeds listing it
+    assert {"/tags/cartels/feed.xml", "/sitemap.xml", "/robots.txt"}.isdisjoint(looked_at)
     pages = {url for url in everything if url.endswith("/")}
     assert len(looked_at & pages) < len(pages) / 2
 
@@ -586,6 +587,20 @@ def test_a_change_of_the_sites_shape_fingerprints_every_page(make_site, fingerpr
     rebuild_and_compare(site)
     assert fingerprinted[-2] == fingerprinted[-1]  # as many as the clean build: all of them
     assert len(fingerprinted[-1]) >= len(everything) - 2
+
+
+def test_the_news_sitemap_is_looked_at_by_every_build(make_site, fingerprinted):
+    """It lists the articles of the last two days before the build's time: the time alone
+    changes it."""
+    site = make_site({**FILES, "content/fresh.md": article(
+        "Fresh story", (FIXED_NOW - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"))})
+    build_site(site)
+    assert (site / "output/news-sitemap.xml").is_file()
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    rebuild_and_compare(site)
+    assert "/news-sitemap.xml" in fingerprinted[-2]
+    assert "/sitemap.xml" not in fingerprinted[-2]
 
 
 def test_a_settled_page_whose_file_is_gone_is_written_again(make_site, fingerprinted):

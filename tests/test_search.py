@@ -485,3 +485,33 @@ def test_the_pagefind_binary_is_found_as_pagefinds_own_package_finds_it(monkeypa
 
 def _no_module(name: str):
     raise ImportError(name)
+
+
+def test_the_runtime_is_cached_once_whatever_the_threads_offering_it(tmp_path, monkeypatch):
+    import threading
+
+    from sitegen import writer
+
+    replace = os.replace
+
+    def slow_replace(source, target):  # widens the window between writing and renaming
+        time.sleep(0.02)
+        replace(source, target)
+
+    monkeypatch.setattr(writer.os, "replace", slow_replace)
+    cache = search.PieceCache(tmp_path / "pieces")
+    errors: list[BaseException] = []
+
+    def offer() -> None:
+        try:
+            cache.save_runtime({"pagefind.js": b"x" * 100_000})
+        except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=offer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert cache.load_runtime() == {"pagefind.js": b"x" * 100_000}
