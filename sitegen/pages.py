@@ -14,6 +14,8 @@ from .urls import Urls
 
 HOME_SECTION_ITEMS = 5
 PAGE_WINDOW = 3
+# calendar.month_name formats a date with strftime at every lookup (~15,000 a build)
+MONTH_NAMES = tuple(calendar.month_name)
 
 
 def plan_pages(indexes: Indexes, config: Config, urls: Urls) -> Iterator[PageSpec]:
@@ -42,6 +44,7 @@ class _Planner:
     def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...]):
         self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
         self.nav_root = os.path.commonprefix([term.url for term in nav])
+        self.day_urls = {key: urls.day(*key) for key in indexes.day_keys}
 
     def spec(self, url: str, template: str, meta: dict[str, Any], shows: tuple[Article, ...],
              body_of: str = "", **context: Any) -> PageSpec:
@@ -81,7 +84,7 @@ class _Planner:
                                 if n is not None), *related, *story)
             yield self.spec(article.url, "article.html", meta, shows, body_of=article.digest,
                             article=article, neighbours=neighbours, related=related,
-                            story=story, day_url=u.day(y, m, d))
+                            story=story, day_url=self.day_urls[(y, m, d)])
 
     def listing(self, first_url: str, title: str, articles: Sequence[Article], kind: str,
                 description: str = "", feeds: tuple[tuple[str, str], ...] = (),
@@ -110,29 +113,29 @@ class _Planner:
         u, ix = self.urls, self.ix
         months_of: dict[int, list[tuple[str, str, int]]] = {}
         for (y, m), arts in sorted(ix.months.items(), reverse=True):
-            months_of.setdefault(y, []).append((calendar.month_name[m], u.month(y, m), len(arts)))
+            months_of.setdefault(y, []).append((MONTH_NAMES[m], u.month(y, m), len(arts)))
         days_of: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
         for (y, m, d), arts in sorted(ix.days.items(), reverse=True):
-            days_of.setdefault((y, m), []).append((str(d), u.day(y, m, d), len(arts)))
+            days_of.setdefault((y, m), []).append((str(d), self.day_urls[(y, m, d)], len(arts)))
         for y, arts in ix.years.items():
             yield from self.listing(u.year(y), str(y), arts, "year",
                                     children=tuple(months_of[y]), child_label="Months")
         for (y, m), arts in ix.months.items():
-            yield from self.listing(u.month(y, m), f"{calendar.month_name[m]} {y}", arts,
+            yield from self.listing(u.month(y, m), f"{MONTH_NAMES[m]} {y}", arts,
                                     "month", children=tuple(days_of[(y, m)]),
                                     child_label="Days", up=(str(y), u.year(y)))
         keys = ix.day_keys
         for i, (y, m, d) in enumerate(keys):
             prev_day = self._day_link(keys[i - 1]) if i > 0 else None
             next_day = self._day_link(keys[i + 1]) if i + 1 < len(keys) else None
-            yield from self.listing(u.day(y, m, d), f"{calendar.month_name[m]} {d}, {y}",
+            yield from self.listing(self.day_urls[(y, m, d)], f"{MONTH_NAMES[m]} {d}, {y}",
                                     ix.days[(y, m, d)], "day", prev_day=prev_day,
                                     next_day=next_day,
-                                    up=(f"{calendar.month_name[m]} {y}", u.month(y, m)))
+                                    up=(f"{MONTH_NAMES[m]} {y}", u.month(y, m)))
 
     def _day_link(self, key: tuple[int, int, int]) -> tuple[str, str]:
         y, m, d = key
-        return (f"{calendar.month_name[m]} {d}, {y}", self.urls.day(y, m, d))
+        return (f"{MONTH_NAMES[m]} {d}, {y}", self.day_urls[key])
 
     def terms(self, kind: str, label: str) -> Iterator[PageSpec]:
         u = self.urls
