@@ -33,7 +33,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from .pagefind_format import (
     ENTRY,
@@ -61,8 +61,10 @@ Postings = tuple[int, int, int, int, bytes, bytes]
 _EMPTY: Postings = (0, 0, 0, 0, b"", b"")
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
+    """A tuple, not a dataclass: a cached piece holds thousands, and a slots dataclass unpickles
+    ~10x slower (dataclasses' `__setstate__` asks for the fields of every instance)."""
+
     postings: Postings
     variants: tuple[tuple[str, Postings], ...]  # (form, postings), in order of appearance
 

@@ -66,7 +66,7 @@ from .records import Article
 from .urls import Urls, safe_relative_path
 from .writer import write_atomic
 
-FORMAT = 4  # bump when page trimming, the bundle layout, the pieces or the manifest change
+FORMAT = 5  # bump when page trimming, the bundle layout, the pieces or the manifest change
 MAX_SHARD_PAGES = 3000  # what the browser merges: fewer, bigger shards search faster
 MAX_PIECE_PAGES = 40  # what Pagefind indexes at once: an edit re-indexes this many pages
 BUNDLE_DIR = "pagefind"
