@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,8 @@ from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .history import git_history, head_commit
 from .records import Article, BuildReport, PageSpec, SourceFile
+from .shape import remember as remember_shape
+from .shape import replan, site_shape
 from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
 from .writer import CopyJob, Staged, Writer, file_size, size_of
@@ -95,15 +97,15 @@ def build(config: Config, progress: Progress | None = None,
         with timer.stage("index"):
             indexes = index_articles(loaded, config, cache)
         with timer.stage("plan"):
-            specs = plan_site(indexes, config)
-        with timer.stage("render"):
             from .render import template_digests  # Jinja2 only once there is work for it
 
             digests = template_digests(config)
             shape = site_shape(config, indexes.articles, digests)
-            settled = settled_pages(cache, shape, indexes.articles)
+            todo = replan(cache, config, shape, indexes.articles, previous)
+            specs = plan_site(indexes, config, todo.wanted)
+        with timer.stage("render"):
             staged, states, writer = render_pages(specs, loaded.keys, config, previous,
-                                                  progress, settled, digests)
+                                                  progress, todo.kept, digests)
         with timer.stage("write"):
             result, changed_urls = write_output(config, writer, list(staged), states, loaded,
                                                 cache, previous)
@@ -113,7 +115,7 @@ def build(config: Config, progress: Progress | None = None,
                 search.update_search_index(config, indexes.articles, changed_urls)
             search_seconds = timer.stages[-1][1]
         report = BuildReport(
-            articles=len(loaded.articles), pages_planned=len(specs),
+            articles=len(loaded.articles), pages_planned=len(specs) + len(todo.kept),
             pages_rendered=len(staged), files_written=result.written,
             files_unchanged=result.unchanged, files_removed=result.removed,
             seconds=time.perf_counter() - started, stage_seconds=tuple(timer.stages),
@@ -121,7 +123,10 @@ def build(config: Config, progress: Progress | None = None,
             search_seconds=search_seconds,
         )
         _remember_build(cache, inputs, loaded, report)
-        remember_shape(cache, shape, indexes.articles)
+        everything = todo.wanted is None  # then `specs` is the whole plan: its skeleton
+        urls = Urls(config)
+        remember_shape(cache, config, shape, indexes.articles, specs if everything else None,
+                       [urls.output_path(spec.url) for spec in specs] if everything else None)
     return report
 
 
@@ -358,15 +363,22 @@ def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes
 
 # ---------------------------------------------------------------- plan
 
-def plan_site(indexes: Indexes, config: Config) -> list[PageSpec]:
+def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
+              ) -> list[PageSpec]:
+    """Every page's spec; or, with `wanted`, only those of these URLs."""
     from .feeds import plan_feeds
     from .pages import plan_pages
 
     urls = Urls(config)
-    html = list(plan_pages(indexes, config, urls))
-    changed = {id(a): _instant(a.updated or a.date) for a in indexes.articles}
-    lastmods = [(urls.absolute(s.url), _lastmod(s, changed)) for s in html if s.kind != "404"]
-    specs = html + list(plan_feeds(indexes, config, urls, lastmods))
+    html = list(plan_pages(indexes, config, urls, wanted))
+
+    def lastmods() -> list[tuple[str, datetime | None]]:
+        changed = {id(a): _instant(a.updated or a.date) for a in indexes.articles}
+        every_page = html if wanted is None else plan_pages(indexes, config, urls)
+        return [(urls.absolute(s.url), _lastmod(s, changed)) for s in every_page
+                if s.kind != "404"]
+
+    specs = html + list(plan_feeds(indexes, config, urls, lastmods, wanted))
     seen: dict[str, PageSpec] = {}
     clashes = []
     for spec in specs:
@@ -397,60 +409,17 @@ def _instant(when: datetime) -> tuple[datetime, datetime]:
     return when.astimezone(UTC).replace(tzinfo=None), when
 
 
-# ---------------------------------------------------------------- what an edit can leave alone
-
-def site_shape(config: Config, articles: Sequence[Article], template_digests: dict[str, str]
-               ) -> str:
-    """A digest of what every page but feeds and sitemaps shows beside its articles: the
-    articles' URLs, order, dates, terms and stories (which give every index, neighbour and
-    related list, count and navigation), the configuration and the templates."""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (__version__, str(CACHE_FORMAT), config.output_affecting_digest(),
-                 json.dumps(template_digests, sort_keys=True)):
-        digest.update(part.encode() + b"\0")
-    for a in articles:
-        terms = "\1".join(f"{t.name}\2{t.slug}\2{t.url}" if t else "" for t in
-                          (a.section, *a.tags, None, *a.authors))
-        digest.update(f"{a.url}\0{a.date.isoformat()}\0{a.updated and a.updated.isoformat()}"
-                      f"\0{a.story}\0{terms}\n".encode())
-    return digest.hexdigest()
-
-
-def _article_key(article: Article) -> str:
-    return f"{article.card}:{article.digest}" if article.card else ""
-
-
-def settled_pages(cache: BuildCache, shape: str, articles: Sequence[Article]
-                  ) -> Callable[[PageSpec], bool]:
-    """Which pages cannot have changed since the last build: the site's shape is the same
-    and none of the articles the page shows changed (record or body). Feeds, sitemaps and any
-    page the planner does not vouch for (`PageSpec.shows` None) are never settled."""
-    last = cache.get_meta("shape")
-    if not last or not last.startswith(shape + "\n"):
-        return lambda spec: False
-    keys = json.loads(last[len(shape) + 1:])
-    changed = {id(a) for a in articles
-               if not (key := _article_key(a)) or keys.get(a.url) != key}
-    return lambda spec: spec.shows is not None and changed.isdisjoint(map(id, spec.shows))
-
-
-def remember_shape(cache: BuildCache, shape: str, articles: Sequence[Article]) -> None:
-    keys = {a.url: _article_key(a) for a in articles}
-    cache.set_meta("shape", shape + "\n" + json.dumps(keys, separators=(",", ":")))
-
-
 # ---------------------------------------------------------------- render
 
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
                  previous: dict[str, tuple[str, str]], progress: Progress | None = None,
-                 settled: Callable[[PageSpec], bool] = lambda spec: False,
+                 kept: dict[str, tuple[str, str]] | None = None,
                  template_digests: dict[str, str] | None = None,
                  ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
     """Render into the staging folder every page whose fingerprint changed.
 
-    A `settled` page keeps the last build's state without being fingerprinted, as long as
-    its file is in place. Workers fingerprint their own share of the other pages, so that
-    work is parallel too.
+    `kept`: the states of pages not planned again (shape.replan), taken as they are. Workers
+    fingerprint their own share of the pages, so that work is parallel too.
     """
     from .render import template_digests as digests_of  # Jinja2 only once there is work
     from .workers import RenderJob, WorkerState, render_many, run_parallel
@@ -460,21 +429,10 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     WorkerState.job = RenderJob(template_digests or digests_of(config),
                                 config.output_affecting_digest(), previous, body_keys)
     staged: list[Staged] = []
-    states: dict[str, tuple[str, str]] = {}
+    states: dict[str, tuple[str, str]] = dict(kept or {})
     problems: dict[str, Problem] = {}
-    urls = Urls(config)
-    output = f"{config.output_dir}{os.sep}"
-    todo = []
-    for spec in specs:
-        if settled(spec):
-            rel = urls.output_path(spec.url)
-            old = previous.get(rel)
-            if old and file_size(output + rel) == size_of(old[1]):
-                states[rel] = old
-                continue
-        todo.append(spec)
     try:
-        for outcome in run_parallel(render_many, todo, config, progress, "render"):
+        for outcome in run_parallel(render_many, list(specs), config, progress, "render"):
             if isinstance(outcome, Problem):
                 problems.setdefault(str(outcome), outcome)
                 continue

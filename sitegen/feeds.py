@@ -7,7 +7,7 @@ build, so it lists none (it is looked at by every build)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime, timedelta
 
 from .config import Config
@@ -19,29 +19,45 @@ SITEMAP_LIMIT = 50_000
 
 
 def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
-               html_pages: Sequence[tuple[str, datetime | None]]) -> Iterator[PageSpec]:
-    """`html_pages` are (URL, lastmod) of every HTML page planned, for the sitemaps."""
+               html_pages: Callable[[], Sequence[tuple[str, datetime | None]]],
+               wanted: Set[str] | None = None) -> Iterator[PageSpec]:
+    """`html_pages()`: (URL, lastmod) of every HTML page, for the sitemaps. With `wanted`,
+    only the specs of those URLs."""
+    want = (lambda url: True) if wanted is None else wanted.__contains__
     yield from _feed_pair(urls.home(), config.title, config.description,
-                          indexes.articles, config, urls)
+                          indexes.articles, config, urls, want)
     for kind in ("sections", "tags"):
         for ix in getattr(indexes, kind).values():
             yield from _feed_pair(ix.term.url, f"{config.title}: {ix.term.name}",
-                                  f"Latest in {ix.term.name}", ix.articles, config, urls)
-    yield from _sitemaps(html_pages, urls)
-    news = _news_sitemap(indexes, config, urls)
-    if news.context["items"]:  # the sitemap schema does not allow an empty <urlset>
-        yield news
-    yield PageSpec(urls.file("robots.txt"), "robots.txt",
-                   {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots",
-                   shows=())
+                                  f"Latest in {ix.term.name}", ix.articles, config, urls, want)
+    if wanted is None or any(_is_sitemap(url, urls) for url in wanted):
+        yield from (spec for spec in _sitemaps(html_pages(), urls) if want(spec.url))
+    if want(urls.file("news-sitemap.xml")):
+        news = _news_sitemap(indexes, config, urls)
+        if news.context["items"]:  # the sitemap schema does not allow an empty <urlset>
+            yield news
+    if want(urls.file("robots.txt")):
+        yield PageSpec(urls.file("robots.txt"), "robots.txt",
+                       {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots",
+                       shows=())
+
+
+def _is_sitemap(url: str, urls: Urls) -> bool:
+    """sitemap.xml, or one of the sitemap-N.xml it indexes past SITEMAP_LIMIT pages."""
+    return url == urls.file("sitemap.xml") or (
+        url.startswith(urls.file("sitemap-")) and url.endswith(".xml"))
 
 
 def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[Article],
-               config: Config, urls: Urls) -> Iterator[PageSpec]:
+               config: Config, urls: Urls, want: Callable[[str], bool]) -> Iterator[PageSpec]:
+    if not (want(urls.feed(scope_url)) or want(urls.feed(scope_url, atom=True))):
+        return
     items = tuple(articles[: config.feed_items])
     updated = max((a.updated or a.date for a in items), default=None)
     for atom in (False, True):
         url = urls.feed(scope_url, atom=atom)
+        if not want(url):
+            continue
         context = {"feed": {"title": title, "description": description or title,
                             "url": url, "link": scope_url, "updated": updated},
                    "items": items}

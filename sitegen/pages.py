@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Set
 from typing import Any
 
 from .config import Config
@@ -18,17 +18,23 @@ PAGE_WINDOW = 3
 MONTH_NAMES = tuple(calendar.month_name)
 
 
-def plan_pages(indexes: Indexes, config: Config, urls: Urls) -> Iterator[PageSpec]:
+def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | None = None
+               ) -> Iterator[PageSpec]:
+    """Every HTML page's spec; with `wanted`, only those of these URLs (see shape.replan)."""
     nav = tuple(ix.term for ix in sorted(indexes.sections.values(), key=lambda i: i.term.name))
-    planner = _Planner(indexes, config, urls, nav)
-    yield planner.home()
+    planner = _Planner(indexes, config, urls, nav, wanted)
+    want = planner.want
+    if want(urls.home()):
+        yield planner.home()
     yield from planner.articles()
     yield from planner.listing(urls.archive(), "All headlines", indexes.articles, "archive")
     yield from planner.date_archives()
     for kind, label in (("sections", "Sections"), ("tags", "Tags"), ("authors", "Authors")):
         yield from planner.terms(kind, label)
-    yield planner.simple(urls.search(), "search.html", "Search", "search")
-    yield planner.simple(urls.file("404.html"), "404.html", "Page not found", "404")
+    if want(urls.search()):
+        yield planner.simple(urls.search(), "search.html", "Search", "search")
+    if want(urls.file("404.html")):
+        yield planner.simple(urls.file("404.html"), "404.html", "Page not found", "404")
 
 
 def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = "",
@@ -41,8 +47,11 @@ def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = ""
 
 
 class _Planner:
-    def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...]):
+    def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...],
+                 wanted: Set[str] | None = None):
         self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
+        self.want: Callable[[str], bool] = (lambda url: True) if wanted is None \
+            else wanted.__contains__
         self.nav_root = os.path.commonprefix([term.url for term in nav])
         self.day_urls = {key: urls.day(*key) for key in indexes.day_keys}
 
@@ -73,6 +82,8 @@ class _Planner:
     def articles(self) -> Iterator[PageSpec]:
         u = self.urls
         for article in self.ix.articles:
+            if not self.want(article.url):
+                continue
             y, m, d = article.day_key
             meta = page_meta(article.url, article.title, "article", u, article.summary,
                              image=article.image)
@@ -92,6 +103,8 @@ class _Planner:
         pages = paginate(articles, self.config.per_page)
         for number, chunk in enumerate(pages, start=1):
             url = self.urls.paged(first_url, number)
+            if not self.want(url):
+                continue
             heading = title if number == 1 else f"{title} (page {number})"
             meta = page_meta(url, heading, kind, self.urls, description, feeds)
             yield self.spec(url, "list.html", meta, chunk, heading=title, articles=chunk,
@@ -142,9 +155,10 @@ class _Planner:
         index = getattr(self.ix, kind)
         entries = tuple((t.term, len(t.articles)) for t in
                         sorted(index.values(), key=lambda t: t.term.name.casefold()))
-        meta = page_meta(u.term_list(kind), label, f"{kind}-list", u)
-        yield self.spec(u.term_list(kind), "terms.html", meta, (), heading=label,
-                        terms=entries, term_kind=kind)
+        if self.want(u.term_list(kind)):
+            meta = page_meta(u.term_list(kind), label, f"{kind}-list", u)
+            yield self.spec(u.term_list(kind), "terms.html", meta, (), heading=label,
+                            terms=entries, term_kind=kind)
         singular = {"sections": "Section", "tags": "Tag", "authors": "Author"}[kind]
         for term_index in index.values():
             term = term_index.term

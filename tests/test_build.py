@@ -611,3 +611,38 @@ def test_a_settled_page_whose_file_is_gone_is_written_again(make_site, fingerpri
     path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
     rebuild_and_compare(site)
     assert "/tags/cartels/" in fingerprinted[-2]
+
+
+def test_an_edit_plans_only_the_pages_it_looks_at(make_site, fingerprinted):
+    site = make_site(FILES)
+    first = build_site(site)
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    report = rebuild_and_compare(site)
+    assert report.pages_planned == first.pages_planned  # the others keep their state
+    assert len(fingerprinted[-2]) < len(fingerprinted[-1]) / 2
+
+
+def test_a_lost_skeleton_means_planning_everything(make_site, fingerprinted):
+    site = make_site(FILES)
+    build_site(site)
+    [skeleton] = (site / ".sitegen-cache").glob("skeleton-*.pickle")
+    skeleton.write_bytes(b"damaged")
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    rebuild_and_compare(site)
+    assert fingerprinted[-2] == fingerprinted[-1]
+    path.write_text(path.read_text().replace("corrected.", "corrected twice."))
+    rebuild_and_compare(site)  # the skeleton was written again
+    assert len(fingerprinted[-2]) < len(fingerprinted[-1]) / 2
+
+
+def test_a_sitemap_whose_file_is_gone_is_planned_with_every_page(make_site, fingerprinted):
+    site = make_site(FILES)
+    build_site(site)
+    (site / "output/sitemap.xml").unlink()
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    rebuild_and_compare(site)
+    assert "/sitemap.xml" in fingerprinted[-2]
+    assert "/tags/cartels/" not in fingerprinted[-2]
