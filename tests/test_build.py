@@ -532,6 +532,11 @@ def fingerprinted(monkeypatch):
     return seen
 
 
+def _correct_gamma(site):
+    path = site / "content/2025/04/c.md"
+    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+
+
 def _retitle(site, old, new):
     path = site / "content/2025/04/c.md"
     path.write_text(path.read_text().replace(f"title: {old}", f"title: {new}\nslug: gamma-story"
@@ -543,8 +548,7 @@ def test_an_edit_fingerprints_only_the_pages_showing_the_article(make_site, fing
     site = make_site(FILES)
     build_site(site)
     everything = fingerprinted[-1]
-    path = site / "content/2025/04/c.md"
-    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    _correct_gamma(site)
     rebuild_and_compare(site)
     looked_at = fingerprinted[-2]  # the last one is the clean build of the comparison
     assert "/2025/04/01/gamma-story/" in looked_at
@@ -596,8 +600,7 @@ def test_the_news_sitemap_is_looked_at_by_every_build(make_site, fingerprinted):
         "Fresh story", (FIXED_NOW - timedelta(hours=3)).strftime("%Y-%m-%d %H:%M:%S"))})
     build_site(site)
     assert (site / "output/news-sitemap.xml").is_file()
-    path = site / "content/2025/04/c.md"
-    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    _correct_gamma(site)
     rebuild_and_compare(site)
     assert "/news-sitemap.xml" in fingerprinted[-2]
     assert "/sitemap.xml" not in fingerprinted[-2]
@@ -607,8 +610,7 @@ def test_a_settled_page_whose_file_is_gone_is_written_again(make_site, fingerpri
     site = make_site(FILES)
     build_site(site)
     (site / "output/tags/cartels/index.html").unlink()
-    path = site / "content/2025/04/c.md"
-    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    _correct_gamma(site)
     rebuild_and_compare(site)
     assert "/tags/cartels/" in fingerprinted[-2]
 
@@ -616,8 +618,7 @@ def test_a_settled_page_whose_file_is_gone_is_written_again(make_site, fingerpri
 def test_an_edit_plans_only_the_pages_it_looks_at(make_site, fingerprinted):
     site = make_site(FILES)
     first = build_site(site)
-    path = site / "content/2025/04/c.md"
-    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    _correct_gamma(site)
     report = rebuild_and_compare(site)
     assert report.pages_planned == first.pages_planned  # the others keep their state
     assert len(fingerprinted[-2]) < len(fingerprinted[-1]) / 2
@@ -628,10 +629,10 @@ def test_a_lost_skeleton_means_planning_everything(make_site, fingerprinted):
     build_site(site)
     [skeleton] = (site / ".sitegen-cache").glob("skeleton-*.pickle")
     skeleton.write_bytes(b"damaged")
-    path = site / "content/2025/04/c.md"
-    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    _correct_gamma(site)
     rebuild_and_compare(site)
     assert fingerprinted[-2] == fingerprinted[-1]
+    path = site / "content/2025/04/c.md"
     path.write_text(path.read_text().replace("corrected.", "corrected twice."))
     rebuild_and_compare(site)  # the skeleton was written again
     assert len(fingerprinted[-2]) < len(fingerprinted[-1]) / 2
@@ -641,8 +642,7 @@ def test_a_sitemap_whose_file_is_gone_is_planned_with_every_page(make_site, fing
     site = make_site(FILES)
     build_site(site)
     (site / "output/sitemap.xml").unlink()
-    path = site / "content/2025/04/c.md"
-    path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
+    _correct_gamma(site)
     rebuild_and_compare(site)
     assert "/sitemap.xml" in fingerprinted[-2]
     assert "/tags/cartels/" not in fingerprinted[-2]
