@@ -112,7 +112,8 @@ def build(config: Config, progress: Progress | None = None,
         search_seconds = 0.0
         if config.search:
             with timer.stage("search"):
-                search.update_search_index(config, indexes.articles, changed_urls)
+                search.update_search_index(config, indexes.articles, changed_urls,
+                                           {rel: state[1] for rel, state in states.items()})
             search_seconds = timer.stages[-1][1]
         report = BuildReport(
             articles=len(loaded.articles), pages_planned=len(specs) + len(todo.kept),

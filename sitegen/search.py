@@ -50,7 +50,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -66,7 +66,7 @@ from .records import Article
 from .urls import Urls, safe_relative_path
 from .writer import write_atomic
 
-FORMAT = 5  # bump when page trimming, the bundle layout, the pieces or the manifest change
+FORMAT = 6  # bump when page trimming, the bundle layout, the pieces or the manifest change
 MAX_SHARD_PAGES = 3000  # what the browser merges: fewer, bigger shards search faster
 MAX_PIECE_PAGES = 40  # what Pagefind indexes at once: an edit re-indexes this many pages
 BUNDLE_DIR = "pagefind"
@@ -80,7 +80,9 @@ RUNTIME_FILES = re.compile(r"^(pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pag
 RUNTIME_KEY = "runtime"  # the runtime's file in the piece cache
 
 
-Signature = list[Any]  # [size, mtime_ns, digest of the trimmed page] of an article page
+# An article page's [token, digest of the trimmed page]. The token says the file is as it was:
+# "h:" and the build's hash of its bytes (`page_hashes`), else "s:" and its size and mtime.
+Signature = list[Any]
 
 
 @dataclass(frozen=True)
@@ -105,15 +107,17 @@ class Shard:
 
 # ---------------------------------------------------------------- the build step
 
-def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str]
-                        ) -> SearchReport:
+def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str],
+                        page_hashes: Mapping[str, str] | None = None) -> SearchReport:
     """Bring `output/pagefind/` up to date with the article pages just written.
 
     `articles` are all published articles; `changed_urls` the article URLs whose page file this
     build (re)wrote. A piece is re-indexed when its list of pages changed, when what Pagefind
     reads of one of its pages changed, or when the cache lost it; a shard is joined again from
     its pieces when one of them was, when its list of pieces changed or when its bundle is
-    damaged. A page whose file is unchanged (size and mtime) is not read again; a rewritten page
+    damaged. `page_hashes`: the build's hash of each output file's bytes, by output path; without
+    it a page's size and mtime stand for its bytes. A page whose file is unchanged is not read
+    again; a rewritten page
     is read and trimmed, and counts as changed only when its trimmed bytes differ: adding an
     article rewrites the "next"/"related" links of others, which Pagefind never reads. Comparing
     files rather than trusting `changed_urls` alone also catches up on builds run with
@@ -121,18 +125,27 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     """
     started = time.perf_counter()
     try:
-        return _update(config, articles, changed_urls, started, forget=False)
+        return _update(config, articles, changed_urls, page_hashes, started, forget=False)
     except CacheMiss:  # the cache lost a piece another build had left: index everything
-        return _update(config, articles, changed_urls, started, forget=True)
+        return _update(config, articles, changed_urls, page_hashes, started, forget=True)
 
 
 def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
-            started: float, forget: bool) -> SearchReport:
+            page_hashes: Mapping[str, str] | None, started: float, forget: bool
+            ) -> SearchReport:
     urls = Urls(config)
     bundle = config.output_dir / BUNDLE_DIR
     shards = plan_shards(articles)
     out = f"{config.output_dir}{os.sep}"
     files = {url: out + urls.output_path(url) for shard in shards for url in shard.urls}
+
+    def token(url: str) -> str:
+        known = page_hashes.get(files[url][len(out):]) if page_hashes is not None else None
+        if known:
+            return f"h:{known}"
+        size, mtime = _stat(files[url], url)
+        return f"s:{size}:{mtime}"
+
     executable = pagefind_executable()
     settings = {"format": FORMAT, "pagefind": pagefind_version(executable),
                 "base_path": config.base_path}
@@ -149,7 +162,7 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
     dirty_pieces: list[Shard] = []
     for shard in shards:
         for piece in shard.parts():
-            signatures, stale = _check_piece(piece, old_pieces.get(piece.id, {}), files,
+            signatures, stale = _check_piece(piece, old_pieces.get(piece.id, {}), files, token,
                                              changed_urls, trimmed, cache.has(piece.id))
             new_pieces[piece.id] = signatures
             if stale:
@@ -175,7 +188,7 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
             data = trimmed.pop(url, None)
             if data is None:
                 data = trim_page(_read_page(files[url]))
-                pages[url] = [*pages[url][:2], _digest(data)]
+                pages[url] = [pages[url][0], _digest(data)]
             yield url[cut:], data.decode("utf-8", "replace")
 
     try:
@@ -200,24 +213,25 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
 
 
 def _check_piece(piece: Shard, old: dict[str, Signature], files: dict[str, str],
-                 changed_urls: set[str], trimmed: dict[str, bytes], cached: bool
+                 token: Callable[[str], str], changed_urls: set[str],
+                 trimmed: dict[str, bytes], cached: bool
                  ) -> tuple[dict[str, Signature], bool]:
     """The piece's page signatures, and whether Pagefind must index it again."""
     pages: dict[str, Signature] = {}
     stale = not cached or set(old) != set(piece.urls)
     for url in piece.urls:
-        size, mtime = _stat(files[url], url)
+        now = token(url)
         known = old.get(url)
-        if not (isinstance(known, list) and len(known) == 3):
+        if not (isinstance(known, list) and len(known) == 2):
             known = None
-        if known and known[:2] == [size, mtime] and url not in changed_urls:
+        if known and known[0] == now and url not in changed_urls:
             pages[url] = known
         elif stale:
-            pages[url] = [size, mtime, ""]  # read once, while it is indexed
+            pages[url] = [now, ""]  # read once, while it is indexed
         else:
             trimmed[url] = trim_page(_read_page(files[url]))
-            pages[url] = [size, mtime, _digest(trimmed[url])]
-            stale = not known or known[2] != pages[url][2]
+            pages[url] = [now, _digest(trimmed[url])]
+            stale = not known or known[1] != pages[url][1]
     return pages, stale
 
 
@@ -774,7 +788,7 @@ def _state_path(cache_dir: Path, output_dir: Path) -> Path:
 
 def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, Any]:
     """What the last build indexed: {"shards": {shard: [piece ids]}, "pieces": {piece: {URL:
-    [size, mtime_ns, digest]}}}; empty when the settings changed."""
+    Signature}}}; empty when the settings changed."""
     try:
         path = _state_path(config.cache_dir, config.output_dir)
         data = json.loads(path.read_text(encoding="utf-8"))

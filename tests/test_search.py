@@ -42,8 +42,8 @@ class Calls(list):
         self.last_args: tuple = ()
 
     def again(self) -> search.SearchReport:
-        config, articles, _changed = self.last_args
-        report = self.original(config, articles, set())
+        config, articles, _changed, page_hashes = self.last_args
+        report = self.original(config, articles, set(), page_hashes)
         self.append(report)
         return report
 
@@ -515,3 +515,18 @@ def test_the_runtime_is_cached_once_whatever_the_threads_offering_it(tmp_path, m
         thread.join()
     assert not errors
     assert cache.load_runtime() == {"pagefind.js": b"x" * 100_000}
+
+
+def test_a_build_knows_its_pages_by_the_hashes_it_wrote(make_site, reports, monkeypatch):
+    """No `stat` of every article page: the build's own hashes of the files it left say which
+    pages changed, those written by a build without search included."""
+    site = make_site(FILES)
+    build_site(site, search=True)
+    (site / "content" / "a.md").write_text(article(
+        "Harbor budget approved", "2025-02-03 09:00:00", "Amended: the xylograph clause.",
+        section="World"), encoding="utf-8")
+    build_site(site, search=False)
+    monkeypatch.setattr(search, "_stat", lambda path, url: pytest.fail(f"stat of {url}"))
+    build_site(site, search=True)
+    assert reports[-1].indexed == ("2025",)
+    assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind" / "2025"))

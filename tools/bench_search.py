@@ -216,7 +216,7 @@ def prepare(n: int, workdir: Path, log) -> tuple[Path, Path, Path]:
 
     captured: list[Any] = []
     original = search.update_search_index
-    search.update_search_index = lambda config, arts, changed: captured.append(list(arts))
+    search.update_search_index = lambda config, arts, *rest: captured.append(list(arts))
     try:
         build_module.build(load_config(site, output_dir=output, cache_dir=home / "build-cache",
                                        base_url=BASE_URL, search=True, git_history=False))
