@@ -266,6 +266,10 @@ def _index_and_join(config: Config, executable: Path, pieces: list[Shard], shard
         thread.start()
     try:
         pending = [s for s in shards if waiting[s.id]]
+        if len(pending) == 1:  # an edit: read the shard's other pieces while Pagefind works
+            for part in pending[0].parts():
+                if part.id not in piece_ids:
+                    ready[part.id] = cache.load(part.id)
         for _ in range(len(pieces)):
             piece_id, piece, count, error = results.get()
             if error is not None:
