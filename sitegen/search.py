@@ -359,25 +359,29 @@ def _listing(folder: Path) -> set[str]:
     return present
 
 
-def _year(when: datetime) -> str:
-    return f"{when.year:04}"
+DayKey = tuple[int, int, int]  # a UTC day: year, month, day
+Day = tuple[DayKey, list[str]]  # a day's article URLs, newest first
 
 
-def _quarter(when: datetime) -> str:
-    return f"{when.year:04}-q{(when.month - 1) // 3 + 1}"
+def _year(day: DayKey) -> str:
+    return f"{day[0]:04}"
 
 
-def _month(when: datetime) -> str:
-    return f"{when.year:04}-{when.month:02}"
+def _quarter(day: DayKey) -> str:
+    return f"{day[0]:04}-q{(day[1] - 1) // 3 + 1}"
 
 
-def _third(when: datetime) -> str:
+def _month(day: DayKey) -> str:
+    return f"{day[0]:04}-{day[1]:02}"
+
+
+def _third(day: DayKey) -> str:
     """Days 1-10, 11-20 and 21 to the end of a month."""
-    return f"{when.year:04}-{when.month:02}-t{min(3, (when.day + 9) // 10)}"
+    return f"{day[0]:04}-{day[1]:02}-t{min(3, (day[2] + 9) // 10)}"
 
 
-def _day(when: datetime) -> str:
-    return f"{when.year:04}-{when.month:02}-{when.day:02}"
+def _day(day: DayKey) -> str:
+    return f"{day[0]:04}-{day[1]:02}-{day[2]:02}"
 
 
 SHARD_PERIODS = (_year, _quarter, _month, _day)  # what a shard covers, coarsest first
@@ -396,14 +400,21 @@ def plan_shards(articles: Iterable[Article], max_pages: int = MAX_SHARD_PAGES,
     shards are as big as indexing memory allows; pieces are as small as keeps Pagefind's
     per-index overhead low.
     """
-    dated = sorted(((_utc(a.date), a.url) for a in articles), reverse=True)
+    days: list[Day] = []  # the periods group whole days: ~3 articles a day at 10,000
+    for when, url in sorted(((_utc(a.date), a.url) for a in articles), reverse=True):
+        key = (when.year, when.month, when.day)
+        if days and days[-1][0] == key:
+            days[-1][1].append(url)
+        else:
+            days.append((key, [url]))
     shards = []
-    for key, level, members in _periods(dated, SHARD_PERIODS, 0, max_pages):
+    for key, level, members in _periods(days, SHARD_PERIODS, 0, max_pages):
+        urls = tuple(url for _, day_urls in members for url in day_urls)
         finer = PIECE_PERIODS.index(SHARD_PERIODS[level]) + 1
-        pieces = [Shard(piece_key, tuple(url for _, url in part)) for piece_key, _, part
-                  in _periods(members, PIECE_PERIODS, finer, max_piece_pages)
-                  ] if len(members) > max_piece_pages else []
-        urls = tuple(url for _, url in members)
+        pieces = [Shard(piece_key, tuple(url for _, day_urls in part for url in day_urls))
+                  for piece_key, _, part in _periods(members, PIECE_PERIODS, finer,
+                                                     max_piece_pages)
+                  ] if len(urls) > max_piece_pages else []
         shards.append(Shard(key, urls, tuple(pieces) if len(pieces) > 1 else ()))
     return shards
 
@@ -414,19 +425,22 @@ def _utc(when: datetime) -> datetime:
     return when.replace(tzinfo=None) - offset if offset else when.replace(tzinfo=None)
 
 
-def _periods(members: list[tuple[datetime, str]], periods: Sequence[Callable[[datetime], str]],
-             level: int, max_pages: int) -> list[tuple[str, int, list[tuple[datetime, str]]]]:
-    """(key, level, members) of the calendar periods, newest first, that split `members`
-    (newest first) from `periods[level]` down into runs of at most `max_pages` (the last
-    period is never split)."""
+def _periods(members: list[Day], periods: Sequence[Callable[[DayKey], str]], level: int,
+             max_pages: int) -> list[tuple[str, int, list[Day]]]:
+    """(key, level, days) of the calendar periods, newest first, that split `members` (days,
+    newest first) from `periods[level]` down into runs of at most `max_pages` articles (the
+    last period is never split)."""
     if level >= len(periods):
         return [("", level - 1, members)]
-    groups: list[tuple[str, int, list[tuple[datetime, str]]]] = []
-    parts: dict[str, list[tuple[datetime, str]]] = {}
-    for when, url in members:
-        parts.setdefault(periods[level](when), []).append((when, url))
+    groups: list[tuple[str, int, list[Day]]] = []
+    parts: dict[str, list[Day]] = {}
+    sizes: dict[str, int] = {}
+    for day in members:
+        key = periods[level](day[0])
+        parts.setdefault(key, []).append(day)
+        sizes[key] = sizes.get(key, 0) + len(day[1])
     for key, part in parts.items():
-        if len(part) > max_pages and level + 1 < len(periods):
+        if sizes[key] > max_pages and level + 1 < len(periods):
             groups.extend(_periods(part, periods, level + 1, max_pages))
         else:
             groups.append((key, level, part))
