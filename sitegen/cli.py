@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -179,5 +180,21 @@ def check_command(site: Path, **options) -> None:
     sys.exit(1 if errors else 0)
 
 
+def run() -> None:
+    """The `sitegen` console script: `main`, then an exit that skips the interpreter's teardown.
+    Freeing a build's objects one by one (10,000 articles, their pages and indexes) took ~50 ms
+    of a 1.3 s rebuild; every file and process is closed by then."""
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -58,3 +60,25 @@ def test_bad_usage_exits_2(make_site):
     assert run("build", str(site), "--base-url", "not a url").exit_code == 2
     assert run("build", str(site), "--output", str(site / "content")).exit_code == 2
     assert run("build", str(site), "--output", str(site)).exit_code == 2
+
+
+def _console_script(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The installed entry point, `sitegen.cli:run`, as a shell runs it."""
+    return subprocess.run([sys.executable, "-c", "from sitegen.cli import run; run()", *args],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_the_console_script_exits_with_the_commands_code_and_output(make_site, tmp_path):
+    site = make_site({"content/a.md": article("A", "2025-01-01")})
+    done = _console_script("build", str(site), "--no-search", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "1 articles" in done.stdout + done.stderr
+    assert (site / "output/index.html").is_file()
+    shutil.copytree(INVALID, tmp_path / "invalid")
+    failed = _console_script("build", str(tmp_path / "invalid"), "--no-search", cwd=tmp_path)
+    assert failed.returncode == 1
+    assert "output/ left as it was" in failed.stderr
+    usage = _console_script("no-such-command", cwd=tmp_path)
+    assert usage.returncode == 2 and "No such command" in usage.stderr
+    version = _console_script("--version", cwd=tmp_path)
+    assert version.returncode == 0 and "sitegen" in version.stdout
