@@ -97,9 +97,7 @@ def build(config: Config, progress: Progress | None = None,
         with timer.stage("index"):
             indexes = index_articles(loaded, config, cache)
         with timer.stage("plan"):
-            from .render import template_digests  # Jinja2 only once there is work for it
-
-            digests = template_digests(config)
+            digests = _template_digests(config, cache)
             shape = site_shape(config, indexes.articles, digests)
             todo = replan(cache, config, shape, indexes.articles, previous)
             specs = plan_site(indexes, config, todo.wanted)
@@ -163,6 +161,24 @@ def inputs_key(config: Config, sources: Sequence[SourceFile]) -> str:
     if config.git_history:
         digest.update(head_commit(config.content_dir).encode())
     return digest.hexdigest()
+
+
+def _template_digests(config: Config, cache: BuildCache) -> dict[str, str]:
+    """render.template_digests, kept in the cache while no layout file's stat signature
+    changed (parsing every layout for its references took ~25 ms a build)."""
+    key = hashlib.blake2b(digest_size=16)
+    for root in layout_dirs(config):
+        key.update(f"{root}\0".encode())
+        for rel, path in sorted(_files_under(root, "").items()):
+            key.update(f"{rel}\0{stat_signature(path)}\0".encode())
+    known = cache.get_meta("template_digests")
+    if known and known.startswith(key.hexdigest() + "\n"):
+        return json.loads(known[len(key.hexdigest()) + 1:])
+    from .render import template_digests  # Jinja2 only once there is work for it
+
+    digests = template_digests(config)
+    cache.set_meta("template_digests", key.hexdigest() + "\n" + json.dumps(digests))
+    return digests
 
 
 def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:

@@ -646,3 +646,21 @@ def test_a_sitemap_whose_file_is_gone_is_planned_with_every_page(make_site, fing
     rebuild_and_compare(site)
     assert "/sitemap.xml" in fingerprinted[-2]
     assert "/tags/cartels/" not in fingerprinted[-2]
+
+
+def test_template_digests_are_kept_until_a_layout_changes(make_site, monkeypatch):
+    from sitegen import render
+
+    calls = []
+    original = render.template_digests
+    monkeypatch.setattr(render, "template_digests",
+                        lambda config: calls.append(1) or original(config))
+    site = make_site(FILES)
+    build_site(site)
+    _correct_gamma(site)
+    build_site(site)
+    assert len(calls) == 1
+    (site / "layouts").mkdir(exist_ok=True)
+    (site / "layouts/404.html").write_text("{% extends 'base.html' %}")
+    rebuild_and_compare(site)
+    assert len(calls) == 3  # the edited layouts, and the clean build of the comparison
