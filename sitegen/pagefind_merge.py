@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -312,6 +313,7 @@ def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]], bun
     records: list[bytes] = []
     first_word = ""
     weight = 0
+    to_pack: list[tuple[str, bytes]] = []
 
     def close(last_word: str) -> None:
         nonlocal records, weight
@@ -325,7 +327,9 @@ def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]], bun
         taken.add(digest[:length])
         name = f"{code}_{digest[:length]}"
         path = f"index/{name}.pf_index"
-        bundle.files[path] = None if unchanged(path, digest) else pack(data, CHUNK_COMPRESSION)
+        bundle.files[path] = None
+        if not unchanged(path, digest):
+            to_pack.append((path, data))
         bundle.digests[path] = digest
         chunks.append([first_word, last_word, name])
         records, weight = [], 0
@@ -342,7 +346,18 @@ def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]], bun
         close(words[-1][0])
     for left, right in zip(chunks, chunks[1:], strict=False):
         left[1], right[0] = _prefixes(left[1], right[0])
+    packed = _pack_all(data for _, data in to_pack)
+    bundle.files.update(zip((path for path, _ in to_pack), packed, strict=True))
     return chunks
+
+
+def _pack_all(chunks: Iterable[bytes]) -> list[bytes]:
+    """Compressed chunks, two at a time: zlib lets go of the interpreter lock while it works,
+    and compressing is most of a join's time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(partial(pack, level=CHUNK_COMPRESSION), chunks))
 
 
 def _encode_word(word: str, segments: list[tuple[int, Word]]) -> tuple[bytes, int]:
