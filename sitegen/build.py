@@ -265,7 +265,7 @@ def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
     """Keep each file's signature and digest, so that the next build reads only what changed."""
     rows = {s.path: (s.signature, s.digest) for s in sources if s.digest}
     if rows != known:
-        cache.save_sources(rows)
+        cache.save_sources(rows, known)
 
 
 def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,

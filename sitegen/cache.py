@@ -203,10 +203,18 @@ class BuildCache:
         return {p: (sig, d) for p, sig, d in
                 self.db.execute("SELECT path, signature, digest FROM sources")}
 
-    def save_sources(self, rows: dict[str, tuple[str, str]]) -> None:
-        self.db.execute("DELETE FROM sources")
-        self.db.executemany("INSERT INTO sources VALUES (?, ?, ?)",
-                            ((p, sig, d) for p, (sig, d) in rows.items()))
+    def save_sources(self, rows: dict[str, tuple[str, str]],
+                     known: dict[str, tuple[str, str]] | None = None) -> None:
+        """Store `rows` as the sources table; `known`, what it holds now: then only the rows
+        that differ are written (an edit changes one of 10,000)."""
+        if known is None:
+            self.db.execute("DELETE FROM sources")
+            known = {}
+        self.db.executemany("DELETE FROM sources WHERE path = ?",
+                            ((p,) for p in known.keys() - rows.keys()))
+        self.db.executemany("INSERT OR REPLACE INTO sources VALUES (?, ?, ?)",
+                            ((p, sig, d) for p, (sig, d) in rows.items()
+                             if known.get(p) != (sig, d)))
         self.db.commit()
 
     # whole-build state

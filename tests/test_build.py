@@ -664,3 +664,22 @@ def test_template_digests_are_kept_until_a_layout_changes(make_site, monkeypatch
     (site / "layouts/404.html").write_text("{% extends 'base.html' %}")
     rebuild_and_compare(site)
     assert len(calls) == 3  # the edited layouts, and the clean build of the comparison
+
+
+def test_the_sources_table_follows_the_content_folder(make_site):
+    from sitegen.cache import BuildCache
+
+    site = make_site(FILES)
+    build_site(site)
+    (site / "content/2024/12/d.md").unlink()
+    _correct_gamma(site)
+    build_site(site)
+    config = site_config(site)
+    cache = BuildCache(config.cache_dir, config.output_dir)
+    try:
+        rows = cache.source_digests()
+    finally:
+        cache.close()
+    assert set(rows) == {"2025/03/a.md", "2025/03/b.md", "2025/04/c.md", "bundle/index.md"}
+    from sitegen.sources import stat_signature
+    assert rows["2025/04/c.md"][0] == stat_signature(site / "content/2025/04/c.md")
