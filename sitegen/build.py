@@ -122,10 +122,9 @@ def build(config: Config, progress: Progress | None = None,
             search_seconds=search_seconds,
         )
         _remember_build(cache, inputs, loaded, report)
-        everything = todo.wanted is None  # then `specs` is the whole plan: its skeleton
-        urls = Urls(config)
-        remember_shape(cache, config, shape, indexes.articles, specs if everything else None,
-                       [urls.output_path(spec.url) for spec in specs] if everything else None)
+        # after a full plan (`wanted` None), `specs` is the whole plan: its skeleton is kept
+        remember_shape(cache, config, shape, indexes.articles,
+                       specs if todo.wanted is None else None)
     return report
 
 
@@ -156,8 +155,7 @@ def inputs_key(config: Config, sources: Sequence[SourceFile]) -> str:
     for src in sources:
         digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
     for root in [*layout_dirs(config), config.static_dir, *_bundle_dirs(config, sources)]:
-        for rel, path in sorted(_files_under(root, "").items()):
-            digest.update(f"{rel}\0{stat_signature(path)}\0".encode())
+        digest.update(_file_signatures(root))
     if config.git_history:
         digest.update(head_commit(config.content_dir).encode())
     return digest.hexdigest()
@@ -168,9 +166,7 @@ def _template_digests(config: Config, cache: BuildCache) -> dict[str, str]:
     changed (parsing every layout for its references took ~25 ms a build)."""
     key = hashlib.blake2b(digest_size=16)
     for root in layout_dirs(config):
-        key.update(f"{root}\0".encode())
-        for rel, path in sorted(_files_under(root, "").items()):
-            key.update(f"{rel}\0{stat_signature(path)}\0".encode())
+        key.update(f"{root}\0".encode() + _file_signatures(root))
     known = cache.get_meta("template_digests")
     if known and known.startswith(key.hexdigest() + "\n"):
         return json.loads(known[len(key.hexdigest()) + 1:])
@@ -179,6 +175,12 @@ def _template_digests(config: Config, cache: BuildCache) -> dict[str, str]:
     digests = template_digests(config)
     cache.set_meta("template_digests", key.hexdigest() + "\n" + json.dumps(digests))
     return digests
+
+
+def _file_signatures(root: Path) -> bytes:
+    """Each file under `root`: its relative path and stat signature, in path order."""
+    return "".join(f"{rel}\0{stat_signature(path)}\0"
+                   for rel, path in sorted(_files_under(root, "").items())).encode()
 
 
 def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:

@@ -58,7 +58,7 @@ class _Planner:
     def spec(self, url: str, template: str, meta: dict[str, Any], shows: tuple[Article, ...],
              body_of: str = "", **context: Any) -> PageSpec:
         """`shows`: every article in `context`; the rest of it must follow from the site's
-        shape (build.site_shape: URLs, dates, terms, stories, configuration, templates)."""
+        shape (shape.site_shape: URLs, dates, terms, stories, configuration, templates)."""
         current = next((term.url for term in self.nav if url.startswith(term.url)), "") \
             if url.startswith(self.nav_root) else ""
         return PageSpec(url, template,

@@ -108,7 +108,7 @@ class Article:
         return (self.date, self.url)
 
 
-_article_fields = operator.attrgetter(*(name for name in Article.__dataclass_fields__))
+_article_fields = operator.attrgetter(*Article.__dataclass_fields__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ class PageSpec:
     body_of: str = ""  # digest of the article whose body this page shows, if any
     kind: str = "page"
     # Every article the page shows, when the rest of its context follows from the site's
-    # shape alone (build.site_shape); None when the planner does not vouch for that.
+    # shape alone (shape.site_shape); None when the planner does not vouch for that.
     shows: tuple[Article, ...] | None = None
 
 

@@ -29,6 +29,7 @@ from . import __version__
 from .cache import CACHE_FORMAT, BuildCache, output_key
 from .config import Config
 from .records import Article, PageSpec
+from .urls import Urls
 from .writer import file_size, size_of, write_atomic
 
 SKELETON_FORMAT = 1
@@ -103,13 +104,14 @@ def article_key(article: Article) -> str:
 
 
 def remember(cache: BuildCache, config: Config, shape: str, articles: Sequence[Article],
-             specs: Sequence[PageSpec] | None, rels: Sequence[str] | None) -> None:
+             specs: Sequence[PageSpec] | None) -> None:
     """Record the shape and each article's key; and, after a build that planned every page
-    (`specs` and their output paths), the skeleton of that plan."""
+    (`specs`), the skeleton of that plan."""
     keys = {a.url: article_key(a) for a in articles}
     cache.set_meta("shape", shape + "\n" + json.dumps(keys, separators=(",", ":")))
-    if specs is None or rels is None:
+    if specs is None:
         return
+    rels = [Urls(config).output_path(spec.url) for spec in specs]
     position = {id(article): number for number, article in enumerate(articles)}
     shown_on: list[list[int]] = [[] for _ in articles]
     always = []
