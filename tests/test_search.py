@@ -161,13 +161,17 @@ def test_a_year_without_articles_is_removed_and_a_new_year_takes_the_runtime(mak
     assert not (bundle / "2023").exists()
 
 
-def test_pages_changed_by_a_build_without_search_are_caught_up(make_site, reports):
+def test_pages_changed_by_a_build_without_search_are_caught_up(make_site, reports,
+                                                              monkeypatch):
+    """From the hashes the build recorded for the files it left, without a `stat` of every
+    article page."""
     site = make_site(FILES)
     build_site(site, search=True)
     (site / "content" / "a.md").write_text(article(
         "Harbor budget approved", "2025-02-03 09:00:00", "Amended: the xylograph clause.",
         section="World"), encoding="utf-8")
     build_site(site, search=False)
+    monkeypatch.setattr(search, "_stat", lambda path, url: pytest.fail(f"stat of {url}"))
     build_site(site, search=True)  # this build rewrites no page, but 2025 is stale
     assert reports[-1].indexed == ("2025",)
     assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind" / "2025"))
@@ -515,18 +519,3 @@ def test_the_runtime_is_cached_once_whatever_the_threads_offering_it(tmp_path, m
         thread.join()
     assert not errors
     assert cache.load_runtime() == {"pagefind.js": b"x" * 100_000}
-
-
-def test_a_build_knows_its_pages_by_the_hashes_it_wrote(make_site, reports, monkeypatch):
-    """No `stat` of every article page: the build's own hashes of the files it left say which
-    pages changed, those written by a build without search included."""
-    site = make_site(FILES)
-    build_site(site, search=True)
-    (site / "content" / "a.md").write_text(article(
-        "Harbor budget approved", "2025-02-03 09:00:00", "Amended: the xylograph clause.",
-        section="World"), encoding="utf-8")
-    build_site(site, search=False)
-    monkeypatch.setattr(search, "_stat", lambda path, url: pytest.fail(f"stat of {url}"))
-    build_site(site, search=True)
-    assert reports[-1].indexed == ("2025",)
-    assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind" / "2025"))
