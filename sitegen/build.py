@@ -494,8 +494,7 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
     if signatures != old_signatures:
         cache.save_files(signatures)
     cache.set_meta("committing", "0")
-    written = set(result.written_paths)
-    changed_urls = {a.url for a in loaded.articles if urls.output_path(a.url) in written}
+    changed_urls = urls.served_by(result.written_paths) & {a.url for a in loaded.articles}
     return result, changed_urls
 
 

@@ -53,7 +53,24 @@ def test_unsafe_slugs(slug):
     assert not is_safe_slug(slug)
 
 
-@pytest.mark.parametrize("path", ["../x", "/abs", "a/../../b", "a\\..\\b"])
+@pytest.mark.parametrize("path", ["../x", "/abs", "a/../../b", "a\\..\\b", "", "a/", "a//b",
+                                  "./a", "a/.", "a/./b", "a/..", "a\0b"])
 def test_unsafe_relative_paths(path):
     with pytest.raises(ValueError):
         safe_relative_path(path)
+
+
+@pytest.mark.parametrize("path", ["index.html", "a/b/index.html", "a..b/c.d", ".well-known/x",
+                                  "2024/01/02/x/index.html"])
+def test_safe_relative_paths_pass_unchanged(path):
+    assert safe_relative_path(path) == path
+
+
+@pytest.mark.parametrize("permalink", ["/{year}/{month}/{day}/{slug}/", "/news/{slug}/"])
+def test_served_by_inverts_output_path(tmp_path, permalink):
+    u = urls_for(tmp_path, "https://x.org/repo/", permalink=permalink)
+    urls = ["/repo/", "/repo/a/b/", "/repo/feed.xml",
+            u.article("s", datetime(2024, 1, 2, tzinfo=UTC))]
+    served = u.served_by(u.output_path(url) for url in urls)
+    assert set(urls) <= served
+    assert not served & {"/repo/a/", "/repo/a/b/index.html/", "/a/b/"}
