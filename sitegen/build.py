@@ -290,6 +290,8 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
         keys[path] = parse_key(path, digest, config_digest)
     if missing:
         cache.forget_parsed_except(set(keys.values()))
+    cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
+                              if isinstance(outcome, tuple)})
     return dataclasses.replace(_collect(sources, results, keys, config), digests=digests)
 
 

@@ -29,7 +29,13 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, signature TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, signature TEXT NOT NULL,
                                     digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parsed_groups (grp INTEGER PRIMARY KEY, keys TEXT NOT NULL,
+                                          records BLOB NOT NULL);
 """
+# The parsed records of the last build, also kept in PARSED_GROUPS pickles by key: loading
+# 10,000 articles row by row cost 0.15 s (a pickle.loads each), from the groups 0.06 s; an
+# edit rewrites the one or two groups whose keys changed.
+PARSED_GROUPS = 64
 
 
 def parse_key(rel_path: str, digest: str, config_digest: str) -> str:
@@ -49,6 +55,11 @@ def card_digest(article: Article) -> str:
     the article is parsed and cached with it."""
     shown = tuple(getattr(article, name) for name in CARD_FIELDS)
     return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
+
+
+def parsed_group(key: str) -> int:
+    """The group of a parse key (a hex digest: the groups fill evenly)."""
+    return int(key[:4], 16) % PARSED_GROUPS
 
 
 def pack_parsed(article: Article, warnings: tuple) -> bytes:
@@ -159,7 +170,44 @@ class BuildCache:
 
     # parsed articles
     def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
-        return {key: unpack_parsed(blob) for key, blob in self.get_parsed_blobs(keys).items()}
+        """The parsed records of these keys that the cache holds: from the groups, then row
+        by row for the keys the groups lack."""
+        wanted = list(keys)
+        grouped: dict[str, tuple[Article, tuple]] = {}
+        damaged = []
+        for grp, blob in self.db.execute("SELECT grp, records FROM parsed_groups"):
+            try:
+                grouped.update(pickle.loads(blob))
+            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+                    TypeError, ValueError):
+                damaged.append((grp,))  # read row by row below, written again after the parse
+        if damaged:
+            self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
+            self.db.commit()
+        found = {key: grouped[key] for key in wanted if key in grouped}
+        rest = [key for key in wanted if key not in found]
+        if rest:
+            found.update((key, unpack_parsed(blob))
+                         for key, blob in self.get_parsed_blobs(rest).items())
+        return found
+
+    def keep_parsed_groups(self, parsed: dict[str, tuple[Article, tuple]]) -> int:
+        """Make the groups hold exactly `parsed` (by key), rewriting only the groups whose keys
+        changed; returns how many were written."""
+        groups: dict[int, dict[str, tuple[Article, tuple]]] = {}
+        for key in sorted(parsed):
+            groups.setdefault(parsed_group(key), {})[key] = parsed[key]
+        known = dict(self.db.execute("SELECT grp, keys FROM parsed_groups"))
+        stale = [(grp,) for grp in known if grp not in groups]
+        rows = []
+        for grp, members in groups.items():
+            keys = _keys_digest(members)
+            if known.get(grp) != keys:
+                rows.append((grp, keys, pickle.dumps(members, protocol=5)))
+        self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", stale)
+        self.db.executemany("INSERT OR REPLACE INTO parsed_groups VALUES (?, ?, ?)", rows)
+        self.db.commit()
+        return len(rows)
 
     def get_parsed_blobs(self, keys: Iterable[str]) -> dict[str, bytes]:
         """The parsed records as stored (`pack_parsed`), for passing on without unpickling."""
@@ -244,6 +292,10 @@ class BuildCache:
         self.db.execute("DELETE FROM files")
         self.db.executemany("INSERT INTO files VALUES (?, ?)", signatures.items())
         self.db.commit()
+
+
+def _keys_digest(keys: Iterable[str]) -> str:
+    return hashlib.blake2b("\0".join(keys).encode(), digest_size=16).hexdigest()
 
 
 def iter_chunks(items: list, size: int) -> Iterator[list]:

@@ -682,3 +682,61 @@ def test_the_sources_table_follows_the_content_folder(make_site):
     assert set(rows) == {"2025/03/a.md", "2025/03/b.md", "2025/04/c.md", "bundle/index.md"}
     from sitegen.sources import stat_signature
     assert rows["2025/04/c.md"][0] == stat_signature(site / "content/2025/04/c.md")
+
+
+def _parsed_groups(site) -> dict[int, bytes]:
+    from sitegen.cache import BuildCache
+
+    config = site_config(site)
+    cache = BuildCache(config.cache_dir, config.output_dir)
+    try:
+        return dict(cache.db.execute("SELECT grp, records FROM parsed_groups"))
+    finally:
+        cache.close()
+
+
+def test_cached_articles_load_from_their_groups_and_an_edit_rewrites_only_its_groups(
+        make_site, monkeypatch):
+    import pickle
+
+    from sitegen.cache import BuildCache, parsed_group
+
+    site = make_site(FILES)
+    build_site(site, search=False)
+    before = _parsed_groups(site)
+    keys = {key for blob in before.values() for key in pickle.loads(blob)}
+    assert len(keys) == 5
+    rows_read: list[list[str]] = []
+    real_rows = BuildCache.get_parsed_blobs
+    monkeypatch.setattr(BuildCache, "get_parsed_blobs",
+                        lambda self, wanted: rows_read.append(list(wanted)) or
+                        real_rows(self, wanted))
+    _correct_gamma(site)
+    build_site(site, search=False)
+    after = _parsed_groups(site)
+    new_keys = {key for blob in after.values() for key in pickle.loads(blob)}
+    assert len(new_keys) == 5 and len(keys - new_keys) == 1
+    assert rows_read == [list(new_keys - keys)]  # row by row: only the edited article
+    touched = {parsed_group(k) for k in keys ^ new_keys}
+    assert {g for g in set(before) | set(after) if before.get(g) != after.get(g)} == touched
+    rebuild_and_compare(site)
+
+
+def test_a_damaged_parsed_group_is_read_row_by_row_and_written_again(make_site):
+    import pickle
+
+    from sitegen.cache import BuildCache
+
+    site = make_site(FILES)
+    build_site(site, search=False)
+    config = site_config(site)
+    cache = BuildCache(config.cache_dir, config.output_dir)
+    groups = _parsed_groups(site)
+    assert len(groups) > 2  # more than an edit rewrites anyway
+    cache.db.execute("UPDATE parsed_groups SET records = ?", (b"\x80junk",))
+    cache.db.commit()
+    cache.close()
+    _correct_gamma(site)
+    rebuild_and_compare(site)
+    keys = [key for blob in _parsed_groups(site).values() for key in pickle.loads(blob)]
+    assert len(keys) == 5
