@@ -372,13 +372,17 @@ def attach_history(loaded: Loaded, config: Config) -> Loaded:
 def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes:
     """Every index; related lists (the costly one) come from the cache when no article's URL,
     instant or tags changed since they were computed."""
-    from .indexes import build_indexes, related_key, related_urls
+    from .indexes import build_indexes, related_key, related_ranks
 
     key = related_key(loaded.articles, config.related_count)
     known = cache.get_related(key)
-    indexes = build_indexes(loaded.articles, config.related_count, known)
+    try:
+        indexes = build_indexes(loaded.articles, config.related_count, known)
+    except ValueError:  # ranks that do not fit these articles: computed again
+        known = None
+        indexes = build_indexes(loaded.articles, config.related_count)
     if known is None:
-        cache.put_related(key, related_urls(indexes))
+        cache.put_related(key, related_ranks(indexes))
     return indexes
 
 

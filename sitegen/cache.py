@@ -7,10 +7,10 @@ import dataclasses
 import functools
 import hashlib
 import io
-import json
 import operator
 import pickle
 import sqlite3
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 9  # bump when parsed records or page fingerprints change shape
+CACHE_FORMAT = 10  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -57,6 +57,18 @@ def card_digest(article: Article) -> str:
     return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
 
 
+def outline_digest(article: Article, updated: datetime | None = None) -> str:
+    """A digest of the article's place in the site's shape (shape.site_shape): its URL, dates,
+    story and terms. Computed once where the article is parsed, like `card`. `updated`: in
+    place of the article's own (with_revisions)."""
+    terms = "\1".join(f"{t.name}\2{t.slug}\2{t.url}" if t else "" for t in
+                      (article.section, *article.tags, None, *article.authors))
+    when = updated or article.updated
+    updated = when.isoformat() if when else ""
+    line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0{terms}"
+    return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
+
+
 def parsed_group(key: str) -> int:
     """The group of a parse key (a hex digest: the groups fill evenly)."""
     return int(key[:4], 16) % PARSED_GROUPS
@@ -73,11 +85,14 @@ def unpack_parsed(blob: bytes) -> tuple[Article, tuple]:
 
 
 def with_revisions(article: Article, revisions: tuple, updated: Any) -> Article:
-    """The article with its git history; its card digest follows without re-hashing it all."""
+    """The article with its git history; its card and outline digests follow (the card without
+    re-hashing it all)."""
     extra = pickle.dumps((revisions, updated), protocol=5)
     card = hashlib.blake2b(article.card.encode() + extra, digest_size=16).hexdigest() \
         if article.card else ""
-    return dataclasses.replace(article, revisions=revisions, updated=updated, card=card)
+    outline = outline_digest(article, updated) if article.outline else ""
+    return dataclasses.replace(article, revisions=revisions, updated=updated, card=card,
+                               outline=outline)
 
 
 class Fingerprinter:
@@ -275,14 +290,17 @@ class BuildCache:
         self.db.commit()
 
     # related lists, by indexes.related_key: the one index an edit of a title does not change
-    def get_related(self, key: str) -> dict[str, tuple[str, ...]] | None:
+    def get_related(self, key: str) -> array | None:
+        """The related ranks (indexes.RelatedMap.ranks) kept under this key, if any."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'related'").fetchone()
         if not row or not row[0].startswith(key + "\n"):
             return None
-        return {url: tuple(urls) for url, urls in json.loads(row[0][len(key) + 1:]).items()}
+        ranks = array("i")
+        ranks.frombytes(bytes.fromhex(row[0][len(key) + 1:]))
+        return ranks
 
-    def put_related(self, key: str, related: dict[str, tuple[str, ...]]) -> None:
-        self.set_meta("related", key + "\n" + json.dumps(related, separators=(",", ":")))
+    def put_related(self, key: str, ranks: array) -> None:
+        self.set_meta("related", key + "\n" + ranks.tobytes().hex())
 
     # copied files
     def file_signatures(self) -> dict[str, str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from .cache import outline_digest
 from .records import Article, Term
 
 RELATED_CANDIDATES_PER_TAG = 30  # nearest in time within each shared tag
@@ -30,6 +32,62 @@ class Neighbours:
     section_next: Article | None = None
 
 
+class NeighbourMap(Mapping[str, Neighbours]):
+    """Each article's neighbours by URL, made when asked for: an edit plans a few article
+    pages, and making all 10,000 up front cost 30 ms a build."""
+
+    def __init__(self, ordered: Sequence[Article], position: dict[str, int],
+                 sections: dict[str, TermIndex]):
+        self._ordered = ordered
+        self._position = position
+        self._in_section: dict[str, tuple[tuple[Article, ...], int]] = {
+            article.url: (index.articles, i)
+            for index in sections.values() for i, article in enumerate(index.articles)}
+
+    def __getitem__(self, url: str) -> Neighbours:
+        i = self._position[url]
+        ordered = self._ordered
+        arts, j = self._in_section.get(url, ((), -1))
+        return Neighbours(
+            prev=ordered[i + 1] if i + 1 < len(ordered) else None,
+            next=ordered[i - 1] if i > 0 else None,
+            section_prev=arts[j + 1] if 0 <= j < len(arts) - 1 else None,
+            section_next=arts[j - 1] if j > 0 else None,
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return (article.url for article in self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+
+class RelatedMap(Mapping[str, tuple[Article, ...]]):
+    """Each article's related list by URL, kept as ranks in the newest-first order (`count`
+    a list, -1 where a list is shorter): cached between builds as they are, and made into
+    articles only for the pages planned."""
+
+    def __init__(self, ordered: Sequence[Article], position: dict[str, int], ranks: array,
+                 count: int):
+        if len(ranks) != len(ordered) * count:
+            raise ValueError("related ranks do not match the articles")
+        self._ordered = ordered
+        self._position = position
+        self.ranks = ranks
+        self.count = count
+
+    def __getitem__(self, url: str) -> tuple[Article, ...]:
+        start = self._position[url] * self.count
+        ordered = self._ordered
+        return tuple(ordered[r] for r in self.ranks[start:start + self.count] if r >= 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return (article.url for article in self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+
 @dataclass(frozen=True)
 class Indexes:
     articles: tuple[Article, ...]  # newest first
@@ -41,8 +99,8 @@ class Indexes:
     tags: dict[str, TermIndex]
     authors: dict[str, TermIndex]
     stories: dict[str, tuple[Article, ...]]  # oldest first: a timeline
-    neighbours: dict[str, Neighbours] = field(default_factory=dict)
-    related: dict[str, tuple[Article, ...]] = field(default_factory=dict)
+    neighbours: NeighbourMap
+    related: RelatedMap
 
 
 def newest_first(articles: Iterable[Article]) -> list[Article]:
@@ -56,8 +114,9 @@ def _sort_key(article: Article) -> tuple[datetime, str]:
 
 
 def build_indexes(articles: Sequence[Article], related_count: int = 5,
-                  known_related: dict[str, tuple[str, ...]] | None = None) -> Indexes:
-    """`known_related`: the related URLs of an earlier build with the same `related_key`."""
+                  known_related: array | None = None) -> Indexes:
+    """`known_related`: the related ranks (`RelatedMap.ranks`) of an earlier build with the
+    same `related_key`."""
     ordered = tuple(newest_first(articles))
     years: dict[int, list[Article]] = defaultdict(list)
     months: dict[tuple[int, int], list[Article]] = defaultdict(list)
@@ -73,6 +132,9 @@ def build_indexes(articles: Sequence[Article], related_count: int = 5,
     sections = _term_index(ordered, lambda a: (a.section,) if a.section else ())
     tags = _term_index(ordered, lambda a: a.tags)
     authors = _term_index(ordered, lambda a: a.authors)
+    position = {article.url: i for i, article in enumerate(ordered)}
+    ranks = known_related if known_related is not None else \
+        _related(ordered, tags, related_count)
     return Indexes(
         articles=ordered,
         years={k: tuple(v) for k, v in years.items()},
@@ -81,30 +143,28 @@ def build_indexes(articles: Sequence[Article], related_count: int = 5,
         day_keys=tuple(sorted(days)),
         sections=sections, tags=tags, authors=authors,
         stories={k: tuple(reversed(v)) for k, v in stories.items() if len(v) > 1},
-        neighbours=_neighbours(ordered, sections),
-        related=_related_from_urls(ordered, known_related) if known_related is not None
-        else _related(ordered, tags, related_count),
+        neighbours=NeighbourMap(ordered, position, sections),
+        related=RelatedMap(ordered, position, ranks, related_count),
     )
 
 
 def related_key(articles: Sequence[Article], related_count: int) -> str:
-    """A digest of everything related lists depend on: each article's URL, instant and tags."""
+    """A digest of everything related lists depend on (each article's URL, instant and tags),
+    and a little more: each article's outline (cache.outline_digest), computed once a parse."""
     digest = hashlib.blake2b(f"{related_count}|{RELATED_CANDIDATES_PER_TAG}".encode(),
                              digest_size=16)
-    for a in articles:
-        digest.update(f"{a.url}\0{a.date.timestamp()}\0{'|'.join(t.slug for t in a.tags)}\n"
-                      .encode())
+    digest.update("".join(a.outline or outline_digest(a) for a in articles).encode())
     return digest.hexdigest()
 
 
-def related_urls(indexes: Indexes) -> dict[str, tuple[str, ...]]:
-    return {url: tuple(a.url for a in related) for url, related in indexes.related.items()}
+def related_ranks(indexes: Indexes) -> array:
+    """The related lists as `build_indexes` takes them back (`known_related`)."""
+    assert isinstance(indexes.related, RelatedMap)
+    return indexes.related.ranks
 
 
-def _related_from_urls(ordered: Sequence[Article], known: dict[str, tuple[str, ...]]
-                       ) -> dict[str, tuple[Article, ...]]:
-    by_url = {a.url: a for a in ordered}
-    return {a.url: tuple(by_url[u] for u in known.get(a.url, ())) for a in ordered}
+def _padded(ranks: list[int], count: int) -> list[int]:
+    return ranks + [-1] * (count - len(ranks))
 
 
 def _term_index(ordered: Sequence[Article], terms_of) -> dict[str, TermIndex]:
@@ -118,27 +178,7 @@ def _term_index(ordered: Sequence[Article], terms_of) -> dict[str, TermIndex]:
     return {slug: TermIndex(names[slug], tuple(members[slug])) for slug in sorted(names)}
 
 
-def _neighbours(ordered: Sequence[Article], sections: dict[str, TermIndex]
-                ) -> dict[str, Neighbours]:
-    in_section: dict[str, tuple[Article | None, Article | None]] = {}
-    for index in sections.values():
-        arts = index.articles
-        for i, article in enumerate(arts):
-            in_section[article.url] = (arts[i + 1] if i + 1 < len(arts) else None,
-                                       arts[i - 1] if i > 0 else None)
-    out = {}
-    for i, article in enumerate(ordered):
-        sec_prev, sec_next = in_section.get(article.url, (None, None))
-        out[article.url] = Neighbours(
-            prev=ordered[i + 1] if i + 1 < len(ordered) else None,
-            next=ordered[i - 1] if i > 0 else None,
-            section_prev=sec_prev, section_next=sec_next,
-        )
-    return out
-
-
-def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int
-             ) -> dict[str, tuple[Article, ...]]:
+def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int) -> array:
     """Articles sharing tags; a shared rare tag weighs more (idf), newer first on ties.
 
     Candidates for one tag are its articles nearest in time, so a tag on thousands of
@@ -152,7 +192,7 @@ def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int
     position = {(slug, r): i for slug, m in members.items() for i, r in enumerate(m)}
     half = RELATED_CANDIDATES_PER_TAG // 2
     total = len(ordered)
-    related = {}
+    lists = array("i")
     for me, article in enumerate(ordered):
         scores: dict[int, int] = {}
         for tag in article.tags:
@@ -168,8 +208,8 @@ def _related(ordered: Sequence[Article], tags: dict[str, TermIndex], count: int
         scores.pop(me, None)
         # one integer per candidate orders by score, then by rank (newer first) on ties
         best = sorted([rank - score * total for rank, score in scores.items()])[:count]
-        related[article.url] = tuple(ordered[key % total] for key in best)
-    return related
+        lists.extend(_padded([key % total for key in best], count))
+    return lists
 
 
 def paginate(items: Sequence[Article], per_page: int) -> list[tuple[Article, ...]]:

@@ -90,6 +90,7 @@ class Article:
     revisions: tuple[Revision, ...] = ()
     words: int = 0
     card: str = ""  # digest of what a list or a neighbour link can show (cache.card_digest)
+    outline: str = ""  # digest of its place in the site's shape (cache.outline_digest)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Unpickled through `__init__` with the field values in order: the slots dataclass

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .cache import CACHE_FORMAT, BuildCache, output_key
+from .cache import CACHE_FORMAT, BuildCache, outline_digest, output_key
 from .config import Config
 from .records import Article, PageSpec
 from .urls import Urls
@@ -42,11 +42,7 @@ def site_shape(config: Config, articles: Sequence[Article], template_digests: di
     for part in (__version__, str(CACHE_FORMAT), str(SKELETON_FORMAT),
                  config.output_affecting_digest(), json.dumps(template_digests, sort_keys=True)):
         digest.update(part.encode() + b"\0")
-    for a in articles:
-        terms = "\1".join(f"{t.name}\2{t.slug}\2{t.url}" if t else "" for t in
-                          (a.section, *a.tags, None, *a.authors))
-        digest.update(f"{a.url}\0{a.date.isoformat()}\0{a.updated and a.updated.isoformat()}"
-                      f"\0{a.story}\0{terms}\n".encode())
+    digest.update("".join(a.outline or outline_digest(a) for a in articles).encode())
     return digest.hexdigest()
 
 

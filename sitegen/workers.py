@@ -17,7 +17,15 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
-from .cache import BuildCache, Fingerprinter, card_digest, iter_chunks, pack_parsed, parse_key
+from .cache import (
+    BuildCache,
+    Fingerprinter,
+    card_digest,
+    iter_chunks,
+    outline_digest,
+    pack_parsed,
+    parse_key,
+)
 from .config import Config
 from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
@@ -137,7 +145,8 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
         parsed.article, summary=parsed.article.summary or rendered.excerpt,
         is_brief=not rendered.html, words=rendered.words,
         internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
-    article = dataclasses.replace(article, card=card_digest(article))
+    article = dataclasses.replace(article, card=card_digest(article),
+                                  outline=outline_digest(article))
     return (article, parsed.warnings), rendered.html
 
 

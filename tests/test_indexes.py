@@ -3,7 +3,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta, timezone
 
-from sitegen.indexes import build_indexes, paginate, related_key, related_urls
+import pytest
+
+from sitegen.indexes import build_indexes, paginate, related_key, related_ranks
 from sitegen.records import Article, Term
 
 
@@ -74,7 +76,7 @@ def test_known_related_urls_give_the_same_lists_with_the_new_records():
             make(4, 4, ["rare"]), make(5, 5, ["common", "rare"])]
     fresh = build_indexes(arts, related_count=3)
     retitled = [dataclasses.replace(a, title=a.title + "!") for a in arts]
-    reused = build_indexes(retitled, related_count=3, known_related=related_urls(fresh))
+    reused = build_indexes(retitled, related_count=3, known_related=related_ranks(fresh))
     assert reused.related == build_indexes(retitled, related_count=3).related
     assert [a.title for a in reused.related["/2025/01/01/a1/"]] == ["A5!", "A4!", "A3!"]
 
@@ -98,3 +100,24 @@ def test_paginate():
     pages = paginate(arts, 50)
     assert [len(p) for p in pages] == [50, 50, 20]
     assert paginate([], 50) == [()]
+
+
+def test_related_ranks_that_do_not_fit_the_articles_are_refused():
+    from array import array
+
+    arts = [make(1, 1, ["common"]), make(2, 2, ["common"])]
+    fresh = build_indexes(arts, related_count=3)
+    assert [a.title for a in fresh.related["/2025/01/01/a1/"]] == ["A2"]
+    with pytest.raises(ValueError):
+        build_indexes(arts, related_count=3, known_related=array("i", [1, -1, -1]))
+
+
+def test_neighbours_at_the_ends_and_outside_any_section():
+    arts = [make(1, 1, section=""), make(2, 2), make(3, 3, section="")]
+    ix = build_indexes(arts)
+    middle = ix.neighbours["/2025/01/02/a2/"]
+    assert (middle.prev.title, middle.next.title) == ("A1", "A3")
+    assert middle.section_prev is None and middle.section_next is None
+    first = ix.neighbours["/2025/01/01/a1/"]
+    assert first.prev is None and first.section_prev is None and first.section_next is None
+    assert list(ix.neighbours) == [a.url for a in ix.articles] and len(ix.related) == 3
