@@ -331,10 +331,11 @@ def _next_date_change(parsed: Sequence[Article], published: Sequence[Article],
                       config: Config) -> datetime | None:
     """The first moment at which the passing of time alone changes the site."""
     now = config.now
-    moments = [a.date for a in parsed if a.date > now and not config.future]
-    moments += [a.expires for a in published if a.expires and a.expires > now]
     window = timedelta(days=config.news_sitemap_days)
-    moments += [a.date + window for a in published if a.date <= now < a.date + window]
+    moments = [] if config.future else [a.date for a in parsed if a.date > now]
+    moments += [a.expires for a in published if a.expires and a.expires > now]
+    since = now - window  # in the news window: `date <= now < date + window`, one sum fewer
+    moments += [a.date + window for a in published if since < a.date <= now]
     return min(moments, default=None)
 
 

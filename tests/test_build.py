@@ -5,7 +5,7 @@ import os
 import re
 import shutil
 import time
-from datetime import UTC, timedelta
+from datetime import UTC, timedelta, timezone
 
 import pytest
 from conftest import FIXED_NOW, article, build_site, read_tree, run_git, site_config
@@ -740,3 +740,33 @@ def test_a_damaged_parsed_group_is_read_row_by_row_and_written_again(make_site):
     rebuild_and_compare(site)
     keys = [key for blob in _parsed_groups(site).values() for key in pickle.loads(blob)]
     assert len(keys) == 5
+
+
+def test_the_next_date_change_is_the_first_embargo_expiry_or_news_window_end(tmp_path):
+    import dataclasses as dc
+    from datetime import datetime
+
+    from sitegen.build import _next_date_change
+    from sitegen.records import Article
+
+    now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    config = site_config(tmp_path, now=now, news_sitemap_days=1)
+
+    def art(day, hour=12, **kw):
+        return Article(source="a.md", digest="d", title="t", slug="s", url=f"/{day}-{hour}/",
+                       date=datetime(2026, 3, day, hour, tzinfo=UTC), summary="", **kw)
+
+    old, recent, embargoed = art(1, 0), art(1, 13), art(5)
+    assert _next_date_change([old], [old], config) is None  # out of the window since 00:00
+    assert _next_date_change([recent], [recent], config) == datetime(2026, 3, 2, 13, tzinfo=UTC)
+    assert _next_date_change([recent, embargoed], [recent], config) == recent.date + \
+        timedelta(days=1)
+    expiring = art(1, 0, expires=datetime(2026, 3, 2, 18, tzinfo=UTC))
+    assert _next_date_change([expiring, embargoed], [expiring], config) == expiring.expires
+    assert _next_date_change([embargoed], [], config) == embargoed.date
+    assert _next_date_change([embargoed], [], dc.replace(config, future=True)) is None
+    edge = art(2, 12)  # published this very instant: in the window until it is a day old
+    assert _next_date_change([edge], [edge], config) == edge.date + timedelta(days=1)
+    pacific = timezone(-timedelta(hours=8))
+    west = dc.replace(art(1), date=datetime(2026, 3, 1, 5, tzinfo=pacific))  # 13:00 UTC
+    assert _next_date_change([west], [west], config) == west.date + timedelta(days=1)
