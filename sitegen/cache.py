@@ -199,7 +199,10 @@ class BuildCache:
         if damaged:
             self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
             self.db.commit()
-        found = {key: grouped[key] for key in wanted if key in grouped}
+        # only records whose row (and so body) is still there: another sitegen may have
+        # pruned the rows of a cache it shares, knowing nothing of the groups
+        stored = {key for (key,) in self.db.execute("SELECT key FROM parsed")}
+        found = {key: grouped[key] for key in wanted if key in grouped and key in stored}
         rest = [key for key in wanted if key not in found]
         if rest:
             found.update((key, unpack_parsed(blob))

@@ -183,9 +183,14 @@ def render_many(specs: list[PageSpec]) -> list:
     bodies = _worker_cache().bodies([job.body_keys.get(spec.url, "")
                                  for spec, _, _ in to_render if spec.body_of])
     for spec, rel, fp in to_render:
+        body_key = job.body_keys.get(spec.url, "")
+        if spec.body_of and body_key not in bodies:  # never rendered without its body
+            out.append(Problem(Path(state.config.output_dir.name) / rel, None,
+                               "the build cache lost the body of this page's article; "
+                               "run `sitegen build --clean`"))
+            continue
         try:
-            body = bodies.get(job.body_keys.get(spec.url, ""), "") if spec.body_of else ""
-            data = state.renderer.render(spec, body)
+            data = state.renderer.render(spec, bodies[body_key] if spec.body_of else "")
         except TemplateError as exc:
             out.extend(exc.problems)
             if len(out) > 20:

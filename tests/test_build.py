@@ -770,3 +770,36 @@ def test_the_next_date_change_is_the_first_embargo_expiry_or_news_window_end(tmp
     pacific = timezone(-timedelta(hours=8))
     west = dc.replace(art(1), date=datetime(2026, 3, 1, 5, tzinfo=pacific))  # 13:00 UTC
     assert _next_date_change([west], [west], config) == west.date + timedelta(days=1)
+
+
+def test_a_group_record_whose_row_another_sitegen_pruned_is_parsed_again(make_site):
+    """An older sitegen sharing the cache prunes `parsed` rows and knows nothing of the
+    groups: a record whose row (and body) is gone is not taken from its group."""
+    from sitegen.cache import BuildCache
+
+    site = make_site(FILES)
+    build_site(site, search=False)
+    config = site_config(site)
+    cache = BuildCache(config.cache_dir, config.output_dir)
+    cache.db.execute("DELETE FROM parsed")
+    cache.db.commit()
+    cache.close()
+    _correct_gamma(site)
+    (site / "output/2025/03/04/alpha-story/index.html").unlink()  # rendered again: its body
+    report = rebuild_and_compare(site)
+    assert report.pages_rendered > 0
+    html = (site / "output/2025/03/04/alpha-story/index.html").read_text()
+    assert "Alpha body" in html
+
+
+def test_a_body_the_cache_lost_fails_the_page_instead_of_rendering_it_empty(make_site,
+                                                                           monkeypatch):
+    from sitegen.cache import BuildCache
+
+    site = make_site(FILES)
+    build_site(site, search=False)
+    monkeypatch.setattr(BuildCache, "bodies", lambda self, keys: {})
+    _correct_gamma(site)
+    with pytest.raises(TemplateError, match="lost the body"):
+        build_site(site, search=False)
+    assert "Gamma body." in (site / "output/2025/04/01/gamma-story/index.html").read_text()
