@@ -16,12 +16,13 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence, Set
-from contextlib import closing, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, search
+from .background import Background
 from .cache import CACHE_FORMAT, BuildCache, parse_key, unpack_parsed, with_revisions
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
@@ -31,7 +32,7 @@ from .shape import remember as remember_shape
 from .shape import replan, site_shape
 from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
-from .writer import CopyJob, Staged, Writer, file_size, size_of
+from .writer import CopyJob, Staged, Writer, files_not_as_left
 
 if TYPE_CHECKING:
     from .indexes import Indexes
@@ -74,13 +75,17 @@ def build(config: Config, progress: Progress | None = None,
     timer = _Timer(log if config.verbose else None)
     if config.clean:  # forget every earlier build: parsed articles, page states, search state
         shutil.rmtree(config.cache_dir, ignore_errors=True)
-    with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, _cyclic_gc_paused():
+    with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, \
+            _cyclic_gc_paused(), ExitStack() as stack:
         with timer.stage("load"):
+            previous = cache.page_states()  # what the last build wrote: (fingerprint, hash)
+            # a stat of every output file, in a forked process while this one reads the sources
+            disturbed = stack.enter_context(
+                Background(files_not_as_left, config.output_dir, previous))
             sources = load_sources(config, cache)
             hashed = all(s.digest for s in sources)
             inputs = inputs_key(config, sources) if hashed else None
-            previous = cache.page_states()  # what the last build wrote: (fingerprint, hash)
-            unchanged = _unchanged_since_last_build(config, cache, inputs, previous)
+            unchanged = _unchanged_since_last_build(config, cache, inputs, previous, disturbed)
         if unchanged is not None:
             return dataclasses.replace(unchanged, seconds=time.perf_counter() - started,
                                        stage_seconds=tuple(timer.stages))
@@ -99,7 +104,8 @@ def build(config: Config, progress: Progress | None = None,
         with timer.stage("plan"):
             digests = _template_digests(config, cache)
             shape = site_shape(config, indexes.articles, digests)
-            todo = replan(cache, config, shape, indexes.articles, previous)
+            todo = replan(cache, config, shape, indexes.articles, previous,
+                          disturbed.result())
             specs = plan_site(indexes, config, todo.wanted)
         with timer.stage("render"):
             staged, states, writer = render_pages(specs, loaded.keys, config, previous,
@@ -188,9 +194,11 @@ def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
 
 
 def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str | None,
-                                states: dict[str, tuple[str, str]]) -> BuildReport | None:
+                                states: dict[str, tuple[str, str]],
+                                disturbed: Background[frozenset[str]]) -> BuildReport | None:
     """The last report when no input changed, no date-driven change is due and every file
-    the last build wrote is still in place; else None (also when `inputs` is not known)."""
+    the last build wrote is still in place (none is `disturbed`); else None (also when
+    `inputs` is not known)."""
     if config.clean or inputs is None or cache.get_meta("inputs") != inputs or \
             cache.get_meta("committing") == "1":
         return None
@@ -199,9 +207,7 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str |
         return None
     if config.search and search.index_problem(config):
         return None
-    output = f"{config.output_dir}{os.sep}"
-    if not states or any(file_size(output + rel) != size_of(out)
-                         for rel, (_fp, out) in states.items()):
+    if not states or disturbed.result():
         return None
     last = cache.get_meta("report")
     counts = json.loads(last) if last else {}

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from .cache import CACHE_FORMAT, BuildCache, outline_digest, output_key
 from .config import Config
 from .records import Article, PageSpec
 from .urls import Urls
-from .writer import file_size, size_of, write_atomic
+from .writer import write_atomic
 
 SKELETON_FORMAT = 1
 
@@ -65,9 +64,10 @@ class Replan:
 
 
 def replan(cache: BuildCache, config: Config, shape: str, articles: Sequence[Article],
-           previous: dict[str, tuple[str, str]]) -> Replan:
+           previous: dict[str, tuple[str, str]], disturbed: Set[str]) -> Replan:
     """The pages to plan again: those showing an article whose record or body changed, those
-    planned by every build, and those whose file is not as the last build left it."""
+    planned by every build, and those whose file is not as the last build left it (output
+    paths in `disturbed`, see writer.files_not_as_left)."""
     everything = Replan(None, {})
     last = cache.get_meta("shape")
     if not last or not last.startswith(shape + "\n"):
@@ -82,12 +82,11 @@ def replan(cache: BuildCache, config: Config, shape: str, articles: Sequence[Art
         if not key or keys.get(article.url) != key:
             wanted.update(skeleton.shown_on[position])
     kept: dict[str, tuple[str, str]] = {}
-    output = f"{config.output_dir}{os.sep}"
     for number, rel in enumerate(skeleton.rels):
         if number in wanted:
             continue
         state = previous.get(rel)
-        if state and file_size(output + rel) == size_of(state[1]):
+        if state and rel not in disturbed:
             kept[rel] = state
         else:
             wanted.add(number)

@@ -8,7 +8,7 @@ import os
 import shutil
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +69,14 @@ def file_size(path: Path | str) -> int:
     except OSError:
         return -2
     return st.st_size if stat.S_ISREG(st.st_mode) else -2
+
+
+def files_not_as_left(output: Path, states: Mapping[str, tuple[str, str]]) -> frozenset[str]:
+    """The output paths among `states` (path -> (fingerprint, output hash)) whose file is
+    missing or not of the recorded size: not as the build that recorded them left them."""
+    prefix = f"{output}{os.sep}"
+    return frozenset(rel for rel, (_fp, out) in states.items()
+                     if file_size(prefix + rel) != size_of(out))
 
 
 class Writer:

@@ -1,0 +1,21 @@
+"""Output files as the last build left them, or not."""
+
+from __future__ import annotations
+
+from sitegen.writer import content_hash, files_not_as_left
+
+
+def test_files_not_as_left_are_the_missing_resized_and_replaced_ones(tmp_path):
+    states = {}
+    for rel in ("a/index.html", "b/index.html", "c.xml", "d/index.html", "e.txt"):
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"<p>" + rel.encode() + b"</p>")
+        states[rel] = ("fingerprint", content_hash(path.read_bytes()))
+    (tmp_path / "b/index.html").unlink()
+    (tmp_path / "c.xml").write_bytes(b"longer than it was when written")
+    (tmp_path / "d/index.html").unlink()
+    (tmp_path / "d/index.html").mkdir()
+    (tmp_path / "e.txt").write_bytes(b"<p>E.TXT</p>")  # same size: taken as it was left
+    assert files_not_as_left(tmp_path, states) == {"b/index.html", "c.xml", "d/index.html"}
+    assert files_not_as_left(tmp_path, {}) == frozenset()
