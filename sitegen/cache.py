@@ -201,13 +201,17 @@ class BuildCache:
             self.db.commit()
         # only records whose row (and so body) is still there: another sitegen may have
         # pruned the rows of a cache it shares, knowing nothing of the groups
-        stored = {key for (key,) in self.db.execute("SELECT key FROM parsed")}
+        stored = BuildCache.parsed_keys(self)  # this database's own rows, not a subclass's
         found = {key: grouped[key] for key in wanted if key in grouped and key in stored}
         rest = [key for key in wanted if key not in found]
         if rest:
             found.update((key, unpack_parsed(blob))
                          for key, blob in self.get_parsed_blobs(rest).items())
         return found
+
+    def parsed_keys(self) -> set[str]:
+        """The keys of every parsed record the cache holds (each with its body)."""
+        return {key for (key,) in self.db.execute("SELECT key FROM parsed")}
 
     def keep_parsed_groups(self, parsed: dict[str, tuple[Article, tuple]]) -> int:
         """Make the groups hold exactly `parsed` (by key), rewriting only the groups whose keys

@@ -81,6 +81,13 @@ class _ReadThroughCache(BuildCache):
                 continue  # not a build cache, or one of another version: only slower
             self.site_dbs.append(db)
 
+    def parsed_keys(self) -> set[str]:
+        keys = super().parsed_keys()
+        for db in self.site_dbs:
+            with contextlib.suppress(sqlite3.Error):
+                keys.update(key for (key,) in db.execute("SELECT key FROM parsed"))
+        return keys
+
     def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
         keys = list(keys)
         found = super().get_parsed(keys)

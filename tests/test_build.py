@@ -716,7 +716,7 @@ def test_cached_articles_load_from_their_groups_and_an_edit_rewrites_only_its_gr
     after = _parsed_groups(site)
     new_keys = {key for blob in after.values() for key in pickle.loads(blob)}
     assert len(new_keys) == 5 and len(keys - new_keys) == 1
-    assert rows_read == [list(new_keys - keys)]  # row by row: only the edited article
+    assert rows_read == []  # none row by row; the edited article was parsed
     touched = {parsed_group(k) for k in keys ^ new_keys}
     assert {g for g in set(before) | set(after) if before.get(g) != after.get(g)} == touched
     rebuild_and_compare(site)
@@ -803,3 +803,55 @@ def test_a_body_the_cache_lost_fails_the_page_instead_of_rendering_it_empty(make
     with pytest.raises(TemplateError, match="lost the body"):
         build_site(site, search=False)
     assert "Gamma body." in (site / "output/2025/04/01/gamma-story/index.html").read_text()
+
+
+def test_an_edit_is_parsed_in_a_forked_process_while_the_cache_loads(make_site, monkeypatch,
+                                                                     tmp_path):
+    import sitegen.workers as workers
+
+    site = make_site(FILES)
+    build_site(site, search=False)
+    log = tmp_path / "parsed-by"
+    real = workers.parse_many
+
+    def logged(sources):
+        with log.open("a") as out:
+            out.write(f"{os.getpid()} {' '.join(s.path for s in sources)}\n")
+        return real(sources)
+
+    monkeypatch.setattr(workers, "parse_many", logged)
+    _correct_gamma(site)
+    build_site(site, search=False)
+    [(pid, paths)] = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    assert int(pid) != os.getpid() and paths == "2025/04/c.md"
+    assert "Gamma body, corrected." in \
+        (site / "output/2025/04/01/gamma-story/index.html").read_text()
+
+
+def test_without_fork_an_edit_is_parsed_here(make_site, monkeypatch):
+    site = make_site(FILES)
+    build_site(site, search=False)
+
+    def no_fork() -> int:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    _correct_gamma(site)
+    rebuild_and_compare(site, search=False)
+    assert "Gamma body, corrected." in \
+        (site / "output/2025/04/01/gamma-story/index.html").read_text()
+
+
+def test_a_record_lost_between_listing_and_loading_is_parsed_again(make_site, monkeypatch):
+    from sitegen.cache import BuildCache
+
+    site = make_site(FILES)
+    build_site(site, search=False)
+    real = BuildCache.get_parsed
+    monkeypatch.setattr(BuildCache, "get_parsed",  # as if another build pruned a row meanwhile
+                        lambda self, keys: dict(list(real(self, keys).items())[1:]))
+    _correct_gamma(site)
+    report = build_site(site, search=False)
+    monkeypatch.undo()
+    assert report.articles == 5
+    rebuild_and_compare(site, search=False)
