@@ -327,8 +327,6 @@ def _parsed(sources: list[SourceFile], config: Config) -> list[tuple[str, str, o
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
              config: Config) -> Loaded:
-    from .content import is_published  # imported here: content brings in YAML
-
     errors: list[Problem] = []
     warnings: list[Problem] = []
     articles: list[Article] = []
@@ -342,7 +340,7 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
         if config.strict and article_warnings:
             errors.extend(dataclasses.replace(w, severity="error") for w in article_warnings)
             continue
-        if is_published(article, config):
+        if config.publishes(article):
             articles.append(article)
     valid_until = _next_date_change([r[0] for r in results.values() if isinstance(r, tuple)],
                                     articles, config)

@@ -32,7 +32,7 @@ from urllib.parse import unquote, urljoin
 
 import jinja2
 
-from . import content, sources
+from . import sources
 from .build import attach_history, copy_jobs, load_sources, parse_articles, plan_site
 from .cache import BuildCache, iter_chunks, parse_key, select_parsed, unpack_parsed
 from .config import Config
@@ -138,7 +138,7 @@ class _Checker:
         articles = self.all_parsed(sources, loaded.articles, work)
         published = list(loaded.articles)
         others = [a for a, _key in articles[len(published):]]
-        unpublished = [a for a in others if not content.is_published(a, self.config)]
+        unpublished = [a for a in others if not self.config.publishes(a)]
         indexes = build_indexes(published, self.config.related_count)
         specs = self.plan(indexes)
 
@@ -150,13 +150,13 @@ class _Checker:
         targets |= {".nojekyll", "CNAME"} if self.config.cname else {".nojekyll"}
         # An article dropped for a duplicate URL still gets its tag pages etc. once fixed:
         # links to those are not what is wrong.
-        dropped = [a for a in others if content.is_published(a, self.config)]
+        dropped = [a for a in others if self.config.publishes(a)]
         targets |= self.unpublished_targets(dropped).keys()
         waiting = self.unpublished_targets(unpublished)
         every_target = targets | waiting.keys()
         for article, key in articles:
             text = self.source_bytes(article.source)
-            if content.is_published(article, self.config):
+            if self.config.publishes(article):
                 self.check_article(article, text, key, targets, waiting)
             else:
                 self.check_article(article, text, key, every_target, {})

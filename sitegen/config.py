@@ -9,11 +9,14 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .records import Article
 
 DEFAULT_PERMALINK = "/{year}/{month}/{day}/{slug}/"
 
@@ -67,6 +70,14 @@ class Config:
     @property
     def workers(self) -> int:
         return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
+
+    def publishes(self, article: Article) -> bool:
+        """Drafts, embargoed (future) and expired articles are left out unless asked for."""
+        if article.draft and not self.drafts:
+            return False
+        if article.date > self.now and not self.future:
+            return False
+        return not (article.expires and article.expires <= self.now and not self.future)
 
     def output_affecting_digest(self) -> str:
         """A digest of every setting that changes rendered bytes (not paths, jobs or verbosity)."""

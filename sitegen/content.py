@@ -375,12 +375,3 @@ def _date_from_filename(rel_path: str, tz: tzinfo) -> datetime | None:
         return _localize(datetime(*map(int, match.groups())), tz)
     except ValueError:
         return None
-
-
-def is_published(article: Article, config: Config) -> bool:
-    """Drafts, embargoed (future) and expired articles are left out unless asked for."""
-    if article.draft and not config.drafts:
-        return False
-    if article.date > config.now and not config.future:
-        return False
-    return not (article.expires and article.expires <= config.now and not config.future)

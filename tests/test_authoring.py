@@ -50,7 +50,7 @@ def test_writes_a_draft_with_its_front_matter(site: Path) -> None:
     assert [a.name for a in article.authors] == ["Marco Rubio", "Ann Lee"]
     assert article.draft is True
     assert article.summary == ""
-    assert not content.is_published(article, config)
+    assert not config.publishes(article)
 
 
 def test_folder_follows_the_local_date(site: Path) -> None:

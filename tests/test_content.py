@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sitegen import content, sources
+from sitegen import sources
 from sitegen.config import load_config
 from sitegen.content import ArticleError, parse_date, parse_source
 from sitegen.records import SourceFile
@@ -177,19 +177,19 @@ def test_discover_finds_bundles_and_nested_articles(tmp_path):
                                                               "photo.jpg")}
 
 
-def test_is_published(tmp_path):
+def test_the_config_publishes_what_is_not_draft_embargoed_or_expired(tmp_path):
     now = datetime(2026, 1, 1, tzinfo=UTC)
     config = load_config(tmp_path, now=now)
     base = parse("---\ntitle: T\ndate: 2025-01-01\n---\n").article
-    assert content.is_published(base, config)
+    assert config.publishes(base)
     future = parse("---\ntitle: T\ndate: 2027-01-01\n---\n").article
-    assert not content.is_published(future, config)
-    assert content.is_published(future, load_config(tmp_path, now=now, future=True))
+    assert not config.publishes(future)
+    assert load_config(tmp_path, now=now, future=True).publishes(future)
     draft = parse("---\ntitle: T\ndate: 2025-01-01\ndraft: true\n---\n").article
-    assert not content.is_published(draft, config)
-    assert content.is_published(draft, load_config(tmp_path, now=now, drafts=True))
+    assert not config.publishes(draft)
+    assert load_config(tmp_path, now=now, drafts=True).publishes(draft)
     expired = parse("---\ntitle: T\ndate: 2025-01-01\nexpires: 2025-06-01\n---\n").article
-    assert not content.is_published(expired, config)
+    assert not config.publishes(expired)
 
 
 def test_a_file_with_errors_also_reports_its_warnings():
