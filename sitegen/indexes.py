@@ -9,11 +9,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from .cache import outline_digest
 from .records import Article, Term
 
 RELATED_CANDIDATES_PER_TAG = 30  # nearest in time within each shared tag
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +34,27 @@ class Neighbours:
     section_next: Article | None = None
 
 
-class NeighbourMap(Mapping[str, Neighbours]):
+class _ByArticle(Mapping[str, V]):
+    """A value for each article, by URL, in newest-first order; made when asked for."""
+
+    def __init__(self, ordered: Sequence[Article], position: dict[str, int]):
+        self._ordered = ordered
+        self._position = position  # URL -> index in `ordered`
+
+    def __iter__(self) -> Iterator[str]:
+        return (article.url for article in self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+
+class NeighbourMap(_ByArticle[Neighbours]):
     """Each article's neighbours by URL, made when asked for: an edit plans a few article
     pages, and making all 10,000 up front cost 30 ms a build."""
 
     def __init__(self, ordered: Sequence[Article], position: dict[str, int],
                  sections: dict[str, TermIndex]):
-        self._ordered = ordered
-        self._position = position
+        super().__init__(ordered, position)
         self._in_section: dict[str, tuple[tuple[Article, ...], int]] = {
             article.url: (index.articles, i)
             for index in sections.values() for i, article in enumerate(index.articles)}
@@ -55,14 +70,8 @@ class NeighbourMap(Mapping[str, Neighbours]):
             section_next=arts[j - 1] if j > 0 else None,
         )
 
-    def __iter__(self) -> Iterator[str]:
-        return (article.url for article in self._ordered)
 
-    def __len__(self) -> int:
-        return len(self._ordered)
-
-
-class RelatedMap(Mapping[str, tuple[Article, ...]]):
+class RelatedMap(_ByArticle[tuple[Article, ...]]):
     """Each article's related list by URL, kept as ranks in the newest-first order (`count`
     a list, -1 where a list is shorter): cached between builds as they are, and made into
     articles only for the pages planned."""
@@ -71,8 +80,7 @@ class RelatedMap(Mapping[str, tuple[Article, ...]]):
                  count: int):
         if len(ranks) != len(ordered) * count:
             raise ValueError("related ranks do not match the articles")
-        self._ordered = ordered
-        self._position = position
+        super().__init__(ordered, position)
         self.ranks = ranks
         self.count = count
 
@@ -80,12 +88,6 @@ class RelatedMap(Mapping[str, tuple[Article, ...]]):
         start = self._position[url] * self.count
         ordered = self._ordered
         return tuple(ordered[r] for r in self.ranks[start:start + self.count] if r >= 0)
-
-    def __iter__(self) -> Iterator[str]:
-        return (article.url for article in self._ordered)
-
-    def __len__(self) -> int:
-        return len(self._ordered)
 
 
 @dataclass(frozen=True)
