@@ -185,8 +185,10 @@ class BuildCache:
 
     # parsed articles
     def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
-        """The parsed records of these keys that the cache holds: from the groups, then row
-        by row for the keys the groups lack."""
+        """The parsed records of these keys, which `parsed_keys` listed (so each has its row and
+        body): from the groups, then row by row for the keys the groups lack. Another sitegen
+        sharing the cache may have pruned rows knowing nothing of the groups: a group's record
+        counts only because its key is listed."""
         wanted = list(keys)
         grouped: dict[str, tuple[Article, tuple]] = {}
         damaged = []
@@ -199,10 +201,7 @@ class BuildCache:
         if damaged:
             self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
             self.db.commit()
-        # only records whose row (and so body) is still there: another sitegen may have
-        # pruned the rows of a cache it shares, knowing nothing of the groups
-        stored = BuildCache.parsed_keys(self)  # this database's own rows, not a subclass's
-        found = {key: grouped[key] for key in wanted if key in grouped and key in stored}
+        found = {key: grouped[key] for key in wanted if key in grouped}
         rest = [key for key in wanted if key not in found]
         if rest:
             found.update((key, unpack_parsed(blob))
