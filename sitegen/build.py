@@ -405,11 +405,9 @@ def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes
 
     key = related_key(loaded.articles, config.related_count)
     known = cache.get_related(key)
-    try:
-        indexes = build_indexes(loaded.articles, config.related_count, known)
-    except ValueError:  # ranks that do not fit these articles: computed again
-        known = None
-        indexes = build_indexes(loaded.articles, config.related_count)
+    if known is not None and len(known) != len(loaded.articles) * config.related_count:
+        known = None  # ranks that do not fit these articles (a damaged cache): computed again
+    indexes = build_indexes(loaded.articles, config.related_count, known)
     if known is None:
         cache.put_related(key, related_ranks(indexes))
     return indexes
