@@ -105,12 +105,12 @@ def build(config: Config, progress: Progress | None = None,
         with timer.stage("plan"):
             digests = _template_digests(config, cache)
             shape = site_shape(config, indexes.articles, digests)
-            todo = replan(cache, config, shape, indexes.articles, previous,
-                          disturbed.result())
+            not_as_left = disturbed.result()
+            todo = replan(cache, config, shape, indexes.articles, previous, not_as_left)
             specs = plan_site(indexes, config, todo.wanted)
         with timer.stage("render"):
             staged, states, writer = render_pages(specs, loaded.keys, config, previous,
-                                                  progress, todo.kept, digests)
+                                                  not_as_left, progress, todo.kept, digests)
         with timer.stage("write"):
             result, changed_urls = write_output(config, writer, list(staged), states, loaded,
                                                 cache, previous)
@@ -464,14 +464,17 @@ def _instant(when: datetime) -> tuple[datetime, datetime]:
 # ---------------------------------------------------------------- render
 
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
-                 previous: dict[str, tuple[str, str]], progress: Progress | None = None,
+                 previous: dict[str, tuple[str, str]], not_as_left: Set[str],
+                 progress: Progress | None = None,
                  kept: dict[str, tuple[str, str]] | None = None,
                  template_digests: dict[str, str] | None = None,
                  ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
     """Render into the staging folder every page whose fingerprint changed.
 
-    `kept`: the states of pages not planned again (shape.replan), taken as they are. Workers
-    fingerprint their own share of the pages, so that work is parallel too.
+    `not_as_left`: output paths whose file is not as the last build left it
+    (writer.files_not_as_left), rendered whatever their fingerprint. `kept`: the states of
+    pages not planned again (shape.replan), taken as they are. Workers fingerprint their own
+    share of the pages, so that work is parallel too.
     """
     from .render import template_digests as digests_of  # Jinja2 only once there is work
     from .workers import RenderJob, WorkerState, render_many, run_parallel
@@ -479,7 +482,8 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     writer = Writer(config.output_dir)
     writer.discard_staging()
     WorkerState.job = RenderJob(template_digests or digests_of(config),
-                                config.output_affecting_digest(), previous, body_keys)
+                                config.output_affecting_digest(), previous, not_as_left,
+                                body_keys)
     staged: list[Staged] = []
     states: dict[str, tuple[str, str]] = dict(kept or {})
     problems: dict[str, Problem] = {}

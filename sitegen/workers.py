@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 import gc
 import multiprocessing
-import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
 from .sources import read_source
 from .urls import Urls
-from .writer import Writer, file_size, size_of
+from .writer import Writer
 
 PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
 Progress = Callable[[str, int, int], None]
@@ -44,6 +43,7 @@ class RenderJob:
     digests: dict[str, str]
     config_digest: str
     previous: dict[str, tuple[str, str]]
+    not_as_left: Set[str]  # output paths whose file is not as `previous` says
     body_keys: dict[str, str]
 
 
@@ -175,8 +175,7 @@ def render_many(specs: list[PageSpec]) -> list:
                                job.config_digest, spec.context, spec.body_of)
         rel = state.urls.output_path(spec.url)
         old = job.previous.get(rel)
-        if old and old[0] == fp and \
-                file_size(f"{state.config.output_dir}{os.sep}{rel}") == size_of(old[1]):
+        if old and old[0] == fp and rel not in job.not_as_left:
             out.append((rel, old, None))
         else:
             to_render.append((spec, rel, fp))
