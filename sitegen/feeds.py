@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from .config import Config
 from .indexes import Indexes
 from .records import Article, PageSpec
-from .urls import Urls
+from .urls import Urls, url_filter
 
 SITEMAP_LIMIT = 50_000
 
@@ -23,7 +23,7 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
                wanted: Set[str] | None = None) -> Iterator[PageSpec]:
     """`html_pages()`: (URL, lastmod) of every HTML page, for the sitemaps. With `wanted`,
     only the specs of those URLs."""
-    want = (lambda url: True) if wanted is None else wanted.__contains__
+    want = url_filter(wanted)
     yield from _feed_pair(urls.home(), config.title, config.description,
                           indexes.articles, config, urls, want)
     for kind in ("sections", "tags"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import calendar
 import os
-from collections.abc import Callable, Iterator, Sequence, Set
+from collections.abc import Iterator, Sequence, Set
 from typing import Any
 
 from .config import Config
 from .indexes import Indexes, paginate
 from .records import Article, PageSpec, Pagination, Term
-from .urls import Urls
+from .urls import Urls, url_filter
 
 HOME_SECTION_ITEMS = 5
 PAGE_WINDOW = 3
@@ -50,8 +50,7 @@ class _Planner:
     def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...],
                  wanted: Set[str] | None = None):
         self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
-        self.want: Callable[[str], bool] = (lambda url: True) if wanted is None \
-            else wanted.__contains__
+        self.want = url_filter(wanted)
         self.nav_root = os.path.commonprefix([term.url for term in nav])
         self.day_urls = {key: urls.day(*key) for key in indexes.day_keys}
 

@@ -7,7 +7,7 @@ URLs handed to templates are site paths that already carry the base path of `bas
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Set
 from datetime import datetime
 from functools import lru_cache
 
@@ -105,6 +105,11 @@ class Urls:
         if not href.startswith("/") or href.startswith("//"):
             return None
         return re.split(r"[?#]", href, maxsplit=1)[0]
+
+
+def url_filter(wanted: Set[str] | None) -> Callable[[str], bool]:
+    """Whether a planner makes the spec of a URL: every one, or only the `wanted` ones."""
+    return (lambda url: True) if wanted is None else wanted.__contains__
 
 
 def safe_relative_path(rel: str) -> str:
