@@ -287,7 +287,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources if s.digest}
     stored = cache.parsed_keys()
     missing = [s for s in sources if keys.get(s.path) not in stored]
-    aside = Background(_parsed, missing, config) if 0 < len(missing) < PARSED_ASIDE else None
+    aside = _parsed_aside(missing, config)
     with aside or nullcontext():
         cached = cache.get_parsed(key for key in keys.values() if key in stored)
         results: dict[str, tuple[Article, tuple] | list[Problem]] = {
@@ -308,7 +308,15 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     return dataclasses.replace(_collect(sources, results, keys, config), digests=digests)
 
 
-PARSED_ASIDE = 200  # up to this many sources to parse go to one forked process (Background)
+def _parsed_aside(missing: list[SourceFile], config: Config
+                  ) -> Background[list[tuple[str, str, object]]] | None:
+    """Too few sources to parse for the worker pool (an edit): parsed in one forked process
+    while this one loads the cached articles."""
+    if not missing:
+        return None
+    from .workers import PARALLEL_THRESHOLD
+
+    return Background(_parsed, missing, config) if len(missing) < PARALLEL_THRESHOLD else None
 
 
 def _parsing(sources: list[SourceFile], config: Config, progress: Progress | None = None
