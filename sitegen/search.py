@@ -648,6 +648,7 @@ class PagefindProcess:
         self.index_config = index_config or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self._stderr: list[bytes] = []
+        self._stderr_reader: threading.Thread | None = None
         self._indexes = 0  # the service numbers its indexes 0, 1, 2... and never reuses one
 
     def __enter__(self) -> PagefindProcess:
@@ -657,7 +658,8 @@ class PagefindProcess:
                                          stderr=subprocess.PIPE, bufsize=1 << 16)
         except OSError as exc:
             raise SitegenError(f"search: cannot start {self.executable}: {exc}") from None
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -687,6 +689,9 @@ class PagefindProcess:
             self._stderr.append(line)
 
     def _failure(self, message: str) -> SitegenError:
+        if self.proc is not None and self.proc.poll() is not None and self._stderr_reader:
+            # The service has ended: its last words may still be in the pipe, not yet read.
+            self._stderr_reader.join(timeout=5)
         detail = b"".join(self._stderr[-20:]).decode("utf-8", "replace").strip()
         return SitegenError(f"search: {message}" + (f"\n{detail}" if detail else ""))
 
@@ -738,6 +743,8 @@ class PagefindProcess:
                 sender.join(timeout=5)
                 if shared.error is not None:
                     raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)  # its output ended: it is exiting
                 raise self._failure("Pagefind stopped before it wrote the index")
         except BaseException:
             self.proc.kill()  # the sender thread then fails at once and ends

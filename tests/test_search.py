@@ -453,6 +453,15 @@ def test_a_failing_service_is_reported(tmp_path: Path):
         service.index(iter([("/a/", "<html></html>")]))
 
 
+def test_a_service_that_closes_its_output_before_it_explains_is_reported(tmp_path: Path):
+    # stdout ends before the error reaches stderr: the reason must still be read and shown
+    fake = tmp_path / "pagefind"
+    fake.write_text("#!/bin/sh\nexec 1>&-\nsleep 0.3\necho 'late complaint' >&2\nexit 3\n")
+    os.chmod(fake, 0o755)
+    with pytest.raises(SitegenError, match="late complaint"), PagefindProcess(fake) as service:
+        service.index(iter([("/a/", "<html></html>")]))
+
+
 # ---------------------------------------------------------------- the benchmark tool
 
 def test_bench_search_runs_on_a_tiny_archive(tmp_path: Path):
