@@ -487,7 +487,7 @@ def test_base_path_site(tmp_path: Path, running) -> None:
 
 
 def test_fork_gate_waits_for_busy_responses_but_not_forever() -> None:
-    gate = ForkGate(limit=0.2)
+    gate = ForkGate(limit=1.0)
     entered = threading.Event()
     release = threading.Event()
 
@@ -501,14 +501,14 @@ def test_fork_gate_waits_for_busy_responses_but_not_forever() -> None:
     entered.wait(5)
     started = time.monotonic()
     gate.before_fork()  # the response is still busy: waits `limit`, then goes on
-    assert 0.15 < time.monotonic() - started < 2
+    assert 0.95 < time.monotonic() - started < 5
     gate.after_fork_in_parent()
     release.set()
     worker.join(5)
     started = time.monotonic()
     gate.before_fork()
     gate.after_fork_in_parent()
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 0.5  # well short of the limit, even on a busy machine
 
 
 # ---------------------------------------------------------------- a real site, edited
