@@ -32,6 +32,7 @@ INLINE_TRIGGERS: dict[str, tuple[str, ...]] = {
     "short_reference": ("[",), "short_image_ref": ("[",), "autolink": ("<",),
     "automail": ("<",), "linebreak": ("  \n",), "html": ("<",), "entity": ("&",),
     "em_strong": ("*", "_"), "em_strong2": ("_",),
+    "not_strong": ("*", "_"),  # a lone `*` or `_`; Python-Markdown before 3.11 registers it
 }
 
 
