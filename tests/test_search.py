@@ -445,20 +445,17 @@ def test_the_service_client_does_not_wait_between_pages(tmp_path: Path):
     assert json.loads(files["pagefind-entry.json"])["languages"]["en"]["page_count"] == 300
 
 
-def test_a_failing_service_is_reported(tmp_path: Path):
+@pytest.mark.parametrize("script, reason", [
+    ("echo 'broken binary' >&2\nexit 3", "broken binary"),
+    # stdout ends before the reason reaches stderr: it must still be read and shown
+    ("exec 1>&-\nsleep 0.3\necho 'late complaint' >&2\nexit 3", "late complaint"),
+], ids=["fails", "closes-output-first"])
+def test_a_failing_service_is_reported_with_its_reason(tmp_path: Path, script: str,
+                                                       reason: str):
     fake = tmp_path / "pagefind"
-    fake.write_text("#!/bin/sh\necho 'broken binary' >&2\nexit 3\n")
+    fake.write_text(f"#!/bin/sh\n{script}\n")
     os.chmod(fake, 0o755)
-    with pytest.raises(SitegenError, match="broken binary"), PagefindProcess(fake) as service:
-        service.index(iter([("/a/", "<html></html>")]))
-
-
-def test_a_service_that_closes_its_output_before_it_explains_is_reported(tmp_path: Path):
-    # stdout ends before the error reaches stderr: the reason must still be read and shown
-    fake = tmp_path / "pagefind"
-    fake.write_text("#!/bin/sh\nexec 1>&-\nsleep 0.3\necho 'late complaint' >&2\nexit 3\n")
-    os.chmod(fake, 0o755)
-    with pytest.raises(SitegenError, match="late complaint"), PagefindProcess(fake) as service:
+    with pytest.raises(SitegenError, match=reason), PagefindProcess(fake) as service:
         service.index(iter([("/a/", "<html></html>")]))
 
 
