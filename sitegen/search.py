@@ -741,10 +741,10 @@ class PagefindProcess:
                         break
             else:
                 sender.join(timeout=5)
-                if shared.error is not None:
-                    raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.proc.wait(timeout=5)  # its output ended: it is exiting
+                if shared.error is not None:
+                    raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
                 raise self._failure("Pagefind stopped before it wrote the index")
         except BaseException:
             self.proc.kill()  # the sender thread then fails at once and ends
