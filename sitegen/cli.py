@@ -120,7 +120,10 @@ def _run_build(config: Config):
 
 @main.command("serve")
 @_site_options
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Requests must name localhost, 127.0.0.1, [::1] or this "
+                   "host in their Host header (others get 421: a guard against DNS "
+                   "rebinding); 0.0.0.0 or :: serves the whole network and accepts any Host.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--drafts", is_flag=True, default=None, help="Include drafts.")
 @click.option("--future", is_flag=True, default=None,
