@@ -28,12 +28,13 @@ from .cache import CACHE_FORMAT, BuildCache, parse_key, unpack_parsed, with_revi
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .history import git_history, head_commit
+from .outputtree import MARKER, OutputError, journal_files, locked, refuse_foreign
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .shape import remember as remember_shape
 from .shape import replan, site_shape
 from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
-from .writer import CopyJob, Staged, Writer, files_not_as_left
+from .writer import CopyJob, Staged, Writer, WriteResult, files_not_as_left
 
 if TYPE_CHECKING:
     from .indexes import Indexes
@@ -72,10 +73,21 @@ class _Timer:
 
 def build(config: Config, progress: Progress | None = None,
           log: Callable[[str], None] | None = None) -> BuildReport:
+    """One build into `config.output_dir`, holding its lock (a second build waits)."""
     started = time.perf_counter()
+    with locked(config.output_dir, say=log) as work:
+        _refuse_foreign_output(config)
+        if config.clean:  # forget every earlier build: parsed articles, page states, search
+            shutil.rmtree(config.cache_dir, ignore_errors=True)
+        try:
+            return _build(config, Writer(config.output_dir, work), progress, log, started)
+        except OSError as exc:  # disk full, read-only folder: named, the old site stays
+            raise OutputError(_write_failure(config, exc)) from exc
+
+
+def _build(config: Config, writer: Writer, progress: Progress | None,
+           log: Callable[[str], None] | None, started: float) -> BuildReport:
     timer = _Timer(log if config.verbose else None)
-    if config.clean:  # forget every earlier build: parsed articles, page states, search state
-        shutil.rmtree(config.cache_dir, ignore_errors=True)
     with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, \
             _cyclic_gc_paused(), ExitStack() as stack:
         with timer.stage("load"):
@@ -109,17 +121,24 @@ def build(config: Config, progress: Progress | None = None,
             todo = replan(cache, config, shape, indexes.articles, previous, not_as_left)
             specs = plan_site(indexes, config, todo.wanted)
         with timer.stage("render"):
-            staged, states, writer = render_pages(specs, loaded.keys, config, previous,
-                                                  not_as_left, progress, todo.kept, digests)
+            staged, states = render_pages(specs, loaded.keys, config, writer, previous,
+                                          not_as_left, progress, todo.kept, digests)
         with timer.stage("write"):
-            result, changed_urls = write_output(config, writer, list(staged), states, loaded,
-                                                cache, previous)
+            result, changed_urls, signatures = write_output(config, writer, list(staged),
+                                                            states, loaded, cache, previous)
         search_seconds = 0.0
+        search_folders: tuple[str, ...] = ()
         if config.search:
             with timer.stage("search"):
-                search.update_search_index(config, indexes.articles, changed_urls,
-                                           {rel: state[1] for rel, state in states.items()})
+                searched = search.update_search_index(
+                    config, indexes.articles, changed_urls,
+                    {rel: state[1] for rel, state in states.items()},
+                    tree=writer.tree, generations=(writer.generation_before, writer.generation))
             search_seconds = timer.stages[-1][1]
+            search_folders = searched.changed_folders
+        with timer.stage("commit"):
+            writer.finish(search_folders)
+            _remember_pages(cache, states, previous, signatures)
         report = BuildReport(
             articles=len(loaded.articles), pages_planned=len(specs) + len(todo.kept),
             pages_rendered=len(staged), files_written=result.written,
@@ -133,6 +152,23 @@ def build(config: Config, progress: Progress | None = None,
         remember_shape(cache, config, shape, indexes.articles,
                        specs if todo.wanted is None else None)
     return report
+
+
+def _refuse_foreign_output(config: Config) -> None:
+    """An existing output folder must be one sitegen wrote (see outputtree.refuse_foreign)."""
+    output = config.output_dir
+    if config.force or not output.is_dir() or (output / MARKER).is_file():
+        refuse_foreign(output, True, config.force)
+        return
+    with closing(BuildCache(config.cache_dir, output)) as cache:
+        recorded = bool(cache.page_states())
+    refuse_foreign(output, recorded, config.force)
+
+
+def _write_failure(config: Config, exc: OSError) -> str:
+    where = exc.filename or config.output_dir
+    return (f"cannot write {where}: {exc.strerror or exc}; "
+            f"{config.output_dir} is left as it was")
 
 
 @contextmanager
@@ -284,7 +320,9 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     process while this one loads the cached articles: Markdown's and YAML's imports alone
     take as long as loading 10,000 articles."""
     config_digest = config.output_affecting_digest()
-    keys = {s.path: parse_key(s.path, s.digest, config_digest) for s in sources if s.digest}
+    keys = {s.path: parse_key(s.path, s.digest, config_digest, s.bundle_files)
+            for s in sources if s.digest}
+    bundles = {s.path: s.bundle_files for s in sources}
     stored = cache.parsed_keys()
     missing = [s for s in sources if keys.get(s.path) not in stored]
     aside = _parsed_aside(missing, config)
@@ -300,7 +338,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
             # the workers put articles and bodies into the cache, and send the packed article
             results[path] = unpack_parsed(outcome) if isinstance(outcome, bytes) else outcome
             digests[path] = digest  # of the bytes the worker parsed and cached them under
-            keys[path] = parse_key(path, digest, config_digest)
+            keys[path] = parse_key(path, digest, config_digest, bundles[path])
     if missing or lost:
         cache.forget_parsed_except(set(keys.values()))
     cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
@@ -472,11 +510,11 @@ def _instant(when: datetime) -> tuple[datetime, datetime]:
 # ---------------------------------------------------------------- render
 
 def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: Config,
-                 previous: dict[str, tuple[str, str]], not_as_left: Set[str],
+                 writer: Writer, previous: dict[str, tuple[str, str]], not_as_left: Set[str],
                  progress: Progress | None = None,
                  kept: dict[str, tuple[str, str]] | None = None,
                  template_digests: dict[str, str] | None = None,
-                 ) -> tuple[list[Staged], dict[str, tuple[str, str]], Writer]:
+                 ) -> tuple[list[Staged], dict[str, tuple[str, str]]]:
     """Render into the staging folder every page whose fingerprint changed.
 
     `not_as_left`: output paths whose file is not as the last build left it
@@ -487,11 +525,10 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     from .render import template_digests as digests_of  # Jinja2 only once there is work
     from .workers import RenderJob, WorkerState, render_many, run_parallel
 
-    writer = Writer(config.output_dir)
     writer.discard_staging()
     WorkerState.job = RenderJob(template_digests or digests_of(config),
                                 config.output_affecting_digest(), previous, not_as_left,
-                                body_keys)
+                                body_keys, writer.staging)
     staged: list[Staged] = []
     states: dict[str, tuple[str, str]] = dict(kept or {})
     problems: dict[str, Problem] = {}
@@ -509,14 +546,18 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     if problems:
         writer.discard_staging()
         raise TemplateError(list(problems.values()))
-    return staged, states, writer
+    return staged, states
 
 
 # ---------------------------------------------------------------- write
 
 def write_output(config: Config, writer: Writer, staged: list[Staged],
                  states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache,
-                 previous: dict[str, tuple[str, str]]):
+                 previous: dict[str, tuple[str, str]]
+                 ) -> tuple[WriteResult, set[str], dict[str, str]]:
+    """Apply the build to the tree being prepared: staged pages, copied files, removals.
+    Returns the result, the article URLs whose page was written, and the copies' new
+    signatures (recorded once the tree is in place)."""
     urls = Urls(config)
     previous_hashes = {rel: out for rel, (_fp, out) in previous.items()}
     old_signatures = cache.file_signatures()
@@ -529,18 +570,26 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
         states[rel] = ("", item.out_hash)
     copies = list(copy_jobs(config, loaded.articles, urls))
     planned = set(states) | {c.rel_path for c in copies}
-    # After an interrupted commit, files of that build may be in output/ unrecorded: walk.
-    interrupted = cache.get_meta("committing") == "1"
-    known = None if interrupted else set(previous) | set(old_signatures)
-    cache.set_meta("committing", "1")
+    known = set(previous) | set(old_signatures)
+    if cache.get_meta("committing") == "1":
+        # a build killed after its switch, before it recorded its files: the journal lists them
+        known |= set(journal_files(writer.work))
+    writer.begin(start_empty=not previous)
     result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
                                        planned, known=known)
+    cache.set_meta("committing", "1")
+    changed_urls = urls.served_by(result.written_paths) & {a.url for a in loaded.articles}
+    return result, changed_urls, signatures
+
+
+def _remember_pages(cache: BuildCache, states: dict[str, tuple[str, str]],
+                    previous: dict[str, tuple[str, str]], signatures: dict[str, str]) -> None:
+    """Record what the site now in place holds (after the switch: a build killed before it
+    leaves the records of the old site, which is still the one in place)."""
     cache.save_pages(states, previous)
-    if signatures != old_signatures:
+    if signatures != cache.file_signatures():
         cache.save_files(signatures)
     cache.set_meta("committing", "0")
-    changed_urls = urls.served_by(result.written_paths) & {a.url for a in loaded.articles}
-    return result, changed_urls
 
 
 def copy_jobs(config: Config, articles: Sequence[Article], urls: Urls) -> Iterator[CopyJob]:

@@ -38,9 +38,12 @@ CREATE TABLE IF NOT EXISTS parsed_groups (grp INTEGER PRIMARY KEY, keys TEXT NOT
 PARSED_GROUPS = 64
 
 
-def parse_key(rel_path: str, digest: str, config_digest: str) -> str:
-    """Parsed articles depend on their bytes, their path and the output-affecting config."""
-    raw = f"{CACHE_FORMAT}|{__version__}|{config_digest}|{rel_path}|{digest}"
+def parse_key(rel_path: str, digest: str, config_digest: str,
+              bundle_files: tuple[str, ...]) -> str:
+    """Parsed articles depend on their bytes, their path, the output-affecting config and,
+    for a page bundle, its listing (the record carries it: the files its page publishes)."""
+    bundle = "\0".join(bundle_files)
+    raw = f"{CACHE_FORMAT}|{__version__}|{config_digest}|{rel_path}|{digest}|{bundle}"
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 

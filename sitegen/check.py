@@ -190,7 +190,7 @@ class _Checker:
         and those it drops for a problem found after parsing (a duplicate URL), whose links
         deserve a check all the same."""
         digest = work.output_affecting_digest()
-        keys = {s.path: parse_key(s.path, s.digest, digest) for s in sources}
+        keys = {s.path: parse_key(s.path, s.digest, digest, s.bundle_files) for s in sources}
         out = [(a, keys[a.source]) for a in kept]
         kept_sources = {a.source for a in kept}
         dropped = [keys[s.path] for s in sources if s.path not in kept_sources]

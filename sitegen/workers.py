@@ -30,7 +30,7 @@ from .errors import Problem, TemplateError
 from .records import PageSpec, SourceFile
 from .sources import read_source
 from .urls import Urls
-from .writer import Writer
+from .writer import Stager
 
 PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
 Progress = Callable[[str, int, int], None]
@@ -45,6 +45,7 @@ class RenderJob:
     previous: dict[str, tuple[str, str]]
     not_as_left: Set[str]  # output paths whose file is not as `previous` says
     body_keys: dict[str, str]
+    staging: Path  # the staging folder pages are written into
 
 
 def _with_data(src: SourceFile, config: Config) -> SourceFile:
@@ -59,7 +60,7 @@ class WorkerState:
     markdown: Any = None  # a markup.MarkdownRenderer once needed
     renderer: Any = None  # a render.Renderer once needed
     cache: BuildCache | None = None
-    writer: Writer | None = None
+    writer: Stager | None = None
     urls: Urls | None = None
     fingerprint: Fingerprinter = Fingerprinter()
     items: list = []  # set in the parent just before forking; the workers inherit it
@@ -107,7 +108,7 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
             out.append((src.path, "", [Problem(Path(state.config.content_dir.name) / src.path,
                                                None, f"cannot read: {exc.strerror}")]))
             continue
-        read.append((data, parse_key(src.path, data.digest, config_digest)))
+        read.append((data, parse_key(src.path, data.digest, config_digest, src.bundle_files)))
         if not src.digest:
             unhashed.append(read[-1][1])
     known = _worker_cache().get_parsed_blobs(unhashed) if unhashed else {}
@@ -166,7 +167,7 @@ def render_many(specs: list[PageSpec]) -> list:
         from .render import Renderer
 
         state.renderer = Renderer(state.config, cache_compiled=True)
-        state.writer = Writer(state.config.output_dir)
+        state.writer = Stager(job.staging)
     assert state.writer is not None
     out: list = []
     to_render: list[tuple[PageSpec, str, str]] = []

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import time
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import build_site, read_tree
 
-from sitegen.cache import card_digest, outline_digest, with_revisions
+from sitegen.cache import card_digest, outline_digest, parse_key, with_revisions
 from sitegen.records import Article, Revision, Term
 
 WHEN = datetime(2025, 1, 2, 3, 30, tzinfo=UTC)
@@ -51,3 +56,51 @@ def test_git_history_brings_the_outline_and_card_along():
     assert dated.outline != parsed.outline and dated.card != parsed.card
     unparsed = with_revisions(ARTICLE, (Revision(later, "fix"),), later)
     assert unparsed.outline == "" and unparsed.card == ""  # computed where they are needed
+
+
+# ---------------------------------------------------------------- page bundles
+
+SMALL = Path(__file__).resolve().parent / "sites" / "small"
+BUNDLE = "content/2025/03/bundle-story"
+BUNDLE_OUT = "2025/03/04/harbour-reopens-after-storm"
+
+
+def small_site(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    shutil.copytree(SMALL, site)
+    return site
+
+
+def assert_same_as_clean_build(site: Path, **overrides: Any) -> None:
+    """The site's output equals a build of the same site into a fresh output and cache."""
+    clean = site.parent / f"clean-{time.monotonic_ns()}"
+    build_site(site, output_dir=clean, cache_dir=clean.with_suffix(".cache"), **overrides)
+    assert read_tree(site / "output") == read_tree(clean)
+
+
+def test_a_file_removed_from_a_built_bundle_is_removed_from_the_site(tmp_path):
+    site = small_site(tmp_path)
+    (site / BUNDLE / "notes.txt").write_text("field notes")
+    build_site(site)
+    assert (site / "output" / BUNDLE_OUT / "notes.txt").is_file()
+    (site / BUNDLE / "notes.txt").unlink()
+    build_site(site)
+    assert not (site / "output" / BUNDLE_OUT / "notes.txt").exists()
+    assert_same_as_clean_build(site)
+
+
+def test_a_file_added_to_a_built_bundle_is_published(tmp_path):
+    site = small_site(tmp_path)
+    build_site(site)
+    (site / BUNDLE / "extra").mkdir()
+    (site / BUNDLE / "extra/chart.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    build_site(site)
+    assert (site / "output" / BUNDLE_OUT / "extra/chart.svg").read_text().startswith("<svg")
+    assert_same_as_clean_build(site)
+
+
+def test_the_parse_key_follows_the_bundle_listing():
+    key = parse_key("a/index.md", "d1", "c1", ("photo.svg",))
+    assert key != parse_key("a/index.md", "d1", "c1", ())
+    assert key != parse_key("a/index.md", "d1", "c1", ("photo.svg", "notes.txt"))
+    assert key == parse_key("a/index.md", "d1", "c1", ("photo.svg",))
