@@ -91,12 +91,22 @@ class Article:
     words: int = 0
     card: str = ""  # digest of what a list or a neighbour link can show (cache.card_digest)
     outline: str = ""  # digest of its place in the site's shape (cache.outline_digest)
+    # Other URLs of the article (Hugo's aliases, Jekyll's redirect_from) and the URL its
+    # old generator gave it (url, permalink): kept for redirects (frontkeys.py).
+    aliases: tuple[str, ...] = ()
+    permalink: str = ""
+    weight: int = 0  # Hugo's ordering weight, kept as written
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Unpickled through `__init__` with the field values in order: the slots dataclass
         default (`__setstate__` asking `dataclasses.fields()` every time) took 12 us an
         article, most of the time a build spends loading 10,000 cached articles."""
         return Article, _article_fields(self)
+
+    @property
+    def extras(self) -> dict[str, Any]:
+        """Front-matter keys that are not sitegen fields, by name (`article.extras.kicker`)."""
+        return dict(self.extra)
 
     @property
     def day_key(self) -> tuple[int, int, int]:
@@ -149,9 +159,12 @@ class BuildReport:
     warnings: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
     search_seconds: float = 0.0
+    unused: tuple[str, ...] = ()  # files in content/ that are neither articles nor bundle files
 
     def summary_line(self) -> str:
+        unused = (f", {len(self.unused)} other file{'' if len(self.unused) == 1 else 's'} "
+                  "in content/ not used") if self.unused else ""
         return (f"{self.articles} articles, {self.pages_planned} pages: "
                 f"{self.pages_rendered} rendered, {self.files_written} written, "
                 f"{self.files_unchanged} unchanged, {self.files_removed} removed "
-                f"in {self.seconds:.2f} s")
+                f"in {self.seconds:.2f} s{unused}")
