@@ -8,33 +8,142 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
 from .records import SourceFile
+
+MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdown", ".mkd", ".mkdn")
+ARTICLE_EXTENSIONS = (*MARKDOWN_EXTENSIONS, ".html")  # .html only with front matter
+BUNDLE_INDEXES = tuple(f"index{ext}" for ext in ARTICLE_EXTENSIONS)
+INTRO_NAMES = frozenset(f"_index{ext}" for ext in ARTICLE_EXTENSIONS)
+_DATED = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}-")
+_DATE_KEY = re.compile(rb"^(date|publishdate|pubdate|published)\s*:", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What `scan` finds in the content folder."""
+
+    articles: list[tuple[str, str, tuple[str, ...]]]  # (relative path, path, bundle files)
+    intros: list[str]  # _index files, and index files at a section's root (intros.py)
+    unused: list[str]  # files that are neither articles nor bundle files
 
 
 def discover(content_dir: Path) -> list[tuple[str, str, tuple[str, ...]]]:
     """Every article file under `content_dir`: (relative path, path, bundle files), sorted.
 
     Paths are strings: pathlib objects for 100,000 files cost more than the walk itself.
+    An article file that is a symbolic link to outside `content_dir` is refused
+    (`ContentError`), as page-bundle files are when copied.
     """
-    found: list[tuple[str, str, tuple[str, ...]]] = []
+    articles = scan(content_dir).articles
+    outside = _links_out(content_dir, articles)
+    if outside:
+        raise ContentError(outside)
+    return articles
+
+
+def _links_out(content_dir: Path, articles: list[tuple[str, str, tuple[str, ...]]]
+               ) -> list[Problem]:
+    """The articles that are symbolic links to outside `content_dir`: one scandir a folder,
+    whose entries know whether they are links without a stat of each file."""
+    links: set[str] = set()
+    for folder in {os.path.dirname(path) for _rel, path, _bundle in articles}:
+        with os.scandir(folder) as entries:
+            links.update(entry.path for entry in entries if entry.is_symlink())
+    if not links:
+        return []
+    root = os.path.realpath(content_dir)
+    problems = []
+    for rel, path, _bundle in articles:
+        target = os.path.realpath(path) if path in links else root
+        if os.path.commonpath([root, target]) != root:
+            problems.append(Problem(f"{content_dir.name}/{rel}", None,
+                                    f"a link to {target}, outside the content folder: "
+                                    "refused"))
+    return problems
+
+
+def scan(content_dir: Path) -> Found:
+    """Articles (Markdown files, .html files with front matter, page bundles), section
+    intros and every other file, in one walk."""
+    found = Found([], [], [])
     root = str(content_dir)
     skip = len(root) + 1
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         rel_folder = folder[skip:].replace(os.sep, "/")
         prefix = f"{rel_folder}/" if rel_folder else ""
-        if "index.md" in files:
+        index = next((name for name in BUNDLE_INDEXES if name in files), None)
+        if index and not is_section_root(folder, rel_folder, files, index):
             bundle = tuple(sorted(_bundle_files(Path(folder))))
-            found.append((prefix + "index.md", os.path.join(folder, "index.md"), bundle))
+            found.articles.append((prefix + index, os.path.join(folder, index), bundle))
             dirs[:] = []  # a bundle's subfolders hold its files, not articles
             continue
         for name in sorted(files):
-            if name.endswith(".md") and not name.startswith("."):
-                found.append((prefix + name, os.path.join(folder, name), ()))
+            if name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            if name in INTRO_NAMES or name == index:
+                found.intros.append(prefix + name)
+            elif is_article_file(name, path):
+                found.articles.append((prefix + name, path, ()))
+            else:
+                found.unused.append(prefix + name)
     return found
+
+
+def is_article_file(name: str, path: str) -> bool:
+    if name.endswith(MARKDOWN_EXTENSIONS):
+        return True
+    return name.endswith(".html") and _starts_with_front_matter(path)
+
+
+def _starts_with_front_matter(path: str) -> bool:
+    """Jekyll and Hugo read an .html file with front matter as a page; others are copied."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(64)
+    except OSError:
+        return False
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n").startswith(b"---")
+
+
+def is_section_root(folder: str, rel_folder: str, files: list[str], index: str) -> bool:
+    """An index file that is a section's intro, not a page bundle: in a top-level folder
+    whose name has no date, with other articles beside or below it, and itself without a
+    date. Anything else with an index file stays a bundle (its files are its own)."""
+    if not rel_folder or "/" in rel_folder or _DATED.match(rel_folder):
+        return False
+    if not _has_articles(folder, files, index):
+        return False
+    try:
+        with open(os.path.join(folder, index), "rb") as file:
+            head = file.read(8192)
+    except OSError:
+        return False
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if not text.startswith(b"---"):
+        return False
+    end = text.find(b"\n---", 3)
+    return end > 0 and not _DATE_KEY.search(text[3:end])
+
+
+def _has_articles(folder: str, files: list[str], index: str) -> bool:
+    if any(name != index and name.endswith(MARKDOWN_EXTENSIONS) for name in files):
+        return True
+    for sub in sorted(os.listdir(folder)):
+        path = os.path.join(folder, sub)
+        if sub.startswith(".") or not os.path.isdir(path):
+            continue
+        for _sub, dirs, names in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            if any(n.endswith(MARKDOWN_EXTENSIONS) and not n.startswith(".") for n in names):
+                return True
+    return False
 
 
 def _bundle_files(folder: Path) -> list[str]:
@@ -42,7 +151,7 @@ def _bundle_files(folder: Path) -> list[str]:
     for sub, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name != "index.md" and not name.startswith("."):
+            if not (sub == str(folder) and name in BUNDLE_INDEXES) and not name.startswith("."):
                 out.append(Path(sub, name).relative_to(folder).as_posix())
     return out
 
