@@ -1,0 +1,302 @@
+"""Reading shortcode calls out of a Markdown body: code regions, verbatim blocks, tags, arguments.
+
+`scan(text)` turns a body into pieces: plain strings, passed to Markdown as they are (prose,
+code blocks, code spans, the inside of `{% raw %}`), and `Tag`s, the calls of the three
+syntaxes. Code is found first and never scanned for calls; only two things change inside it:
+`{% raw %}`/`{% endraw %}` markers are dropped (Jekyll runs Liquid before Markdown, so they
+never show) and Hugo's escape `{{</* name */>}}` becomes `{{< name >}}`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+WORDPRESS_NAMES = ("caption", "wp_caption", "gallery", "embed", "audio", "video")
+# Liquid's block tags: written without their end tag, they are an unterminated call.
+PAIRED_ONLY = frozenset({"raw", "comment", "highlight", "for", "if", "unless", "case",
+                         "capture", "tablerow", "caption", "wp_caption", "embed"})
+
+_FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})")
+_LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,9}[.)])[ \t]")
+_RAW_MARK = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
+_HUGO_ESCAPE = re.compile(r"\{\{([<%])/\*(.*?)\*/([>%])\}\}", re.S)
+# Blocks whose inside is never scanned: its text is shown as written (raw), dropped
+# (comment) or is the code of a highlight call.
+_VERBATIM_OPEN = re.compile(
+    r"\{%-?\s*(?P<l>raw|comment|highlight)\b(?P<la>[^%]*?)-?%\}"
+    r"|\{\{(?P<d>[<%])\s*(?P<h>highlight)\b(?P<ha>[^>%]*?)[>%]\}\}")
+_QUOTED = r"\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`"
+_TAGS = re.compile(
+    r"(?P<code>(?P<ticks>`+)(?:[^`\n]|\n(?![ \t]*\n)|`(?!(?P=ticks)))+?(?P=ticks)(?!`))"
+    r"|(?P<esc>\{\{[<%]/\*.*?\*/[>%]\}\})"
+    r"|\{\{(?P<hd>[<%])\s*(?P<hc>/)?\s*(?P<hn>[A-Za-z0-9_][\w.-]*)"
+    rf"(?P<ha>(?:{_QUOTED}|[^\"'`>%])*?)\s*(?P<hs>/)?\s*[>%]\}}\}}"
+    r"|\{%-?\s*(?P<ln>[A-Za-z_][\w-]*)(?P<la>(?:" + _QUOTED + r"|[^%\"'`])*?)\s*-?%\}"
+    r"|\{\{-?(?![<%])(?P<out>[^{}\n]+?)-?\}\}",
+    re.S)
+_WP_TAGS = {}  # names tuple -> compiled regex
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """One tag as written: `syntax` is hugo (`{{< >}}`), hugo-md (`{{% %}}`), liquid (`{% %}`),
+    expr (`{{ x }}`) or wp (`[name]`)."""
+
+    syntax: str
+    name: str
+    args: str
+    pos: int  # offset in the body
+    source: str  # the tag as written (for a verbatim block: the whole block)
+    closing: bool = False
+    self_closing: bool = False
+    verbatim: str | None = None  # the inside of a highlight block, as written
+
+    @property
+    def end(self) -> int:
+        return self.pos + len(self.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Unterminated:
+    """A verbatim block (`{% raw %}`, `{% highlight %}`) whose end tag is missing."""
+
+    name: str
+    pos: int
+
+
+Piece = str | Tag | Unterminated
+
+
+def may_contain(text: str, wp_names: tuple[str, ...] = WORDPRESS_NAMES) -> bool:
+    """Whether `text` can hold a call at all: the fast path of every article without one."""
+    if "{{" in text or "{%" in text:
+        return True
+    return "[" in text and _wp_regex(wp_names).search(text) is not None
+
+
+def _wp_regex(names: tuple[str, ...]) -> re.Pattern[str]:
+    regex = _WP_TAGS.get(names)
+    if regex is None:
+        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        regex = re.compile(
+            rf"(?P<wo>\[)?\[(?P<wc>/)?(?P<wn>{alternatives})(?![\w-])"
+            rf"(?P<wa>(?:{_QUOTED}|[^\]\"'`])*?)\s*(?P<ws>/)?\](?P<wx>\])?", re.S)
+        _WP_TAGS[names] = regex
+    return regex
+
+
+def scan(text: str, wp_names: tuple[str, ...] = WORDPRESS_NAMES) -> list[Piece]:
+    """The body as pieces: text for Markdown, and the tags in it (see the module docstring)."""
+    pieces: list[Piece] = []
+    wp = _wp_regex(wp_names)
+    for kind, start, end in _regions(text):
+        chunk = text[start:end]
+        if kind == "code":
+            pieces.append(_in_code(chunk))
+        elif kind == "raw":
+            pieces.append(_RAW_MARK.sub("", chunk))  # the inside as written, not scanned
+        elif kind in ("comment", "highlight"):
+            pieces.append(_verbatim_tag(kind, chunk, start))
+        elif kind == "unterminated":
+            opener = _VERBATIM_OPEN.match(chunk)
+            assert opener is not None
+            pieces.append(Unterminated(opener.group("l") or "highlight", start))
+            pieces.extend(_tags(chunk[opener.end():], start + opener.end(), wp))
+        else:
+            pieces.extend(_tags(chunk, start, wp))
+    return pieces
+
+
+def _in_code(chunk: str) -> str:
+    if "{" not in chunk:
+        return chunk
+    chunk = _RAW_MARK.sub("", chunk)
+    return _HUGO_ESCAPE.sub(_unescape, chunk)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return "{{" + match.group(1) + match.group(2) + match.group(3) + "}}"
+
+
+def _verbatim_tag(kind: str, chunk: str, start: int) -> Tag:
+    opener = _VERBATIM_OPEN.match(chunk)
+    assert opener is not None
+    closer = _closer(kind, chunk, opener.end())
+    assert closer is not None
+    syntax = "liquid" if opener.group("l") else ("hugo" if opener.group("d") == "<" else
+                                                 "hugo-md")
+    args = (opener.group("la") or opener.group("ha") or "").strip()
+    inner = chunk[opener.end():closer.start()]
+    return Tag(syntax, kind, args, start, chunk, verbatim=inner.strip("\n"))
+
+
+def _closer(kind: str, text: str, start: int) -> re.Match[str] | None:
+    if kind == "highlight":
+        pattern = r"\{%-?\s*endhighlight\s*-?%\}|\{\{[<%]\s*/highlight\s*[>%]\}\}"
+    else:
+        pattern = rf"\{{%-?\s*end{kind}\s*-?%\}}"
+    return re.compile(pattern).search(text, start)
+
+
+def _regions(text: str) -> list[tuple[str, int, int]]:
+    """(kind, start, end) covering the text: code, raw, comment, highlight, unterminated or
+    text. Verbatim blocks that start outside code win over code regions inside them."""
+    code = _code_regions(text)
+    out: list[tuple[str, int, int]] = []
+    at = 0
+    code_i = 0
+    while at < len(text):
+        while code_i < len(code) and code[code_i][1] <= at:
+            code_i += 1
+        next_code = code[code_i] if code_i < len(code) else (len(text), len(text))
+        if next_code[0] <= at:
+            out.append(("code", at, next_code[1]))
+            at = next_code[1]
+            continue
+        opener = _VERBATIM_OPEN.search(text, at, next_code[0]) if "{" in text else None
+        if opener is None:
+            out.append(("text", at, next_code[0]))
+            at = next_code[0]
+            continue
+        if opener.start() > at:
+            out.append(("text", at, opener.start()))
+        kind = opener.group("l") or "highlight"
+        closer = _closer(kind, text, opener.end())
+        if closer is None:
+            out.append(("unterminated", opener.start(), next_code[0]))
+            at = next_code[0]
+            continue
+        out.append((kind, opener.start(), closer.end()))
+        at = closer.end()
+    return [r for r in out if r[1] < r[2]]
+
+
+def _code_regions(text: str) -> list[tuple[int, int]]:
+    """Fenced and indented code blocks as (start, end) offsets, in order."""
+    regions: list[tuple[int, int]] = []
+    lines = text.splitlines(keepends=True)
+    offset = 0
+    fence: tuple[str, int, int] | None = None  # (char, length, start)
+    blank_before, in_list, in_indented = True, False, False
+    for line in lines:
+        stripped = line.strip()
+        if fence is not None:
+            match = _FENCE.match(line)
+            if match and match.group(2)[0] == fence[0] and len(match.group(2)) >= fence[1] \
+                    and not line[match.end():].strip():
+                regions.append((fence[2], offset + len(line)))
+                fence = None
+            offset += len(line)
+            continue
+        match = _FENCE.match(line)
+        if match and len(match.group(1).expandtabs(4)) < 4 + 4 * in_list and \
+                not (match.group(2)[0] == "`" and "`" in line[match.end():]):
+            fence = (match.group(2)[0], len(match.group(2)), offset)
+            in_indented = False
+        elif stripped and line.startswith(("    ", "\t")) and not in_list and \
+                (blank_before or in_indented):
+            if in_indented and regions and regions[-1][1] == offset:
+                regions[-1] = (regions[-1][0], offset + len(line))
+            else:
+                regions.append((offset, offset + len(line)))
+            in_indented = True
+        elif stripped:
+            in_indented = False
+            if _LIST_ITEM.match(line):
+                in_list = True
+            elif not line[0].isspace() and blank_before:
+                in_list = False
+        elif in_indented and regions and regions[-1][1] == offset:
+            regions[-1] = (regions[-1][0], offset + len(line))  # blank lines inside the block
+        blank_before = not stripped
+        offset += len(line)
+    if fence is not None:  # an unclosed fence runs to the end, as Markdown reads it
+        regions.append((fence[2], len(text)))
+    return regions
+
+
+def _tags(chunk: str, base: int, wp: re.Pattern[str]) -> list[Piece]:
+    """Text and tags of a region outside code; code spans stay text."""
+    if "{" not in chunk and "[" not in chunk:
+        return [chunk]
+    found = [m for m in _TAGS.finditer(chunk) if not m.group("code")] if "{" in chunk else []
+    if "[" in chunk:
+        found = _merge(found, list(wp.finditer(chunk)), chunk)
+    pieces: list[Piece] = []
+    at = 0
+    for match in found:
+        if match.start() > at:
+            pieces.append(chunk[at:match.start()])
+        pieces.append(_tag(match, base))
+        at = match.end()
+    if at < len(chunk):
+        pieces.append(chunk[at:])
+    return pieces
+
+
+def _merge(braces: list[re.Match[str]], brackets: list[re.Match[str]], chunk: str
+           ) -> list[re.Match[str]]:
+    """Both lists in order, without a bracket tag inside a brace tag or a code span."""
+    spans = [(m.start(), m.end()) for m in _TAGS.finditer(chunk)]
+    kept = [m for m in brackets if not any(s <= m.start() < e for s, e in spans)]
+    return sorted(braces + kept, key=lambda m: m.start())
+
+
+def _tag(match: re.Match[str], base: int) -> Piece:
+    groups = match.groupdict()
+    source = match.group(0)
+    pos = base + match.start()
+    if groups.get("esc"):
+        return _HUGO_ESCAPE.sub(_unescape, source)
+    if groups.get("hn"):
+        syntax = "hugo" if groups["hd"] == "<" else "hugo-md"
+        return Tag(syntax, groups["hn"], groups["ha"].strip(), pos, source,
+                   closing=bool(groups["hc"]), self_closing=bool(groups["hs"]))
+    if groups.get("ln"):
+        name = groups["ln"]
+        closing = name.startswith("end") and len(name) > 3
+        return Tag("liquid", name[3:] if closing else name, groups["la"].strip(), pos, source,
+                   closing=closing)
+    if groups.get("out"):
+        return Tag("expr", "", groups["out"].strip(), pos, source)
+    if groups.get("wo") and groups.get("wx"):  # [[caption]]: WordPress's escape
+        return source[1:-1]
+    return Tag("wp", groups["wn"], groups["wa"].strip(), pos, source,
+               closing=bool(groups["wc"]), self_closing=bool(groups["ws"]))
+
+
+# ---------------------------------------------------------------- arguments
+
+_ARG = re.compile(
+    r"\s*(?:(?P<key>[A-Za-z_][\w-]*)\s*(?:=|:(?=\s))\s*)?"
+    r"(?:\"(?P<dq>(?:[^\"\\]|\\.)*)\"|'(?P<sq>[^']*)'|`(?P<bq>[^`]*)`"
+    r"|“(?P<cq>[^”]*)”|(?P<bare>[^\s\"'`]+))\s*,?", re.S)
+
+
+class ArgumentError(ValueError):
+    """Arguments that cannot be read."""
+
+
+def parse_args(text: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Positional and named arguments: `a "b c" key="v" key=v key='v' key=`raw``."""
+    args: list[str] = []
+    kwargs: dict[str, str] = {}
+    at = 0
+    text = text.strip()
+    while at < len(text):
+        match = _ARG.match(text, at)
+        if match is None or match.end() == at:
+            raise ArgumentError(f"cannot read the arguments from {text[at:]!r}")
+        value = next(v for v in (match.group("dq"), match.group("sq"), match.group("bq"),
+                                 match.group("cq"), match.group("bare")) if v is not None)
+        if match.group("dq") is not None:
+            value = re.sub(r"\\(.)", r"\1", value)
+        elif match.group("bare") is not None:
+            value = value.rstrip(",")
+        if match.group("key"):
+            kwargs[match.group("key")] = value
+        else:
+            args.append(value)
+        at = match.end()
+    return tuple(args), kwargs
