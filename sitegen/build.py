@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import ExitStack, closing, contextmanager, nullcontext
@@ -24,7 +25,14 @@ from typing import TYPE_CHECKING
 
 from . import __version__, search
 from .background import Background
-from .cache import CACHE_FORMAT, BuildCache, parse_key, unpack_parsed, with_revisions
+from .cache import (
+    CACHE_FORMAT,
+    BuildCache,
+    healing,
+    parse_key,
+    unpack_parsed,
+    with_revisions,
+)
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .history import git_history, head_commit
@@ -79,10 +87,14 @@ def build(config: Config, progress: Progress | None = None,
         _refuse_foreign_output(config)
         if config.clean:  # forget every earlier build: parsed articles, page states, search
             shutil.rmtree(config.cache_dir, ignore_errors=True)
+        writer = Writer(config.output_dir, work)
         try:
-            return _build(config, Writer(config.output_dir, work), progress, log, started)
+            return healing(lambda: _build(config, writer, progress, log, started),
+                           config.cache_dir, config.output_dir)  # a damaged cache: once more
         except OSError as exc:  # disk full, read-only folder: named, the old site stays
             raise OutputError(_write_failure(config, exc)) from exc
+        finally:
+            writer.discard_staging()
 
 
 def _build(config: Config, writer: Writer, progress: Progress | None,
@@ -160,8 +172,11 @@ def _refuse_foreign_output(config: Config) -> None:
     if config.force or not output.is_dir() or (output / MARKER).is_file():
         refuse_foreign(output, True, config.force)
         return
-    with closing(BuildCache(config.cache_dir, output)) as cache:
-        recorded = bool(cache.page_states())
+    try:
+        with closing(BuildCache(config.cache_dir, output)) as cache:
+            recorded = bool(cache.page_states())
+    except sqlite3.DatabaseError:  # a damaged cache records nothing (the build heals it)
+        recorded = False
     refuse_foreign(output, recorded, config.force)
 
 
@@ -244,7 +259,7 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str |
         return None
     if config.search and search.index_problem(config):
         return None
-    if not states or disturbed.result():
+    if not states or disturbed.result() or not (config.output_dir / MARKER).is_file():
         return None
     last = cache.get_meta("report")
     counts = json.loads(last) if last else {}
@@ -382,6 +397,10 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
             errors.extend(outcome)
             continue
         article, article_warnings = outcome
+        failed = [w for w in article_warnings if w.severity == "error"]
+        if failed and not config.keep_going:  # shortcode calls that could not be rendered
+            errors.extend(failed)
+            continue
         warnings.extend(article_warnings)
         if config.strict and article_warnings:
             errors.extend(dataclasses.replace(w, severity="error") for w in article_warnings)

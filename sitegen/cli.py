@@ -25,13 +25,13 @@ def _problem_style(severity: str) -> str:
     return "red" if severity == "error" else "yellow"
 
 
-def _fail(exc: SitegenError) -> None:
+def _fail(exc: SitegenError, output: Path | None = None) -> None:
     problems = getattr(exc, "problems", None)
     if problems:
         for problem in problems:
             say(str(problem), _problem_style(problem.severity))
-        say(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; "
-                          "output/ left as it was.")
+        left = f"; {output} left as it was" if output else ""
+        say(f"{len(problems)} problem{'s' if len(problems) != 1 else ''}{left}.")
     else:
         say(f"error: {exc}", "red")
     sys.exit(exc.exit_code)
@@ -62,6 +62,8 @@ def main() -> None:
 @click.option("--no-search", "no_search", is_flag=True, help="Skip the Pagefind index.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
 @click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
+@click.option("--force", is_flag=True, default=None,
+              help="Build into an existing folder sitegen did not write (replaces its files).")
 @click.option("--clean", is_flag=True, default=None,
               help="Forget the build cache and rebuild everything.")
 @click.option("--keep-going", is_flag=True, default=None,
@@ -112,9 +114,9 @@ def _run_build(config: Config):
                 return build(config, progress, log=console.print)
         return build(config, log=say)
     except SitegenError as exc:
-        _fail(exc)
+        _fail(exc, config.output_dir)
     except KeyboardInterrupt:
-        say("Interrupted: every file in output/ is the old or the new one.", "yellow")
+        say(f"Interrupted: {config.output_dir} holds the old site or the new one, whole.", "yellow")
         sys.exit(130)
 
 

@@ -48,6 +48,7 @@ class Config:
     strict: bool = False
     clean: bool = False
     keep_going: bool = False
+    force: bool = False  # build into an existing folder sitegen did not write
     verbose: bool = False
     git_history: bool = True
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -82,7 +83,7 @@ class Config:
     def output_affecting_digest(self) -> str:
         """A digest of every setting that changes rendered bytes (not paths, jobs or verbosity)."""
         ignored = {"site_dir", "content_dir", "output_dir", "cache_dir", "jobs", "verbose",
-                   "clean", "keep_going", "strict", "now", "search"}
+                   "clean", "keep_going", "strict", "now", "search", "force"}
         items = sorted((f.name, repr(getattr(self, f.name)))
                        for f in dataclasses.fields(self) if f.name not in ignored)
         return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
@@ -168,11 +169,17 @@ def _validate_values(values: dict[str, Any]) -> list[str]:
 
 
 def _output_dir_errors(values: dict[str, Any], site_dir: Path) -> list[str]:
-    """Refuse an output folder whose cleaning would delete the site or its content."""
+    """Refuse an output folder whose writing would overwrite or delete the site's own files:
+    the site folder or anything above it, a source folder or the cache, above or inside."""
     output = Path(values["output_dir"]).resolve()
-    protected = [values["content_dir"], values["layouts_dir"], values["static_dir"], site_dir]
-    if any(
-        output == Path(p).resolve() or output in Path(p).resolve().parents for p in protected
-    ) or output == Path(output.anchor) or output == Path.home():
-        return [f"output folder {output} would overwrite the site or its sources; choose another"]
+    sources = {key: Path(values[key]).resolve()
+               for key in ("content_dir", "layouts_dir", "static_dir", "cache_dir")}
+    if output == site_dir or output in site_dir.parents or output == Path.home():
+        return [f"output folder {output} would overwrite the site folder {site_dir}; "
+                "choose another"]
+    for key, folder in sources.items():
+        if output == folder or output in folder.parents or folder in output.parents:
+            name = key.removesuffix("_dir")
+            return [f"output folder {output} overlaps the {name} folder {folder}; "
+                    "choose a folder outside it"]
     return []

@@ -93,6 +93,7 @@ class SearchReport:
     pages_indexed: int
     seconds: float
     pieces: tuple[str, ...] = ()  # the pieces Pagefind (re)indexed
+    changed_folders: tuple[str, ...] = ()  # paths under the tree this build changed as a whole
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,15 @@ class Shard:
 # ---------------------------------------------------------------- the build step
 
 def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str],
-                        page_hashes: Mapping[str, str] | None = None) -> SearchReport:
-    """Bring `output/pagefind/` up to date with the article pages just written.
+                        page_hashes: Mapping[str, str] | None = None, tree: Path | None = None,
+                        generations: tuple[str | None, str] | None = None) -> SearchReport:
+    """Bring `pagefind/` of `tree` (default: the output folder) up to date with the article
+    pages just written there.
+
+    `generations`: (the site's generation the tree started from, the one it becomes): the
+    state this stage keeps is trusted only for the generation it was saved for, so a build
+    killed before its site was switched in cannot leave a state that describes a bundle
+    that never reached the output folder.
 
     `articles` are all published articles; `changed_urls` the article URLs whose page file this
     build (re)wrote. A piece is re-indexed when its list of pages changed, when what Pagefind
@@ -124,19 +132,26 @@ def update_search_index(config: Config, articles: Sequence[Article], changed_url
     --no-search.
     """
     started = time.perf_counter()
+    where = _Where(tree or config.output_dir, generations)
     try:
-        return _update(config, articles, changed_urls, page_hashes, started, forget=False)
+        return _update(config, articles, changed_urls, page_hashes, started, where, False)
     except CacheMiss:  # the cache lost a piece another build had left: index everything
-        return _update(config, articles, changed_urls, page_hashes, started, forget=True)
+        return _update(config, articles, changed_urls, page_hashes, started, where, True)
+
+
+@dataclass(frozen=True)
+class _Where:
+    tree: Path  # the site folder whose pages are indexed and whose pagefind/ is written
+    generations: tuple[str | None, str] | None
 
 
 def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
-            page_hashes: Mapping[str, str] | None, started: float, forget: bool
-            ) -> SearchReport:
+            page_hashes: Mapping[str, str] | None, started: float, where: _Where,
+            forget: bool) -> SearchReport:
     urls = Urls(config)
-    bundle = config.output_dir / BUNDLE_DIR
+    bundle = where.tree / BUNDLE_DIR
     shards = plan_shards(articles)
-    out = f"{config.output_dir}{os.sep}"
+    out = f"{where.tree}{os.sep}"
     files = {url: out + urls.output_path(url) for shard in shards for url in shard.urls}
 
     def token(url: str) -> str:
@@ -149,7 +164,8 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
     executable = pagefind_executable()
     settings = {"format": FORMAT, "pagefind": pagefind_version(executable),
                 "base_path": config.base_path}
-    state = {} if forget else _load_state(config, settings)
+    before, after = where.generations or (None, None)
+    state = {} if forget else _load_state(config, settings, before)
     cache = PieceCache(_pieces_dir(config.cache_dir, config.output_dir))
     if not state:
         cache.clear()
@@ -199,17 +215,19 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-    for shard in shards[1:]:  # a former newest shard keeps no runtime
-        _prune(bundle / shard.id, keep_runtime=False)
+    pruned = [shard.id for shard in shards[1:]  # a former newest shard keeps no runtime
+              if _prune(bundle / shard.id, keep_runtime=False)]
     removed = _remove_unplanned(bundle, {s.id for s in shards} | {MANIFEST})
     cache.keep({piece.id for shard in shards for piece in shard.parts()} | {RUNTIME_KEY},
                {shard.id for shard in shards})
     _write_manifest(bundle, shards, settings["pagefind"])
     _save_state(config, settings, {"shards": {s.id: [p.id for p in s.parts()] for s in shards},
-                                   "pieces": new_pieces})
+                                   "pieces": new_pieces}, after)
+    changed = {s.id for s in dirty} | set(removed) | set(pruned) | {MANIFEST}
     return SearchReport(tuple(s.id for s in shards), tuple(s.id for s in dirty), removed,
                         indexed_pages, time.perf_counter() - started,
-                        tuple(p.id for p in dirty_pieces))
+                        tuple(p.id for p in dirty_pieces),
+                        tuple(f"{BUNDLE_DIR}/{name}" for name in sorted(changed)))
 
 
 def _check_piece(piece: Shard, old: dict[str, Signature], files: dict[str, str],
@@ -500,18 +518,21 @@ def bundle_problem(folder: Path, runtime: bool = False) -> str | None:
     return None
 
 
-def _prune(folder: Path, keep_runtime: bool) -> None:
+def _prune(folder: Path, keep_runtime: bool) -> bool:
     """Drop what the browser never loads from a shard: Pagefind's UIs, and the runtime
-    everywhere but in the newest shard."""
+    everywhere but in the newest shard. Whether anything was dropped."""
     if not folder.is_dir():
-        return
+        return False
+    dropped = False
     for entry in folder.iterdir():
         if DATA_FILES.match(entry.name) or (keep_runtime and RUNTIME_FILES.match(entry.name)):
             continue
+        dropped = True
         if entry.is_dir():
             shutil.rmtree(entry)
         else:
             entry.unlink()
+    return dropped
 
 
 def _remove_unplanned(bundle: Path, keep: set[str]) -> tuple[str, ...]:
@@ -811,15 +832,19 @@ def _state_path(cache_dir: Path, output_dir: Path) -> Path:
     return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.json"
 
 
-def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, Any]:
+def _load_state(config: Config, settings: dict[str, Any], generation: str | None = None
+                ) -> dict[str, Any]:
     """What the last build indexed: {"shards": {shard: [piece ids]}, "pieces": {piece: {URL:
-    Signature}}}; empty when the settings changed."""
+    Signature}}}; empty when the settings changed, or when it was saved for another
+    generation of the site than `generation` (when given)."""
     try:
         path = _state_path(config.cache_dir, config.output_dir)
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("settings") != settings:
+        return {}
+    if generation is not None and data.get("generation") != generation:
         return {}
     state = data.get("state")
     if not (isinstance(state, dict) and isinstance(state.get("shards"), dict)
@@ -828,8 +853,10 @@ def _load_state(config: Config, settings: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _save_state(config: Config, settings: dict[str, Any], state: dict[str, Any]) -> None:
-    text = json.dumps({"settings": settings, "state": state}, separators=(",", ":"))
+def _save_state(config: Config, settings: dict[str, Any], state: dict[str, Any],
+                generation: str | None = None) -> None:
+    text = json.dumps({"settings": settings, "state": state, "generation": generation},
+                      separators=(",", ":"))
     write_atomic(_state_path(config.cache_dir, config.output_dir), text.encode("utf-8"))
 
 

@@ -1,5 +1,6 @@
-"""Move rendered files into `output/`: atomically per file, only when the bytes differ,
-and remove every file the build no longer plans."""
+"""Write the site: rendered pages into a staging folder, then the whole new site into place
+at once (outputtree.py), rewriting only the files whose bytes differ and removing only files
+an earlier build recorded writing."""
 
 from __future__ import annotations
 
@@ -12,9 +13,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .outputtree import (
+    MARKER,
+    is_mount_point,
+    marker_text,
+    mirror,
+    new_generation,
+    prepare_spare,
+    read_generation,
+    remove_empty_folders,
+    switch,
+    write_new,
+)
 from .urls import safe_relative_path
-
-PRESERVED_DIRS = ("pagefind",)  # written by the search stage, not by the page writer
 
 
 @dataclass(frozen=True)
@@ -39,11 +50,7 @@ class WriteResult:
     unchanged: int
     removed: int
     written_paths: tuple[str, ...]
-
-
-def staging_dir_for(output: Path) -> Path:
-    """A sibling of `output/`, so a rename into it stays on one file system."""
-    return output.parent / f".{output.name}.staging"
+    removed_paths: tuple[str, ...] = ()
 
 
 def content_hash(data: bytes) -> str:
@@ -79,13 +86,14 @@ def files_not_as_left(output: Path, states: Mapping[str, tuple[str, str]]) -> fr
                      if file_size(prefix + rel) != size_of(out))
 
 
-class Writer:
-    def __init__(self, output: Path):
-        self.output = output
-        self.staging = staging_dir_for(output)
+class Stager:
+    """Writes rendered pages into the staging folder (in the parent and in render workers)."""
+
+    def __init__(self, staging: Path):
+        self.staging = staging
         self._made: set[str] = set()
 
-    def _parent(self, path: str) -> None:
+    def make_parent(self, path: str) -> None:
         """mkdir -p of a file's folder, once per folder (mkdir calls dominate small writes)."""
         folder = os.path.dirname(path)
         if folder not in self._made:
@@ -97,7 +105,7 @@ class Writer:
         descriptor: pathlib and buffered files cost more than the kernel's work here."""
         rel_path = safe_relative_path(rel_path)
         target = os.path.join(self.staging, rel_path)
-        self._parent(target)
+        self.make_parent(target)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
             view = memoryview(data)
@@ -107,36 +115,61 @@ class Writer:
             os.close(fd)
         return Staged(rel_path, content_hash(data))
 
+
+class Writer:
+    """Stages pages, applies a build's changes to the tree being prepared (`tree`: spare/
+    beside output/, or output/ itself when it is a mount point) and puts it in place."""
+
+    def __init__(self, output: Path, work: Path):
+        self.output = output
+        self.work = work
+        self.staging = work / "staging"
+        self.stager = Stager(self.staging)
+        self.in_place = is_mount_point(output)
+        self.tree = output if self.in_place else work / "spare"
+        self.generation_before = read_generation(output)
+        self.generation = new_generation()
+        self._changed: list[str] = []
+
+    def stage(self, rel_path: str, data: bytes) -> Staged:
+        return self.stager.stage(rel_path, data)
+
     def discard_staging(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
+    def begin(self, start_empty: bool) -> Path:
+        """Make the tree to change: spare/ equal to output/ (or empty, for a build that
+        rewrites every file). In place, output/ itself."""
+        if not self.in_place:
+            prepare_spare(self.output, self.work, start_empty)
+        return self.tree
+
     def commit(self, staged: Iterable[Staged], previous: dict[str, str],
                copies: Iterable[CopyJob], copy_signatures: dict[str, str],
-               planned: set[str], known: set[str] | None = None
-               ) -> tuple[WriteResult, dict[str, str]]:
-        """Rename staged files into place where they differ, copy files, remove stale ones.
+               planned: set[str], known: set[str]) -> tuple[WriteResult, dict[str, str]]:
+        """Rename staged files into the tree where they differ, copy files, and remove the
+        `known` files (those earlier builds recorded writing) that are no longer `planned`.
 
-        `previous` maps a relative path to the hash of the bytes last written there;
-        `known` is every file the last build wrote: when given, only those are candidates for
-        removal (no walk over output/). Returns the result and the new copy signatures.
+        `previous` maps a relative path to the hash of the bytes last written there.
+        Returns the result and the new copy signatures.
         """
         written: list[str] = []
         unchanged = 0
         staged = list(staged)
-        fresh = self._output_is_new()
-        if fresh:
-            # A first build: the staging folder becomes output/ in one rename.
+        if not self.in_place and self._tree_is_empty():  # staging becomes the tree: one rename
             self.staging.mkdir(parents=True, exist_ok=True)
-            os.replace(self.staging, self.output)
+            self.tree.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.staging, self.tree)
             written = [item.rel_path for item in staged]
             staged = []
+        tree = self.tree
         for item in staged:
-            target = self.output / item.rel_path
+            target = tree / item.rel_path
             if previous.get(item.rel_path) == item.out_hash and \
                     file_size(target) == size_of(item.out_hash):
                 unchanged += 1
                 continue
-            self._parent(str(target))
+            self.stager.make_parent(str(target))
             os.replace(self.staging / item.rel_path, target)
             written.append(item.rel_path)
         signatures = {}
@@ -147,27 +180,36 @@ class Writer:
                 written.append(job.rel_path)
             else:
                 unchanged += 1
-        if fresh:
-            removed = 0
-        elif known:
-            removed = self.remove_files(known - planned)
-        else:
-            removed = self.remove_stale(planned)
+        removed = self.remove_files(known - planned)
         self.discard_staging()
-        return WriteResult(len(written), unchanged, removed, tuple(written)), signatures
+        self._changed += written + removed
+        return WriteResult(len(written), unchanged, len(removed), tuple(written),
+                           tuple(removed)), signatures
 
-    def _output_is_new(self) -> bool:
-        if not self.output.exists():
+    def finish(self, changed_folders: Iterable[str] = ()) -> None:
+        """Put the prepared tree in place of output/, whole (see outputtree.switch).
+        `changed_folders`: folders changed as a whole besides the files (the search bundle's
+        shards)."""
+        if self.in_place:
+            write_new(self.output / MARKER, marker_text(self.generation))
+            return
+        first = not self.output.exists()
+        switch(self.tree, self.output, self.work, self.generation, self._changed,
+               changed_folders)
+        if first:
+            mirror(self.output, self.work)
+
+    def _tree_is_empty(self) -> bool:
+        try:
+            with os.scandir(self.tree) as entries:
+                return not any(True for _ in entries)
+        except FileNotFoundError:
             return True
-        if self.output.is_dir() and not any(self.output.iterdir()):
-            self.output.rmdir()
-            return True
-        return False
 
     def _copy(self, job: CopyJob, old_signature: str | None) -> tuple[str, bool]:
         source = job.source.stat()
         signature = f"{source.st_size}:{source.st_mtime_ns}"
-        target = self.output / safe_relative_path(job.rel_path)
+        target = self.tree / safe_relative_path(job.rel_path)
         size = file_size(target)
         if old_signature == signature and size == source.st_size:
             return signature, False
@@ -177,35 +219,15 @@ class Writer:
         write_atomic(target, data)
         return signature, True
 
-    def remove_files(self, rel_paths: Iterable[str]) -> int:
-        """Delete these files, then every folder they leave empty."""
-        removed = 0
+    def remove_files(self, rel_paths: Iterable[str]) -> list[str]:
+        """Delete these files from the tree, then every folder they leave empty."""
+        removed = []
         folders = set()
         for rel in rel_paths:
-            path = self.output / safe_relative_path(rel)
+            path = self.tree / safe_relative_path(rel)
             if path.is_file():
                 path.unlink()
-                removed += 1
-            folders.update(path.parents)
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            if folder != self.output and self.output in folder.parents and folder.is_dir() \
-                    and not any(folder.iterdir()):
-                folder.rmdir()
-        return removed
-
-    def remove_stale(self, planned: set[str]) -> int:
-        """Delete files under `output/` that this build did not plan; then empty folders."""
-        removed = 0
-        for folder, dirs, files in os.walk(self.output, topdown=True):
-            rel_folder = Path(folder).relative_to(self.output).as_posix()
-            if rel_folder == ".":
-                dirs[:] = [d for d in dirs if d not in PRESERVED_DIRS]
-            for name in files:
-                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
-                if rel not in planned:
-                    os.unlink(os.path.join(folder, name))
-                    removed += 1
-        for folder, _dirs, _files in os.walk(self.output, topdown=False):
-            if folder != str(self.output) and not os.listdir(folder):
-                os.rmdir(folder)
+                removed.append(rel)
+            folders.add(path.parent)
+        remove_empty_folders(folders, self.tree)
         return removed

@@ -14,6 +14,7 @@ import pytest
 
 from sitegen.build import build
 from sitegen.config import Config, load_config
+from sitegen.outputtree import MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -77,5 +78,6 @@ def article(title: str, date: str, body: str = "Body text.", **fields) -> str:
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
+    """Every file under `root` but sitegen's marker (it names the build that wrote it)."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != MARKER}
