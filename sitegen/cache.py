@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import logging
 import operator
 import pickle
 import sqlite3
@@ -14,7 +15,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__
 from .records import Article
@@ -32,10 +33,28 @@ CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, signature TEXT NOT NU
 CREATE TABLE IF NOT EXISTS parsed_groups (grp INTEGER PRIMARY KEY, keys TEXT NOT NULL,
                                           records BLOB NOT NULL);
 """
+# Stamped into a database this sitegen made or checked (PRAGMA user_version): there a missing
+# table is damage, while an older sitegen's database just lacks the tables added since.
+SCHEMA_STAMP = int.from_bytes(hashlib.blake2b(SCHEMA.encode(), digest_size=3).digest()) + 1
 # The parsed records of the last build, also kept in PARSED_GROUPS pickles by key: loading
 # 10,000 articles row by row cost 0.15 s (a pickle.loads each), from the groups 0.06 s; an
 # edit rewrites the one or two groups whose keys changed.
 PARSED_GROUPS = 64
+
+
+T = TypeVar("T")
+log = logging.getLogger("sitegen.cache")
+
+
+def report_damage(what: Path | str, detail: str) -> None:
+    """The one warning for a damaged part of the cache folder, which is discarded: the build
+    goes on without it (only slower)."""
+    log.warning("warning: %s is damaged (%s): discarded, rebuilt without it", what, detail)
+
+
+class DamagedRecord(pickle.UnpicklingError):
+    """A parsed record in the cache that does not unpickle to one (an UnpicklingError, so
+    that readers of another build's cache, such as `check`, skip it as before)."""
 
 
 def parse_key(rel_path: str, digest: str, config_digest: str,
@@ -84,7 +103,30 @@ def pack_parsed(article: Article, warnings: tuple) -> bytes:
 
 
 def unpack_parsed(blob: bytes) -> tuple[Article, tuple]:
-    return pickle.loads(blob)
+    """A `pack_parsed` record; DamagedRecord when the bytes are not one."""
+    try:
+        parsed = pickle.loads(blob)
+    except Exception as exc:  # damaged bytes can fail in any way the unpickler can
+        raise DamagedRecord(f"a parsed record does not unpickle: {exc!r}") from exc
+    if not _is_parsed(parsed):
+        raise DamagedRecord(f"a parsed record holds a {type(parsed).__name__}")
+    return parsed
+
+
+def _is_parsed(value: Any) -> bool:
+    return type(value) is tuple and len(value) == 2 and type(value[0]) is Article \
+        and type(value[1]) is tuple
+
+
+def _unpack_group(blob: bytes) -> dict[str, tuple[Article, tuple]] | None:
+    """A group of parsed records by key (`keep_parsed_groups`); None when damaged."""
+    try:
+        members = pickle.loads(blob)
+    except Exception:  # damaged bytes can fail in any way the unpickler can
+        return None
+    if type(members) is not dict or not all(map(_is_parsed, members.values())):
+        return None
+    return members
 
 
 def with_revisions(article: Article, revisions: tuple, updated: Any) -> Article:
@@ -164,21 +206,107 @@ def select_parsed(db: sqlite3.Connection, column: str, keys: list[str]) -> dict[
     return out
 
 
+def database_path(cache_dir: Path, output_dir: Path) -> Path:
+    """One database per output folder: what was written where is only true for that one."""
+    return cache_dir / f"build-{output_key(output_dir)}.sqlite"
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether an error reading the cache means its bytes are damaged: SQLite's "database disk
+    image is malformed" and "file is not a database" are plain DatabaseErrors (also once
+    pickled back from a worker process); a locked or unwritable database is not damage."""
+    return type(exc) is sqlite3.DatabaseError or isinstance(exc, DamagedRecord)
+
+
+def healing(run: Callable[[], T], cache_dir: Path, output_dir: Path) -> T:
+    """run(); once more with a fresh database when it found the cache damaged on its way.
+    Damage shows where a query reads it (a check of every page on every open would cost a
+    read of the whole cache), possibly after the run has used other rows: only a run from
+    the start is sure to use nothing of the damaged database."""
+    try:
+        return run()
+    except (sqlite3.DatabaseError, DamagedRecord) as exc:
+        if not is_damage(exc):
+            raise
+        path = database_path(cache_dir, output_dir)
+        report_damage(path, str(exc))
+        discard_database(path)
+    return run()
+
+
+def discard_database(path: Path) -> None:
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        path.with_name(name).unlink(missing_ok=True)
+
+
+def _cache_folder(cache_dir: Path) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where the folder should be
+        report_damage(cache_dir, "a file, not a folder")
+        cache_dir.unlink()
+        cache_dir.mkdir(parents=True)
+
+
+@functools.cache
+def _expected_schema() -> dict[str, tuple[str, str | None]]:
+    """Each table and index SCHEMA makes: name -> (table, SQL), as sqlite_master lists them."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.executescript(SCHEMA)
+        return _schema(db)
+    finally:
+        db.close()
+
+
+def _schema(db: sqlite3.Connection) -> dict[str, tuple[str, str | None]]:
+    return {name: (table, sql) for name, table, sql in
+            db.execute("SELECT name, tbl_name, sql FROM sqlite_master")}
+
+
+def _schema_problem(db: sqlite3.Connection) -> str | None:
+    """What is wrong with the database's tables, if anything; creates those an older sitegen
+    (or none) made, and stamps the database as checked. One read of the schema: cheap."""
+    # the stamp first: a sitegen opening the database meanwhile stamps it after its tables
+    stamp = db.execute("PRAGMA user_version").fetchone()[0]
+    found, expected = _schema(db), _expected_schema()
+    for name, (table, sql) in expected.items():
+        if name in found and found[name] != (table, sql):
+            return f"table {table} has another layout"
+    missing = expected.keys() - found.keys()
+    if missing and stamp == SCHEMA_STAMP:
+        return f"table {expected[min(missing)][0]} is missing"
+    if missing:
+        db.executescript(SCHEMA)
+    if stamp != SCHEMA_STAMP:
+        db.execute(f"PRAGMA user_version = {SCHEMA_STAMP}")
+    return None
+
+
 class BuildCache:
     def __init__(self, cache_dir: Path, output_dir: Path):
         """One database per output folder: what was written where is only true for that one."""
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        self.path = cache_dir / f"build-{output_key(output_dir)}.sqlite"
+        _cache_folder(cache_dir)
+        self.path = database_path(cache_dir, output_dir)
         self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        """The database, checked for damage that shows at once (not one of SQLite's files,
+        tables missing or of another layout): a damaged one is discarded for a fresh one."""
+        db = sqlite3.connect(self.path, timeout=30)
         try:
+            problem = _schema_problem(db)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                db.close()
+                raise
+            problem = str(exc)
+        if problem:
+            db.close()
+            report_damage(self.path, problem)
+            discard_database(self.path)
             db = sqlite3.connect(self.path, timeout=30)
-            db.executescript(SCHEMA)
-        except sqlite3.DatabaseError:  # a corrupt cache is only a slower build
-            self.path.unlink(missing_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            db.executescript(SCHEMA)
+            _schema_problem(db)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         return db
@@ -194,21 +322,27 @@ class BuildCache:
         counts only because its key is listed."""
         wanted = list(keys)
         grouped: dict[str, tuple[Article, tuple]] = {}
-        damaged = []
+        damaged = []  # read row by row below, written again after the parse
         for grp, blob in self.db.execute("SELECT grp, records FROM parsed_groups"):
-            try:
-                grouped.update(pickle.loads(blob))
-            except (pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-                    TypeError, ValueError):
-                damaged.append((grp,))  # read row by row below, written again after the parse
-        if damaged:
-            self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
-            self.db.commit()
+            members = _unpack_group(blob)
+            if members is None:
+                damaged.append((grp,))
+            else:
+                grouped.update(members)
         found = {key: grouped[key] for key in wanted if key in grouped}
         rest = [key for key in wanted if key not in found]
-        if rest:
-            found.update((key, unpack_parsed(blob))
-                         for key, blob in self.get_parsed_blobs(rest).items())
+        lost = []  # parsed again: the caller treats them as rows gone since it listed them
+        for key, blob in self.get_parsed_blobs(rest).items() if rest else ():
+            try:
+                found[key] = unpack_parsed(blob)
+            except DamagedRecord:
+                lost.append((key,))
+        if damaged or lost:
+            self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
+            self.db.executemany("DELETE FROM parsed WHERE key = ?", lost)
+            self.db.commit()
+            report_damage(self.path, f"{len(damaged)} parsed groups and {len(lost)} parsed "
+                                     "records do not unpickle")
         return found
 
     def parsed_keys(self) -> set[str]:

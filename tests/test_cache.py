@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import pickle
+import random
 import shutil
+import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import build_site, read_tree
+from conftest import build_site, read_tree, site_config
 
-from sitegen.cache import card_digest, outline_digest, parse_key, with_revisions
+from sitegen.cache import (
+    BuildCache,
+    card_digest,
+    database_path,
+    outline_digest,
+    parse_key,
+    with_revisions,
+)
 from sitegen.records import Article, Revision, Term
 
 WHEN = datetime(2025, 1, 2, 3, 30, tzinfo=UTC)
@@ -104,3 +116,160 @@ def test_the_parse_key_follows_the_bundle_listing():
     assert key != parse_key("a/index.md", "d1", "c1", ())
     assert key != parse_key("a/index.md", "d1", "c1", ("photo.svg", "notes.txt"))
     assert key == parse_key("a/index.md", "d1", "c1", ("photo.svg",))
+
+
+# ---------------------------------------------------------------- a damaged cache
+
+STORM = "content/2025/03/storm.md"
+
+
+def database(site: Path, **overrides: Any) -> Path:
+    config = site_config(site, **overrides)
+    return database_path(config.cache_dir, config.output_dir)
+
+
+def edit_an_article(site: Path) -> None:
+    """An edit, so the next build reads the parse cache (a build that finds nothing changed
+    reads none of it)."""
+    path = site / STORM
+    path.write_text(path.read_text().replace("on Sunday", "on Sunday night"))
+
+
+def rebuild_after(damage: Callable[[Path], None], site: Path, caplog: pytest.LogCaptureFixture,
+                  **overrides: Any) -> str:
+    """Build, damage the cache, edit an article, build again: the one warning of the second
+    build, whose output must be a clean build's."""
+    build_site(site, **overrides)
+    damage(site)
+    edit_an_article(site)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sitegen"):
+        build_site(site, **overrides)
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("sitegen")]
+    assert len(warnings) == 1, warnings
+    assert_same_as_clean_build(site, **overrides)
+    return warnings[0]
+
+
+def sql(site: Path, *statements: tuple[str, tuple]) -> None:
+    db = sqlite3.connect(database(site))
+    try:
+        for statement, params in statements:
+            db.execute(statement, params)
+        db.commit()
+    finally:
+        db.close()
+
+
+def junk(size: int, seed: int = 13) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def overwrite(path: Path, start: int, data: bytes) -> None:
+    with path.open("r+b") as file:
+        file.seek(start)
+        file.write(data)
+
+
+@pytest.mark.parametrize("where", ["whole file", "header", "every page but the first"])
+def test_random_bytes_in_the_database_are_found_and_the_database_discarded(tmp_path, caplog,
+                                                                           where):
+    def damage(site: Path) -> None:
+        path = database(site)
+        sql(site, ("PRAGMA wal_checkpoint(TRUNCATE)", ()))  # every page in the file itself
+        size = path.stat().st_size
+        start = {"whole file": 0, "header": 0, "every page but the first": 4096}[where]
+        end = 100 if where == "header" else size
+        assert size > 4096 * 3
+        overwrite(path, start, junk(end - start))
+
+    message = rebuild_after(damage, small_site(tmp_path), caplog)
+    assert str(database(tmp_path / "site")) in message
+
+
+@pytest.mark.parametrize("blob", [junk(300), b"\x80\x05junk", pickle.dumps(("no", "record"))])
+def test_a_damaged_parsed_group_is_discarded(tmp_path, caplog, blob):
+    message = rebuild_after(lambda site: sql(site, ("UPDATE parsed_groups SET records = ?",
+                                                    (blob,))), small_site(tmp_path), caplog)
+    assert "parsed groups" in message
+
+
+@pytest.mark.parametrize("blob", [junk(300), pickle.dumps({"no": "record"})])
+def test_a_damaged_parsed_record_is_discarded(tmp_path, caplog, blob):
+    # without the groups (as an older sitegen sharing the cache leaves it), records are read
+    message = rebuild_after(lambda site: sql(site, ("UPDATE parsed SET record = ?", (blob,)),
+                                             ("DELETE FROM parsed_groups", ())),
+                            small_site(tmp_path), caplog)
+    assert "records" in message
+
+
+def test_a_table_of_another_layout_is_found_and_the_database_discarded(tmp_path, caplog):
+    message = rebuild_after(lambda site: sql(site, ("DROP TABLE pages", ()), (
+        "CREATE TABLE pages (url TEXT PRIMARY KEY, fingerprint TEXT)", ())),
+        small_site(tmp_path), caplog)
+    assert "pages" in message
+
+
+@pytest.mark.parametrize("table", ["parsed", "pages", "files", "meta", "sources",
+                                   "parsed_groups"])
+def test_a_dropped_table_is_found_and_the_database_discarded(tmp_path, caplog, table):
+    message = rebuild_after(lambda site: sql(site, (f"DROP TABLE {table}", ())),
+                            small_site(tmp_path), caplog)
+    assert f"table {table} is missing" in message
+
+
+def test_a_file_where_the_cache_folder_should_be_is_replaced(tmp_path, caplog):
+    def damage(site: Path) -> None:
+        cache_dir = site_config(site).cache_dir
+        shutil.rmtree(cache_dir)
+        cache_dir.write_bytes(junk(100))
+
+    message = rebuild_after(damage, small_site(tmp_path), caplog)
+    assert "not a folder" in message
+
+
+def test_a_database_of_an_older_sitegen_gets_its_new_tables_without_a_warning(tmp_path,
+                                                                              caplog):
+    site = small_site(tmp_path)
+    build_site(site)
+    sql(site, ("DROP TABLE parsed_groups", ()), ("PRAGMA user_version = 0", ()))
+    edit_an_article(site)
+    with caplog.at_level(logging.WARNING, logger="sitegen"):
+        report = build_site(site)
+    assert not [r for r in caplog.records if r.name.startswith("sitegen")]
+    assert report.pages_rendered < report.pages_planned  # the cache was kept
+    assert_same_as_clean_build(site)
+
+
+def test_damage_found_part_way_through_a_build_runs_it_again_on_a_fresh_cache(
+        tmp_path, caplog, monkeypatch):
+    real = BuildCache.bodies
+    calls = []
+
+    def damaged_once(self, keys):
+        calls.append(keys)
+        if len(calls) == 1:
+            raise sqlite3.DatabaseError("database disk image is malformed")
+        return real(self, keys)
+
+    site = small_site(tmp_path)
+    build_site(site)
+    monkeypatch.setattr(BuildCache, "bodies", damaged_once)
+    rebuild_after(lambda site: None, site, caplog)
+    assert len(calls) > 1
+
+
+def test_a_locked_database_is_not_damage(tmp_path, monkeypatch):
+    site = small_site(tmp_path)
+    build_site(site)
+
+    def locked(self, keys):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(BuildCache, "bodies", locked)
+    edit_an_article(site)
+    with pytest.raises(sqlite3.OperationalError):
+        build_site(site)
+    monkeypatch.undo()
+    report = build_site(site)
+    assert report.pages_rendered < report.pages_planned  # the cache is still there
