@@ -42,4 +42,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf output .sitegen-cache .output.staging
+	rm -rf output .sitegen-cache .output.sitegen

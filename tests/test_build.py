@@ -144,7 +144,7 @@ def test_a_failed_build_leaves_output_untouched(make_site, bad, words):
         build_site(site)
     assert words in str(info.value) and "zz-bad.md" in str(info.value)
     assert snapshot(site / "output") == before
-    assert not (site / ".output.staging").exists()
+    assert not (site / ".output.sitegen" / "staging").exists()
 
 
 def test_duplicate_urls_name_both_files(make_site):
