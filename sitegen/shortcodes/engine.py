@@ -208,8 +208,8 @@ def tree(pieces: list[Piece]) -> list[Node]:
             tag, children = stack.pop()
             current = stack[-1][1] if stack else root
             current.append(Call(tag, tuple(children), piece))
-        elif isinstance(piece, Tag) and not piece.self_closing and piece.syntax != "expr" \
-                and piece.verbatim is None:
+        elif isinstance(piece, Tag) and not piece.self_closing and piece.verbatim is None \
+                and piece.syntax not in ("expr", "bad"):
             stack.append((piece, []))
             current = stack[-1][1]
         else:
@@ -258,6 +258,9 @@ class _Run:
                 opener = {"liquid": f"{{% {tag.name} %}}", "wp": f"[{tag.name}]"}.get(
                     tag.syntax, f"{{{{< {tag.name} >}}}}")
                 raise ShortcodeFailure(f"a closing tag without its opening {opener}")
+            if tag.syntax == "bad":
+                raise ShortcodeFailure(f"cannot read this tag (unclosed quote or missing "
+                                       f"end?): {tag.args}")
             if tag.syntax == "expr":
                 return self.expression(tag)
             if tag.name == "comment" and tag.syntax == "liquid":
@@ -289,7 +292,8 @@ class _Run:
         name = self.engine.aliases.get(tag.name, tag.name)
         if name == "wp_caption":
             name = "caption"
-        if tag.name in PAIRED_ONLY and call.children is None and tag.verbatim is None:
+        if tag.name in PAIRED_ONLY and call.children is None and tag.verbatim is None \
+                and tag.syntax in ("liquid", "wp"):
             end = {"liquid": f"{{% end{tag.name} %}}", "wp": f"[/{tag.name}]"}.get(
                 tag.syntax, f"{{{{< /{tag.name} >}}}}")
             raise ShortcodeFailure(f"'{tag.name}' is never closed by {end}")
@@ -301,7 +305,7 @@ class _Run:
             args, kwargs = parse_args(tag.args)
         except ArgumentError as exc:
             raise ShortcodeFailure(str(exc)) from None
-        if tag.syntax.startswith("hugo") and args and kwargs:
+        if tag.syntax.startswith("hugo") and args and kwargs and name != "include":
             raise ShortcodeFailure("Hugo shortcodes take positional or named arguments, "
                                    "not both")
         inner, inner_text = Markup(""), ""

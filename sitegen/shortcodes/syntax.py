@@ -33,7 +33,8 @@ _TAGS = re.compile(
     r"|\{\{(?P<hd>[<%])\s*(?P<hc>/)?\s*(?P<hn>[A-Za-z0-9_][\w.-]*)"
     rf"(?P<ha>(?:{_QUOTED}|[^\"'`>%])*?)\s*(?P<hs>/)?\s*[>%]\}}\}}"
     r"|\{%-?\s*(?P<ln>[A-Za-z_][\w-]*)(?P<la>(?:" + _QUOTED + r"|[^%\"'`])*?)\s*-?%\}"
-    r"|\{\{-?(?![<%])(?P<out>[^{}\n]+?)-?\}\}",
+    r"|\{\{-?(?![<%])(?P<out>[^{}]+?)-?\}\}"
+    r"|(?P<bad>\{\{[<%]|\{%)",  # an opening no tag above could read: reported, not shown
     re.S)
 _WP_TAGS = {}  # names tuple -> compiled regex
 
@@ -260,6 +261,10 @@ def _tag(match: re.Match[str], base: int) -> Piece:
                    closing=closing)
     if groups.get("out"):
         return Tag("expr", "", groups["out"].strip(), pos, source)
+    if groups.get("bad"):
+        line_end = match.string.find("\n", match.start())
+        written = match.string[match.start():line_end if line_end >= 0 else None][:60]
+        return Tag("bad", "", written, pos, source)
     if groups.get("wo") and groups.get("wx"):  # [[caption]]: WordPress's escape
         return source[1:-1]
     return Tag("wp", groups["wn"], groups["wa"].strip(), pos, source,
