@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import ConfigError
 
 if TYPE_CHECKING:
+    from .people import Person
     from .records import Article
 
 DEFAULT_PERMALINK = "/{year}/{month}/{day}/{slug}/"
@@ -51,6 +52,8 @@ class Config:
     force: bool = False  # build into an existing folder sitegen did not write
     verbose: bool = False
     git_history: bool = True
+    front_matter: tuple[tuple[str, str], ...] = ()  # the site's own keys -> sitegen fields
+    people: tuple[Person, ...] = ()  # data/authors.yaml (people.py)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -94,7 +97,7 @@ FILE_KEYS = {
     "per_page": int, "feed_items": int, "home_latest": int, "related_count": int,
     "news_sitemap_days": int, "permalink": str, "cname": str, "content_dir": str,
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
-    "git_history": bool,
+    "git_history": bool, "front_matter": dict,
 }
 PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
 
@@ -133,9 +136,14 @@ def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
     for key in PATH_KEYS - values.keys():
         values[key] = site_dir / Config.__dataclass_fields__[key].default
     errors += _validate_values(values)
+    errors += _front_matter_errors(values)
     errors += _output_dir_errors(values, site_dir)
     if errors:
         raise ConfigError("\n".join(errors))
+    if "people" not in values:
+        from .people import load_people
+
+        values["people"] = load_people(site_dir)
     return Config(site_dir=site_dir, **values)
 
 
@@ -147,6 +155,18 @@ def _validate_file_values(data: dict[str, Any], source: Path | None) -> list[str
             errors.append(f"{source}: unknown setting '{key}'")
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             errors.append(f"{source}: '{key}' must be {expected.__name__}, got {value!r}")
+    return errors
+
+
+def _front_matter_errors(values: dict[str, Any]) -> list[str]:
+    """The `[front_matter]` table checked, then kept as sorted (key, field) pairs."""
+    from .frontkeys import OWN_KEYS, mapping_errors
+
+    mapping = values.get("front_matter", {})
+    mapping = dict(mapping) if isinstance(mapping, tuple) else mapping
+    errors = list(mapping_errors(mapping, OWN_KEYS))
+    if not errors and isinstance(mapping, dict):
+        values["front_matter"] = tuple(sorted(mapping.items()))
     return errors
 
 

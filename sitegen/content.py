@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -12,6 +11,7 @@ from typing import Any
 import frontmatter
 import yaml
 
+from . import frontkeys, people
 from .config import Config
 from .errors import Problem
 from .records import Article, Correction, SourceFile, Term
@@ -73,7 +73,12 @@ def parse_source(src: SourceFile, config: Config, urls: Urls) -> Parsed:
     fm_text, body, fm_line, body_line = _split(text, display)
     meta = _load_yaml(fm_text, fm_line, display)
     checker = _Checker(display, fm_text, fm_line)
-    article = _build_article(meta, src, checker, config, urls)
+    front = frontkeys.normalize(meta, config.front_matter)  # Hugo's, Jekyll's keys, entities
+    checker.origins = front.origins
+    for key, message in front.problems:
+        checker.error(key, message)
+    article = frontkeys.complete(_build_article(front.meta, src, checker, config, urls), front)
+    article = people.with_names(article, config.people)  # data/authors.yaml: ids to names
     if checker.errors:
         raise ArticleError(checker.errors + checker.warnings)  # warnings too: fix both at once
     return Parsed(article, body, body_line, tuple(checker.warnings))
@@ -144,8 +149,10 @@ class _Checker:
         self.display, self.fm_text, self.fm_line = display, fm_text, fm_line
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self.origins: dict[str, str] = {}  # sitegen key -> the foreign key it was read from
 
     def line_of(self, key: str) -> int:
+        key = self.origins.get(key, key)
         match = re.search(rf"^{re.escape(str(key))}\s*:", self.fm_text, re.MULTILINE)
         return self.fm_line + self.fm_text.count("\n", 0, match.start()) if match else self.fm_line
 
@@ -210,9 +217,9 @@ def _placeholder(src: SourceFile) -> Article:
 def _warn_typos(meta: dict[str, Any], check: _Checker) -> None:
     for key in meta:
         if isinstance(key, str) and key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.75)
+            close = frontkeys.likely_typo(key, KNOWN_KEYS)
             if close:
-                check.warn(key, f"unknown key '{key}': did you mean '{close[0]}'?")
+                check.warn(key, f"unknown key '{key}': did you mean '{close}'?")
 
 
 def _text(meta: dict[str, Any], key: str, check: _Checker, required: bool = False) -> str:

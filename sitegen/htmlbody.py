@@ -25,9 +25,9 @@ def render_html(body: str, base_path: str, sanitizer: Any = None) -> Rendered:
         return f"{match.group(1)}{match.group(2)}{base_path}{match.group(3)[1:]}{match.group(2)}"
 
     html = _ROOT_LINK.sub(rebase, body.strip())
-    removed: tuple = ()
-    if sanitizer is not None:
-        cleaned = sanitizer.clean(html)
-        html, removed = cleaned.html, cleaned.removed
-    words = len(_TAGS.sub(" ", html).split())
-    return Rendered(html, tuple(found), _excerpt(html), words, removed)
+    if sanitizer is None:
+        return Rendered(html, tuple(found), _excerpt(html), len(_TAGS.sub(" ", html).split()))
+    cleaned = sanitizer.clean(html)
+    html = cleaned.html
+    return Rendered(html, tuple(found), _excerpt(html), len(_TAGS.sub(" ", html).split()),
+                    cleaned.removed)

@@ -131,6 +131,7 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
 def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
     """((article, warnings), body HTML) or (problems, None)."""
     from . import content  # YAML and front matter: only where something is parsed
+    from .htmlbody import is_html_source, render_html
     state = WorkerState
     assert state.config is not None and state.urls is not None
     if state.markdown is None:
@@ -141,7 +142,11 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
         parsed = content.parse_source(src, state.config, state.urls)
     except content.ArticleError as exc:
         return exc.problems, None
-    rendered = state.markdown.render(parsed.body)
+    if is_html_source(src.path):  # an .html article: its body is HTML already
+        rendered = render_html(parsed.body, state.config.base_path,
+                               getattr(state.markdown, "sanitizer", None))
+    else:
+        rendered = state.markdown.render(parsed.body)
     article = dataclasses.replace(
         parsed.article, summary=parsed.article.summary or rendered.excerpt,
         is_brief=not rendered.html, words=rendered.words,
