@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence, Set
 from typing import Any
 
 from .config import Config
 from .indexes import Indexes, paginate
+from .intros import Intro, intro_files, load_intro
+from .people import Person, by_slug
 from .records import Article, PageSpec, Pagination, Term
 from .urls import Urls, url_filter
 
@@ -53,6 +56,9 @@ class _Planner:
         self.want = url_filter(wanted)
         self.nav_root = os.path.commonprefix([term.url for term in nav])
         self.day_urls = {key: urls.day(*key) for key in indexes.day_keys}
+        self.people = {slug: _shown(person, urls)
+                       for slug, person in by_slug(config.people).items()}
+        self._intro_files: dict[tuple[str, str], os.PathLike] | None = None
 
     def spec(self, url: str, template: str, meta: dict[str, Any], shows: tuple[Article, ...],
              body_of: str = "", **context: Any) -> PageSpec:
@@ -92,8 +98,10 @@ class _Planner:
             shows = (article, *(n for n in (neighbours.prev, neighbours.next,
                                             neighbours.section_prev, neighbours.section_next)
                                 if n is not None), *related, *story)
+            people = tuple(self.people.get(author.slug) for author in article.authors)
             yield self.spec(article.url, "article.html", meta, shows, body_of=article.digest,
-                            article=article, neighbours=neighbours, related=related,
+                            article=article, people=people, neighbours=neighbours,
+                            related=related,
                             story=story, day_url=self.day_urls[(y, m, d)])
 
     def listing(self, first_url: str, title: str, articles: Sequence[Article], kind: str,
@@ -165,10 +173,35 @@ class _Planner:
             if kind in ("sections", "tags"):
                 feeds = ((f"{term.name} (RSS)", u.feed(term.url)),
                          (f"{term.name} (Atom)", u.feed(term.url, atom=True)))
-            yield from self.listing(term.url, term.name, term_index.articles, kind[:-1],
-                                    f"{singular}: {term.name}", feeds,
-                                    up=(label, u.term_list(kind)))
+            if not any(self.want(u.paged(term.url, n)) for n in
+                       range(1, -(-len(term_index.articles) // self.config.per_page) + 2)):
+                continue
+            intro = self.intro(kind, term.slug)
+            title = intro.title if intro and intro.title else term.name
+            yield from self.listing(term.url, title, term_index.articles, kind[:-1],
+                                    f"{singular}: {title}", feeds,
+                                    up=(label, u.term_list(kind)), intro=intro,
+                                    person=self.people.get(term.slug)
+                                    if kind == "authors" else None)
+
+    def intro(self, kind: str, slug: str) -> Intro | None:
+        """The term's intro page (intros.py), read when a page of the term is planned."""
+        if self._intro_files is None:
+            self._intro_files = intro_files(self.config.content_dir)
+        path = self._intro_files.get((kind, slug))
+        if path is None:
+            return None
+        return load_intro(path, self.config.content_dir, self.config.base_path)
+
 
     def simple(self, url: str, template: str, title: str, kind: str) -> PageSpec:
         return self.spec(url, template, page_meta(url, title, kind, self.urls), (),
                          archive_url=self.urls.archive())
+
+
+def _shown(person: Person, urls: Urls) -> Person:
+    """A person with a site path photo under the base path, as pages link it."""
+    photo = person.photo
+    if photo.startswith("/") and not photo.startswith("//"):
+        return dataclasses.replace(person, photo=urls.page(photo))
+    return person
