@@ -10,6 +10,7 @@ layout renders.
 - links: root-relative and relative links and images in article bodies, front matter `image`
   and `link`, against every planned page, static file, theme asset and page-bundle file;
 - typo-like front matter keys: warnings (errors with `--strict`);
+- raw HTML the sanitizer removes from an article body (`raw_html = "safe"`): warnings;
 - layouts: each compiles, and each renders one real page of every kind it is used for.
 
 Drafts, embargoed and expired articles are checked too: their own links may lead to other
@@ -28,6 +29,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin
 
 import jinja2
@@ -42,7 +44,11 @@ from .indexes import Indexes, build_indexes
 from .pages import plan_pages
 from .records import Article, PageSpec, SourceFile
 from .render import Renderer
+from .sanitize import Sanitizer, may_need_cleaning
 from .urls import Urls
+
+if TYPE_CHECKING:
+    from .markup import MarkdownRenderer
 
 _ATTR = re.compile(r"""<(?:a|img|source|video|audio|iframe)\b[^>]*?\s(href|src)=["']([^"']*)["']""",
                    re.IGNORECASE)
@@ -125,6 +131,7 @@ class _Checker:
         self.base = config.base_path
         self.folder = Path(config.content_dir.name)
         self.problems: list[Problem] = []
+        self.markdown: MarkdownRenderer | None = None
 
     def run(self, work: Config) -> list[Problem]:
         sources = self.load()
@@ -254,6 +261,25 @@ class _Checker:
         if article.link.startswith("/") and not article.link.startswith("//"):
             self.check_target(self.urls.page(article.link), article.link, where,
                               _key_line(text, "link"), targets, waiting, article, "link")
+        self.check_raw_html(text, where, body_start)
+
+    def check_raw_html(self, text: str, where: Path, body_start: int) -> None:
+        """What the sanitizer removes from the body's HTML (the build publishes it without,
+        and says nothing): rendered again here, for the bodies that could have any."""
+        body = text[body_start:]
+        if self.config.raw_html == "trusted" or not may_need_cleaning(body):
+            return
+        if self.markdown is None:
+            from .markup import MarkdownRenderer
+
+            self.markdown = MarkdownRenderer(self.base, Sanitizer.from_config(self.config))
+        severity = "error" if self.config.strict else "warning"
+        for removal in self.markdown.render(body).removed:
+            line = next((text.count("\n", 0, at) + 1 for at in
+                         (text.find(hint, body_start) for hint in removal.hints) if at >= 0),
+                        None)
+            self.problems.append(Problem(where, line, removal.message, severity))
+
 
     def check_target(self, url: str, written: str, where: Path, line: int | None,
                      targets: set[str], waiting: dict[str, Article], article: Article,

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .sanitize import DEFAULT_IFRAME_HOSTS, RAW_HTML_MODES, validate_iframe_hosts
 
 if TYPE_CHECKING:
     from .people import Person
@@ -52,6 +53,8 @@ class Config:
     force: bool = False  # build into an existing folder sitegen did not write
     verbose: bool = False
     git_history: bool = True
+    raw_html: str = "safe"  # "trusted": article HTML is published as written (sanitize.py)
+    iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
     front_matter: tuple[tuple[str, str], ...] = ()  # the site's own keys -> sitegen fields
     people: tuple[Person, ...] = ()  # data/authors.yaml (people.py)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -98,6 +101,7 @@ FILE_KEYS = {
     "news_sitemap_days": int, "permalink": str, "cname": str, "content_dir": str,
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
     "git_history": bool, "front_matter": dict,
+    "raw_html": str, "iframe_hosts": list,
 }
 PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
 
@@ -136,6 +140,7 @@ def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
     for key in PATH_KEYS - values.keys():
         values[key] = site_dir / Config.__dataclass_fields__[key].default
     errors += _validate_values(values)
+    errors += _raw_html_errors(values)
     errors += _front_matter_errors(values)
     errors += _output_dir_errors(values, site_dir)
     if errors:
@@ -167,6 +172,20 @@ def _front_matter_errors(values: dict[str, Any]) -> list[str]:
     errors = list(mapping_errors(mapping, OWN_KEYS))
     if not errors and isinstance(mapping, dict):
         values["front_matter"] = tuple(sorted(mapping.items()))
+    return errors
+
+
+def _raw_html_errors(values: dict[str, Any]) -> list[str]:
+    """`raw_html` is a known mode; `iframe_hosts` a list of hosts, then kept as a tuple."""
+    errors = []
+    if values.get("raw_html", "safe") not in RAW_HTML_MODES:
+        errors.append(f"'raw_html' must be one of {', '.join(map(repr, RAW_HTML_MODES))}, "
+                      f"got {values['raw_html']!r}")
+    if "iframe_hosts" in values:
+        host_errors = validate_iframe_hosts(values["iframe_hosts"])
+        if not host_errors:
+            values["iframe_hosts"] = tuple(values["iframe_hosts"])
+        errors += host_errors
     return errors
 
 

@@ -18,6 +18,7 @@ from markdown.extensions.tables import TableExtension
 from markdown.treeprocessors import Treeprocessor
 
 from . import quickmarkdown
+from .sanitize import Removal, Sanitizer
 from .urls import slugify
 
 # Chosen for cost: `smarty` doubled conversion time (a second inline pass) and `toc` added
@@ -35,6 +36,7 @@ class Rendered:
     internal_links: tuple[str, ...]  # root-relative targets as written, before the base path
     excerpt: str
     words: int
+    removed: tuple[Removal, ...] = ()  # what the sanitizer took out of the HTML (`check`)
 
 
 class _LinkRewriter(Treeprocessor):
@@ -89,8 +91,9 @@ class _LinkExtension(Extension):
 class MarkdownRenderer:
     """Reuses one `Markdown` instance, as Python-Markdown#305 advises."""
 
-    def __init__(self, base_path: str = "/"):
+    def __init__(self, base_path: str = "/", sanitizer: Sanitizer | None = None):
         self.links = _LinkExtension(base_path)
+        self.sanitizer = sanitizer or Sanitizer()
         self.md = markdown.Markdown(
             extensions=[*(extension() for extension in EXTENSIONS), self.links],
             output_format="html",
@@ -101,8 +104,11 @@ class MarkdownRenderer:
         assert self.links.processor is not None
         self.links.processor.found = []
         html = self.md.convert(text) if text.strip() else ""
+        cleaned = self.sanitizer.clean(html)  # last: on the body HTML as published
+        html = cleaned.html
         plain = _TAGS.sub(" ", html)
-        return Rendered(html, tuple(self.links.processor.found), _excerpt(html), len(plain.split()))
+        return Rendered(html, tuple(self.links.processor.found), _excerpt(html), len(plain.split()),
+                        cleaned.removed)
 
 
 def _excerpt(html: str) -> str:

@@ -136,8 +136,10 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
     assert state.config is not None and state.urls is not None
     if state.markdown is None:
         from .markup import MarkdownRenderer  # only workers that convert need Markdown
+        from .sanitize import Sanitizer
 
-        state.markdown = MarkdownRenderer(state.config.base_path)
+        state.markdown = MarkdownRenderer(state.config.base_path,
+                                          Sanitizer.from_config(state.config))
     try:
         parsed = content.parse_source(src, state.config, state.urls)
     except content.ArticleError as exc:
