@@ -10,8 +10,11 @@ from typing import Any
 import yaml
 
 from .config import Config
+from .content import CONTROL_RE
 from .errors import SitegenError
 from .urls import slugify
+
+MAX_SHOWN = 80  # characters of the headline quoted in a message
 
 
 def article_date(config: Config) -> datetime:
@@ -44,9 +47,15 @@ def new_article(config: Config, title: str, *, section: str | None = None,
     title = title.strip()
     if not title:
         raise SitegenError("the headline is empty")
+    for value in (title, section or "", *tags, *authors):
+        found = CONTROL_RE.search(value)
+        if found:
+            raise SitegenError(f"control character U+{ord(found.group()):04X} in "
+                               f"{value[:40]!r}: not allowed in an article")
     slug = slugify(title)
     if not slug:
-        raise SitegenError(f"the headline {title!r} has no letters or digits for a URL")
+        shown = title if len(title) <= MAX_SHOWN else title[: MAX_SHOWN - 3] + "..."
+        raise SitegenError(f"the headline {shown!r} has no letters or digits for a URL")
     when = article_date(config)
     folder = config.content_dir / f"{when:%Y}" / f"{when:%m}"
     path = folder / f"{slug}.md"

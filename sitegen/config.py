@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from .records import Article
 
 DEFAULT_PERMALINK = "/{year}/{month}/{day}/{slug}/"
+PERMALINK_FIELDS = ("year", "month", "day", "slug")
+PERMALINK_TEXT = re.compile(r"^[A-Za-z0-9._~/-]*$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Config:
     home_latest: int = 20
     related_count: int = 5
     news_sitemap_days: int = 2
+    max_tags: int = 50
     permalink: str = DEFAULT_PERMALINK
     cname: str = ""
     content_dir: Path = Path("content")
@@ -98,7 +103,7 @@ class Config:
 FILE_KEYS = {
     "title": str, "description": str, "base_url": str, "language": str, "timezone": str,
     "per_page": int, "feed_items": int, "home_latest": int, "related_count": int,
-    "news_sitemap_days": int, "permalink": str, "cname": str, "content_dir": str,
+    "news_sitemap_days": int, "max_tags": int, "permalink": str, "cname": str, "content_dir": str,
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
     "git_history": bool, "front_matter": dict,
     "raw_html": str, "iframe_hosts": list,
@@ -198,12 +203,37 @@ def _validate_values(values: dict[str, Any]) -> list[str]:
         ZoneInfo(values.get("timezone", "UTC"))
     except (ZoneInfoNotFoundError, ValueError):
         errors.append(f"unknown timezone {values.get('timezone')!r}")
-    for key in ("per_page", "feed_items", "home_latest"):
+    for key in ("per_page", "feed_items", "home_latest", "max_tags"):
         if isinstance(values.get(key), int) and values[key] < 1:
             errors.append(f"'{key}' must be at least 1")
     permalink = values.get("permalink", DEFAULT_PERMALINK)
+    if isinstance(permalink, str):
+        errors += _permalink_errors(permalink)
+    return errors
+
+
+def _permalink_errors(permalink: str) -> list[str]:
+    """Every way `permalink` could not make one safe URL per article (it is str.format'ed)."""
     if "{slug}" not in permalink or not permalink.startswith("/") or not permalink.endswith("/"):
-        errors.append("permalink must start and end with '/' and contain {slug}")
+        return ["permalink must start and end with '/' and contain {slug}"]
+    try:
+        parts = list(string.Formatter().parse(permalink))
+    except ValueError as exc:
+        return [f"permalink {permalink[:80]!r}: {exc}"]
+    errors = []
+    for text, name, spec, conversion in parts:
+        if not PERMALINK_TEXT.match(text):
+            errors.append(f"permalink {permalink[:80]!r}: {text[:40]!r} may hold only letters, "
+                          "digits, '-', '_', '.', '~' and '/'")
+        if name is None:
+            continue
+        if name not in PERMALINK_FIELDS:
+            errors.append(f"permalink: unknown field {{{name[:40]}}}; use "
+                          + ", ".join(f"{{{f}}}" for f in PERMALINK_FIELDS))
+        elif spec or conversion:
+            errors.append(f"permalink: field {{{name}}} takes no format or conversion")
+    if any(seg in (".", "..") for seg in permalink.split("/")) or "//" in permalink:
+        errors.append("permalink must not have empty, '.' or '..' segments")
     return errors
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import os
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Iterable, Iterator, Sequence, Set
+from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .errors import ContentError, Problem
 from .indexes import Indexes, paginate
 from .intros import Intro, intro_files, load_intro
 from .people import Person, by_slug
@@ -24,6 +26,9 @@ MONTH_NAMES = tuple(calendar.month_name)
 def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | None = None
                ) -> Iterator[PageSpec]:
     """Every HTML page's spec; with `wanted`, only those of these URLs (see shape.replan)."""
+    clashes = case_clashes(indexes.articles, config)
+    if clashes:
+        raise ContentError(clashes)
     nav = tuple(ix.term for ix in sorted(indexes.sections.values(), key=lambda i: i.term.name))
     planner = _Planner(indexes, config, urls, nav, wanted)
     want = planner.want
@@ -38,6 +43,23 @@ def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | 
         yield planner.simple(urls.search(), "search.html", "Search", "search")
     if want(urls.file("404.html")):
         yield planner.simple(urls.file("404.html"), "404.html", "Page not found", "404")
+
+
+def case_clashes(articles: Iterable[Article], config: Config) -> list[Problem]:
+    """Articles whose URLs differ only in case: one folder on a case-insensitive file system
+    (macOS, Windows) and in case-insensitive caches, so one would overwrite the other."""
+    first: dict[str, Article] = {}
+    problems = []
+    folder = Path(config.content_dir.name)
+    for article in articles:
+        other = first.setdefault(article.url.casefold(), article)
+        if other.url != article.url:
+            problems.append(Problem(folder / article.source, None,
+                                    f"URL {article.url} differs only in case from "
+                                    f"{other.url} of {folder / other.source}: on "
+                                    "case-insensitive file systems and caches they are one; "
+                                    "change a 'slug'"))
+    return problems
 
 
 def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = "",
@@ -192,7 +214,6 @@ class _Planner:
         if path is None:
             return None
         return load_intro(path, self.config.content_dir, self.config.base_path)
-
 
     def simple(self, url: str, template: str, title: str, kind: str) -> PageSpec:
         return self.spec(url, template, page_meta(url, title, kind, self.urls), (),

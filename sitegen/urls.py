@@ -14,19 +14,46 @@ from functools import lru_cache
 from .config import Config
 
 SAFE_SLUG = re.compile(r"^[\w][\w.~-]*$")
+# A path segment may have 255 bytes; a slug also becomes a file name (`sitegen new`) and a
+# folder beside others, so slugs stay well below that.
+MAX_SLUG_BYTES = 100
+# A slug names a folder: one ending like a file the site or a web server serves is refused.
+FILE_LIKE_SLUG = re.compile(r"\.(html?|xhtml|xml|json|txt|css|m?js|php|aspx?|md|rss|atom)$",
+                            re.IGNORECASE)
+# Every top-level name the site itself writes (folders and files), compared case-folded.
+SITE_ROOT_NAMES = frozenset({
+    "archive", "tags", "sections", "authors", "search", "assets", "pagefind", "page",
+    "index.html", "404.html", "feed.xml", "atom.xml", "sitemap.xml", "news-sitemap.xml",
+    "robots.txt", ".nojekyll", "cname",
+})
+SITEMAP_PART = re.compile(r"^sitemap-\d+\.xml$")
+DATE_ARCHIVE_PATH = re.compile(r"^\d{4}/(?:\d{2}/(?:\d{2}/)?)?$")
 
 
 @lru_cache(maxsize=65536)
 def slugify(name: str) -> str:
-    """python-slugify's defaults: "Marco Rubio" -> "marco-rubio"."""
+    """python-slugify's defaults, cut at a word boundary to `MAX_SLUG_BYTES`:
+    "Marco Rubio" -> "marco-rubio" (ASCII only, so characters are bytes)."""
     from slugify import slugify as python_slugify  # on first use: a no-change build needs none
 
-    return python_slugify(name)
+    return python_slugify(name, max_length=MAX_SLUG_BYTES, word_boundary=True,
+                          save_order=True)
+
+
+def slug_problem(slug: str) -> str | None:
+    """Why `slug` cannot be one plain path segment of the site, or None when it can."""
+    if len(slug.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES:
+        return f"is longer than {MAX_SLUG_BYTES} bytes"
+    if not SAFE_SLUG.match(slug) or ".." in slug:
+        return "must be one URL segment (letters, digits, '-', '_', '.'), with no '/' or '..'"
+    if FILE_LIKE_SLUG.search(slug):
+        return "looks like a file name: a slug names a folder, so it must not end in an extension"
+    return None
 
 
 def is_safe_slug(slug: str) -> bool:
-    """A slug that is one path segment and cannot climb out of `output/`."""
-    return bool(SAFE_SLUG.match(slug)) and ".." not in slug
+    """A slug that is one plain path segment and cannot climb out of `output/`."""
+    return slug_problem(slug) is None
 
 
 class Urls:
@@ -50,6 +77,18 @@ class Urls:
     def article(self, slug: str, date: datetime) -> str:
         return self.page(self.permalink.format(
             year=f"{date.year:04d}", month=f"{date.month:02d}", day=f"{date.day:02d}", slug=slug))
+
+    def taken_by_site(self, url: str) -> str | None:
+        """What of the site's own an article URL would land on (e.g. "the site's own tags
+        folder"), or None. Case-folded: case-insensitive file systems and caches."""
+        rel = url[len(self.base):] if url.startswith(self.base) else url.lstrip("/")
+        first = rel.split("/", 1)[0].casefold()
+        if first in SITE_ROOT_NAMES or SITEMAP_PART.match(first):
+            kind = "folder" if first.isalpha() and first != "cname" else "file"
+            return f"the site's own {first} {kind}"
+        if DATE_ARCHIVE_PATH.match(rel):
+            return f"the site's own date archive page /{rel}"
+        return None
 
     def home(self) -> str:
         return self.base

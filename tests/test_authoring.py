@@ -117,3 +117,31 @@ def test_cli_prints_the_path_and_exits_1_on_a_second_run(site: Path) -> None:
     second = runner.invoke(main, args)
     assert second.exit_code == 1
     assert "already exists" in second.output
+
+
+def test_a_very_long_headline_gives_a_short_file_name(site: Path) -> None:
+    config = load_config(site, now=NOW)
+    title = "Officials " + "announce " * 60 + "a plan"
+    path = new_article(config, title)
+    assert len(path.name.encode()) <= 103 and path.name.startswith("officials-announce-")
+    assert content.parse_source(sources.read_source(
+        path.relative_to(config.content_dir).as_posix(), path, ()), config,
+        Urls(config)).article.title == title
+
+
+@pytest.mark.parametrize("field", ["title", "tags", "section"])
+def test_control_characters_are_refused(site: Path, field: str) -> None:
+    config = load_config(site, now=NOW)
+    values = {"title": "Plain", "section": None, "tags": ()}
+    values[field] = ("Bad\x00title" if field == "title" else
+                     ("ok", "b\x1bd") if field == "tags" else "S\x7f")
+    with pytest.raises(SitegenError, match="control character U\\+00"):
+        new_article(config, values.pop("title"), **values)
+    assert not list((site / "content").rglob("*.md"))
+
+
+def test_cli_new_with_a_headline_of_5000_characters(site: Path) -> None:
+    result = CliRunner().invoke(main, ["new", "--site", str(site), "word " * 1000])
+    assert result.exit_code == 0, result.output
+    path = Path(result.output.strip())
+    assert path.is_file() and len(path.name) <= 103

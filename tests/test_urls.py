@@ -74,3 +74,36 @@ def test_served_by_inverts_output_path(tmp_path, permalink):
     served = u.served_by(u.output_path(url) for url in urls)
     assert set(urls) <= served
     assert not served & {"/repo/a/", "/repo/a/b/index.html/", "/a/b/"}
+
+
+def test_slugify_cuts_long_names_at_a_word_boundary():
+    slug = slugify("The " + "very " * 40 + "long headline")
+    assert len(slug) <= 100 and slug.endswith("very") and "-very-" in slug
+    assert slugify("x" * 300) == "x" * 100  # one word longer than the limit: cut in it
+
+
+@pytest.mark.parametrize("slug", ["index.html", "feed.xml", "atom.xml", "Page.HTM", "a.json",
+                                  "x" * 101, "é" * 51])
+def test_file_like_and_long_slugs_are_unsafe(slug):
+    assert not is_safe_slug(slug)
+
+
+@pytest.mark.parametrize("slug", ["v1.2-release", "node.js-tips", "a_b~c", "x" * 100, "é" * 50])
+def test_plain_slugs_are_safe(slug):
+    assert is_safe_slug(slug)
+
+
+@pytest.mark.parametrize("url, taken", [
+    ("/repo/search/", "the site's own search folder"),
+    ("/repo/Pagefind/", "the site's own pagefind folder"),
+    ("/repo/page/", "the site's own page folder"),
+    ("/repo/sitemap-2.xml/", "the site's own sitemap-2.xml file"),
+    ("/repo/cname/", "the site's own cname file"),
+    ("/repo/2019/", "the site's own date archive page /2019/"),
+    ("/repo/2019/02/14/", "the site's own date archive page /2019/02/14/"),
+    ("/repo/2019/02/14/search/", None),
+    ("/repo/news/tags/", None),
+    ("/repo/searching/", None),
+])
+def test_urls_the_site_takes_for_itself(tmp_path, url, taken):
+    assert urls_for(tmp_path, "https://x.org/repo/").taken_by_site(url) == taken
