@@ -261,9 +261,9 @@ class _Checker:
         if article.link.startswith("/") and not article.link.startswith("//"):
             self.check_target(self.urls.page(article.link), article.link, where,
                               _key_line(text, "link"), targets, waiting, article, "link")
-        self.check_raw_html(text, where, body_start)
+        self.check_raw_html(article.source, text, where, body_start)
 
-    def check_raw_html(self, text: str, where: Path, body_start: int) -> None:
+    def check_raw_html(self, source: str, text: str, where: Path, body_start: int) -> None:
         """What the sanitizer removes from the body's HTML (the build publishes it without,
         and says nothing): rendered again here, for the bodies that could have any."""
         body = text[body_start:]
@@ -273,13 +273,18 @@ class _Checker:
             from .markup import MarkdownRenderer
 
             self.markdown = MarkdownRenderer(self.base, Sanitizer.from_config(self.config))
+        from .htmlbody import is_html_source, render_html  # Markdown's import: only if needed
+
+        if is_html_source(source):
+            rendered = render_html(body, self.base, self.markdown.sanitizer)
+        else:
+            rendered = self.markdown.render(body)
         severity = "error" if self.config.strict else "warning"
-        for removal in self.markdown.render(body).removed:
+        for removal in rendered.removed:
             line = next((text.count("\n", 0, at) + 1 for at in
                          (text.find(hint, body_start) for hint in removal.hints) if at >= 0),
                         None)
             self.problems.append(Problem(where, line, removal.message, severity))
-
 
     def check_target(self, url: str, written: str, where: Path, line: int | None,
                      targets: set[str], waiting: dict[str, Article], article: Article,

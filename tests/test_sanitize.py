@@ -338,3 +338,14 @@ def test_check_is_quiet_about_a_body_with_nothing_removed(tmp_path):
     site = make_site(tmp_path, f"Text with <b>bold</b> and {{: .x}} and\n\n{YOUTUBE}\n")
     assert content_problems(load_config(site, git_history=False, now=FIXED_NOW)) == []
     assert set(CLEAN_CONTENT).isdisjoint(POLICY)
+
+
+def test_check_reads_an_html_article_as_html(tmp_path):
+    site = make_site(tmp_path, "x")
+    (site / "content" / "story.md").unlink()
+    (site / "content" / "page.html").write_text(
+        "---\ntitle: Page\ndate: 2025-03-02 10:00:00 +0000\n---\n<p>Intro</p>\n\n"
+        "    <p onmouseover=\"x()\">indented, not code</p>\n", encoding="utf-8")
+    problems = content_problems(load_config(site, git_history=False, now=FIXED_NOW))
+    assert [str(p) for p in problems] == [
+        "content/page.html:7: warning: removed onmouseover attribute from <p>"]
