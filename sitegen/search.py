@@ -57,7 +57,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .cache import output_key
+from .cache import output_key, report_damage
 from .config import Config
 from .errors import SitegenError
 from .pagefind_format import canonical_bundle
@@ -837,18 +837,26 @@ def _load_state(config: Config, settings: dict[str, Any], generation: str | None
     """What the last build indexed: {"shards": {shard: [piece ids]}, "pieces": {piece: {URL:
     Signature}}}; empty when the settings changed, or when it was saved for another
     generation of the site than `generation` (when given)."""
+    path = _state_path(config.cache_dir, config.output_dir)
     try:
-        path = _state_path(config.cache_dir, config.output_dir)
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_bytes()
+    except OSError:  # none yet
         return {}
-    if not isinstance(data, dict) or data.get("settings") != settings:
+    try:
+        data = json.loads(text)
+    except ValueError:  # also a UnicodeDecodeError
+        data = None
+    if not isinstance(data, dict):
+        report_damage(path, "not a JSON object")
+        return {}
+    if data.get("settings") != settings:
         return {}
     if generation is not None and data.get("generation") != generation:
         return {}
     state = data.get("state")
     if not (isinstance(state, dict) and isinstance(state.get("shards"), dict)
             and isinstance(state.get("pieces"), dict)):
+        report_damage(path, "no index state in it")
         return {}
     return state
 
@@ -870,6 +878,7 @@ class PieceCache:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self._damage_reported = False  # one warning a build: the first damage ends its use
         self._runtime_saved = False
         self._runtime_lock = threading.Lock()  # each Pagefind service's thread offers it
 
@@ -885,6 +894,7 @@ class PieceCache:
     def load(self, key: str) -> Piece:
         piece = self._load(key)
         if not isinstance(piece, Piece):
+            self._damaged(self._path(key), f"holds a {type(piece).__name__}")
             raise CacheMiss(key)
         return piece
 
@@ -897,15 +907,26 @@ class PieceCache:
     def load_runtime(self) -> dict[str, bytes]:
         files = self._load(RUNTIME_KEY)
         if not (isinstance(files, dict) and files):
+            self._damaged(self._path(RUNTIME_KEY), "no runtime files in it")
             raise CacheMiss(RUNTIME_KEY)
         return files
 
     def _load(self, key: str) -> Any:
+        path = self._path(key)
         try:
-            return pickle.loads(self._path(key).read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError,
-                ValueError, ImportError) as exc:
+            data = path.read_bytes()
+        except OSError as exc:  # lost, not damaged
             raise CacheMiss(key) from exc
+        try:
+            return pickle.loads(data)
+        except Exception as exc:  # damaged bytes can fail in any way the unpickler can
+            self._damaged(path, f"does not unpickle: {exc!r}")
+            raise CacheMiss(key) from exc
+
+    def _damaged(self, path: Path, detail: str) -> None:
+        if not self._damage_reported:
+            self._damage_reported = True
+            report_damage(path, detail)
 
     def forget(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
@@ -916,11 +937,19 @@ class PieceCache:
     def load_digests(self, shard_id: str) -> dict[str, str]:
         """The content digest of each chunk and fragment the shard's folder holds (empty when
         unknown)."""
+        path = self._digests_path(shard_id)
         try:
-            digests = pickle.loads(self._digests_path(shard_id).read_bytes())
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+            data = path.read_bytes()
+        except OSError:
             return {}
-        return digests if isinstance(digests, dict) else {}
+        try:
+            digests = pickle.loads(data)
+        except Exception:  # damaged bytes can fail in any way the unpickler can
+            digests = None
+        if not isinstance(digests, dict):
+            self._damaged(path, "not a mapping of digests")
+            return {}
+        return digests
 
     def save_digests(self, shard_id: str, digests: dict[str, str]) -> None:
         write_atomic(self._digests_path(shard_id), pickle.dumps(digests))

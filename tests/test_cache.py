@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import build_site, read_tree, site_config
 
+from sitegen import search
 from sitegen.cache import (
     BuildCache,
     card_digest,
@@ -273,3 +274,29 @@ def test_a_locked_database_is_not_damage(tmp_path, monkeypatch):
     monkeypatch.undo()
     report = build_site(site)
     assert report.pages_rendered < report.pages_planned  # the cache is still there
+
+
+# ---------------------------------------------------------------- the search stage's state
+
+def search_state(site: Path) -> Path:
+    config = site_config(site, search=True)
+    return search._state_path(config.cache_dir, config.output_dir)
+
+
+@pytest.mark.parametrize("text", [junk(200), b'{"settings": ', b"[1, 2]"])
+def test_a_damaged_search_state_is_discarded(tmp_path, caplog, text):
+    message = rebuild_after(lambda site: search_state(site).write_bytes(text),
+                            small_site(tmp_path), caplog, search=True)
+    assert search.STATE_FILE in message
+
+
+def test_damaged_search_pieces_are_discarded(tmp_path, caplog):
+    def damage(site: Path) -> None:
+        config = site_config(site, search=True)
+        pickles = list(search._pieces_dir(config.cache_dir, config.output_dir).iterdir())
+        assert len(pickles) >= 2  # a piece, the runtime, the shard's digests
+        for number, path in enumerate(pickles):
+            path.write_bytes(junk(300, seed=number))
+
+    message = rebuild_after(damage, small_site(tmp_path), caplog, search=True)
+    assert ".pieces" in message
