@@ -132,8 +132,8 @@ class Sanitizer:
             tag = _START_TAG.match(html, at)
             if tag is None:
                 raw = html[at:at + 60].split("\n", 1)[0]
-                name = _TAG_NAME.match(html, at)
-                yield Removal(f"cleaned a <{name.group(1).lower() if name else '?'}> tag it "
+                name = _TAG_NAME.match(html, at)  # a letter follows every candidate '<'
+                yield Removal(f"cleaned a <{name.group(1).lower() if name else ''}> tag it "
                               "could not read as well-formed HTML", (raw,))
             else:
                 yield from self._tag_findings(tag.group(1).lower(), tag.group(1),
