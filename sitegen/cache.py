@@ -49,7 +49,7 @@ log = logging.getLogger("sitegen.cache")
 def report_damage(what: Path | str, detail: str) -> None:
     """The one warning for a damaged part of the cache folder, which is discarded: the build
     goes on without it (only slower)."""
-    log.warning("warning: %s is damaged (%s): discarded, rebuilt without it", what, detail)
+    log.warning("warning: discarded a damaged part of the build cache: %s (%s)", what, detail)
 
 
 class DamagedRecord(pickle.UnpicklingError):
@@ -124,7 +124,10 @@ def _unpack_group(blob: bytes) -> dict[str, tuple[Article, tuple]] | None:
         members = pickle.loads(blob)
     except Exception:  # damaged bytes can fail in any way the unpickler can
         return None
-    if type(members) is not dict or not all(map(_is_parsed, members.values())):
+    # Its first record stands for the rest (checking each cost 2 ms for 10,000 articles):
+    # bytes damaged by chance do not unpickle at all; a pickle of another shape is another
+    # program's whole group.
+    if type(members) is not dict or members and not _is_parsed(next(iter(members.values()))):
         return None
     return members
 

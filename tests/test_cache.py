@@ -188,7 +188,8 @@ def test_random_bytes_in_the_database_are_found_and_the_database_discarded(tmp_p
     assert str(database(tmp_path / "site")) in message
 
 
-@pytest.mark.parametrize("blob", [junk(300), b"\x80\x05junk", pickle.dumps(("no", "record"))])
+@pytest.mark.parametrize("blob", [junk(300), b"\x80\x05junk", pickle.dumps(("no", "record")),
+                                  pickle.dumps({"key": "no record"})])
 def test_a_damaged_parsed_group_is_discarded(tmp_path, caplog, blob):
     message = rebuild_after(lambda site: sql(site, ("UPDATE parsed_groups SET records = ?",
                                                     (blob,))), small_site(tmp_path), caplog)
