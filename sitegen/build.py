@@ -42,7 +42,7 @@ from .shape import remember as remember_shape
 from .shape import replan, site_shape
 from .sources import discover, layout_dirs, read_source, stat_signature
 from .urls import Urls
-from .writer import CopyJob, Staged, Writer, WriteResult, files_not_as_left
+from .writer import CopyJob, Staged, Survey, Writer, WriteResult, survey_output
 
 if TYPE_CHECKING:
     from .indexes import Indexes
@@ -106,7 +106,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             previous = cache.page_states()  # what the last build wrote: (fingerprint, hash)
             # a stat of every output file, in a forked process while this one reads the sources
             disturbed = stack.enter_context(
-                Background(files_not_as_left, config.output_dir, previous))
+                Background(survey_output, config.output_dir, previous,
+                           frozenset(cache.file_signatures())))
             sources = load_sources(config, cache)
             hashed = all(s.digest for s in sources)
             inputs = inputs_key(config, sources) if hashed else None
@@ -129,7 +130,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         with timer.stage("plan"):
             digests = _template_digests(config, cache)
             shape = site_shape(config, indexes.articles, digests)
-            not_as_left = disturbed.result()
+            survey = disturbed.result()
+            not_as_left = survey.not_as_left
             todo = replan(cache, config, shape, indexes.articles, previous, not_as_left)
             specs = plan_site(indexes, config, todo.wanted)
         with timer.stage("render"):
@@ -137,7 +139,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
                                           not_as_left, progress, todo.kept, digests)
         with timer.stage("write"):
             result, changed_urls, signatures = write_output(config, writer, list(staged),
-                                                            states, loaded, cache, previous)
+                                                            states, loaded, cache, previous,
+                                                            survey.strays)
         search_seconds = 0.0
         search_folders: tuple[str, ...] = ()
         if config.search:
@@ -150,6 +153,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             search_folders = searched.changed_folders
         with timer.stage("commit"):
             writer.finish(search_folders)
+            if not config.search:
+                search.follow_generation(config, writer.generation_before, writer.generation)
             _remember_pages(cache, states, previous, signatures)
         report = BuildReport(
             articles=len(loaded.articles), pages_planned=len(specs) + len(todo.kept),
@@ -247,7 +252,7 @@ def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
 
 def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str | None,
                                 states: dict[str, tuple[str, str]],
-                                disturbed: Background[frozenset[str]]) -> BuildReport | None:
+                                disturbed: Background[Survey]) -> BuildReport | None:
     """The last report when no input changed, no date-driven change is due and every file
     the last build wrote is still in place (none is `disturbed`); else None (also when
     `inputs` is not known)."""
@@ -259,7 +264,8 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str |
         return None
     if config.search and search.index_problem(config):
         return None
-    if not states or disturbed.result() or not (config.output_dir / MARKER).is_file():
+    if not states or disturbed.result().not_as_left or \
+            not (config.output_dir / MARKER).is_file():
         return None
     last = cache.get_meta("report")
     counts = json.loads(last) if last else {}
@@ -537,7 +543,7 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     """Render into the staging folder every page whose fingerprint changed.
 
     `not_as_left`: output paths whose file is not as the last build left it
-    (writer.files_not_as_left), rendered whatever their fingerprint. `kept`: the states of
+    (writer.survey_output), rendered whatever their fingerprint. `kept`: the states of
     pages not planned again (shape.replan), taken as they are. Workers fingerprint their own
     share of the pages, so that work is parallel too.
     """
@@ -572,9 +578,10 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
 
 def write_output(config: Config, writer: Writer, staged: list[Staged],
                  states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache,
-                 previous: dict[str, tuple[str, str]]
+                 previous: dict[str, tuple[str, str]], strays: Sequence[str] = ()
                  ) -> tuple[WriteResult, set[str], dict[str, str]]:
-    """Apply the build to the tree being prepared: staged pages, copied files, removals.
+    """Apply the build to the tree being prepared: staged pages, copied files, removals;
+    `strays` (files in output/ that sitegen did not write) are kept as they are.
     Returns the result, the article URLs whose page was written, and the copies' new
     signatures (recorded once the tree is in place)."""
     urls = Urls(config)
@@ -593,7 +600,7 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
     if cache.get_meta("committing") == "1":
         # a build killed after its switch, before it recorded its files: the journal lists them
         known |= set(journal_files(writer.work))
-    writer.begin(start_empty=not previous)
+    writer.begin(start_empty=not previous, strays=[rel for rel in strays if rel not in planned])
     result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
                                        planned, known=known)
     cache.set_meta("committing", "1")

@@ -167,8 +167,9 @@ class Journal:
 
     a: str
     b: str
-    files: tuple[str, ...]
+    files: tuple[str, ...]  # written or removed by the build of `b`
     folders: tuple[str, ...]
+    kept: tuple[str, ...] = ()  # files sitegen did not write, carried into `b` as they were
 
     def pairs(self, one: str | None, other: str | None) -> bool:
         return one is not None and other is not None and {one, other} == {self.a, self.b}
@@ -178,14 +179,14 @@ def load_journal(work: Path) -> Journal | None:
     try:
         data = json.loads((work / "journal.json").read_text(encoding="utf-8"))
         return Journal(str(data["a"]), str(data["b"]), tuple(map(str, data["files"])),
-                       tuple(map(str, data["folders"])))
+                       tuple(map(str, data["folders"])), tuple(map(str, data.get("kept", ()))))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def save_journal(work: Path, journal: Journal) -> None:
     text = json.dumps({"a": journal.a, "b": journal.b, "files": list(journal.files),
-                       "folders": list(journal.folders)})
+                       "folders": list(journal.folders), "kept": list(journal.kept)})
     write_new(work / "journal.json", text.encode())
 
 
@@ -210,7 +211,7 @@ def prepare_spare(output: Path, work: Path, start_empty: bool = False) -> Path:
     elif out_gen is not None and spare_gen == out_gen:
         pass  # already the same site
     elif journal is not None and journal.pairs(out_gen, spare_gen):
-        _relink(output, spare, journal.files, journal.folders)
+        _relink(output, spare, journal.files + journal.kept, journal.folders)
     else:
         shutil.rmtree(spare, ignore_errors=True)
         if output.is_dir():
@@ -273,12 +274,13 @@ def remove_empty_folders(folders: Iterable[Path], root: Path) -> None:
 
 
 def switch(spare: Path, output: Path, work: Path, generation: str,
-           changed_files: Iterable[str], changed_folders: Iterable[str]) -> None:
+           changed_files: Iterable[str], changed_folders: Iterable[str],
+           kept: Iterable[str] = ()) -> None:
     """Put spare/ in place of output/ in one step. The journal is written first: whatever
     moment a kill comes at, the next build knows how the two trees differ."""
     save_journal(work, Journal(read_generation(output) or "", generation,
                                tuple(sorted(set(changed_files))),
-                               tuple(sorted(set(changed_folders)))))
+                               tuple(sorted(set(changed_folders))), tuple(sorted(set(kept)))))
     write_new(spare / MARKER, marker_text(generation))
     if not output.exists():
         os.replace(spare, output)
@@ -316,6 +318,18 @@ def mirror(output: Path, work: Path) -> None:
 
 def is_mount_point(output: Path) -> bool:
     return output.is_dir() and os.path.ismount(output)
+
+
+def carry_over(output: Path, spare: Path, files: Iterable[str]) -> list[str]:
+    """Link into spare/ the files of output/ that sitegen did not write (so a build never
+    drops them); those that are gone meanwhile are skipped. Returns the files carried."""
+    carried = []
+    for rel in files:
+        source = output / rel
+        if source.is_file() and not source.is_symlink():
+            link_over(source, spare / rel)
+            carried.append(rel)
+    return carried
 
 
 def journal_files(work: Path) -> tuple[str, ...]:

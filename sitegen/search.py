@@ -868,6 +868,19 @@ def _save_state(config: Config, settings: dict[str, Any], state: dict[str, Any],
     write_atomic(_state_path(config.cache_dir, config.output_dir), text.encode("utf-8"))
 
 
+def follow_generation(config: Config, before: str | None, after: str) -> None:
+    """A build without search carried `pagefind/` unchanged from generation `before` of the
+    site into `after`: the state that described it describes it still."""
+    path = _state_path(config.cache_dir, config.output_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(data, dict) and before is not None and data.get("generation") == before:
+        data["generation"] = after
+        write_atomic(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
+
+
 def _pieces_dir(cache_dir: Path, output_dir: Path) -> Path:
     return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.pieces"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .outputtree import (
     MARKER,
+    carry_over,
     is_mount_point,
     marker_text,
     mirror,
@@ -78,12 +79,49 @@ def file_size(path: Path | str) -> int:
     return st.st_size if stat.S_ISREG(st.st_mode) else -2
 
 
-def files_not_as_left(output: Path, states: Mapping[str, tuple[str, str]]) -> frozenset[str]:
-    """The output paths among `states` (path -> (fingerprint, output hash)) whose file is
-    missing or not of the recorded size: not as the build that recorded them left them."""
-    prefix = f"{output}{os.sep}"
-    return frozenset(rel for rel, (_fp, out) in states.items()
-                     if file_size(prefix + rel) != size_of(out))
+@dataclass(frozen=True)
+class Survey:
+    """What a look over output/ found before the build changes anything."""
+
+    not_as_left: frozenset[str]  # recorded pages missing, or not of their recorded size
+    strays: tuple[str, ...] = ()  # files no build recorded writing: somebody else's, kept
+
+
+SURVEY_SKIPS = frozenset({"pagefind", ".sitegen", MARKER})  # the search stage's, sitegen's own
+
+
+def survey_output(output: Path, states: Mapping[str, tuple[str, str]],
+                  copied: frozenset[str]) -> Survey:
+    """Walk output/: the recorded pages not as the build that recorded them left them
+    (missing, or not of the recorded size: a same-sized change goes unseen), and the files
+    nobody recorded (not a page in `states`, not a copy in `copied`), which a build carries
+    into the new site because sitegen did not write them. Runs in a forked process
+    (background.Background) while the build reads its sources."""
+    if not states:
+        return Survey(frozenset())
+    seen: dict[str, int] = {}
+    strays = []
+    stack = [(str(output), "")]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            path = rel + entry.name
+            if not rel and entry.name in SURVEY_SKIPS:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, path + "/"))
+            elif path in states:
+                seen[path] = entry.stat(follow_symlinks=False).st_size \
+                    if entry.is_file(follow_symlinks=False) else -2
+            elif path not in copied:
+                strays.append(path)
+    not_as_left = frozenset(rel for rel, (_fp, out) in states.items()
+                            if seen.get(rel, -2) != size_of(out))
+    return Survey(not_as_left, tuple(sorted(strays)))
 
 
 class Stager:
@@ -130,6 +168,7 @@ class Writer:
         self.generation_before = read_generation(output)
         self.generation = new_generation()
         self._changed: list[str] = []
+        self._kept: list[str] = []
 
     def stage(self, rel_path: str, data: bytes) -> Staged:
         return self.stager.stage(rel_path, data)
@@ -137,11 +176,13 @@ class Writer:
     def discard_staging(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
-    def begin(self, start_empty: bool) -> Path:
+    def begin(self, start_empty: bool, strays: Iterable[str] = ()) -> Path:
         """Make the tree to change: spare/ equal to output/ (or empty, for a build that
-        rewrites every file). In place, output/ itself."""
+        rewrites every file), with the `strays` of output/ (files sitegen did not write) in
+        it. In place, output/ itself."""
         if not self.in_place:
             prepare_spare(self.output, self.work, start_empty)
+            self._kept = carry_over(self.output, self.tree, strays)
         return self.tree
 
     def commit(self, staged: Iterable[Staged], previous: dict[str, str],
@@ -195,7 +236,7 @@ class Writer:
             return
         first = not self.output.exists()
         switch(self.tree, self.output, self.work, self.generation, self._changed,
-               changed_folders)
+               changed_folders, self._kept)
         if first:
             mirror(self.output, self.work)
 

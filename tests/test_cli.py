@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from conftest import article
 
 from sitegen.cli import main
+from sitegen.outputtree import MARKER
 
 INVALID = Path(__file__).parent / "sites" / "invalid"
 
@@ -30,6 +31,7 @@ def test_invalid_site_lists_every_problem_and_exits_1(tmp_path):
     shutil.copytree(INVALID, site)
     (site / "output").mkdir()
     (site / "output/keep.html").write_text("previous site")
+    (site / "output" / MARKER).write_text("generation: earlier\n")  # an earlier build's
     result = run("build", str(site), "--no-search")
     assert result.exit_code == 1
     out = result.output
@@ -77,7 +79,7 @@ def test_the_console_script_exits_with_the_commands_code_and_output(make_site, t
     shutil.copytree(INVALID, tmp_path / "invalid")
     failed = _console_script("build", str(tmp_path / "invalid"), "--no-search", cwd=tmp_path)
     assert failed.returncode == 1
-    assert "output/ left as it was" in failed.stderr
+    assert f"{tmp_path / 'invalid' / 'output'} left as it was" in failed.stderr
     usage = _console_script("no-such-command", cwd=tmp_path)
     assert usage.returncode == 2 and "No such command" in usage.stderr
     version = _console_script("--version", cwd=tmp_path)

@@ -216,7 +216,11 @@ def prepare(n: int, workdir: Path, log) -> tuple[Path, Path, Path]:
 
     captured: list[Any] = []
     original = search.update_search_index
-    search.update_search_index = lambda config, arts, *rest: captured.append(list(arts))
+    def capture(_config: Any, arts: list, *_rest: Any, **_options: Any) -> Any:
+        captured.append(list(arts))
+        return search.SearchReport((), (), (), 0, 0.0)
+
+    search.update_search_index = capture
     try:
         build_module.build(load_config(site, output_dir=output, cache_dir=home / "build-cache",
                                        base_url=BASE_URL, search=True, git_history=False))
