@@ -64,7 +64,7 @@ from watchdog.observers.polling import PollingObserver
 from .build import build as build_site
 from .config import Config, load_config
 from .errors import SitegenError
-from .writer import staging_dir_for
+from .outputtree import work_dir_for
 
 PREFIX = "/__sitegen__/"
 SCRIPT_URL = PREFIX + "livereload.js"
@@ -140,6 +140,13 @@ def decode_segments(path: str) -> list[str] | None:
 
 
 def _resolve_file(root: Path, target: Path, path: str, query: str) -> Resolved:
+    try:
+        return _resolve_existing(root, target, path, query)
+    except OSError:  # a name longer than the file system allows, for one
+        return Resolved(HTTPStatus.NOT_FOUND)
+
+
+def _resolve_existing(root: Path, target: Path, path: str, query: str) -> Resolved:
     if not is_inside(root, target):
         return Resolved(HTTPStatus.NOT_FOUND)
     if target.is_dir():
@@ -414,7 +421,7 @@ class ChangeFilter:
                       for p in (config.content_dir, config.layouts_dir, config.static_dir)]
         self.config_files = {Path(os.path.abspath(config.site_dir / n)) for n in CONFIG_NAMES}
         self.excluded = [Path(os.path.abspath(p)) for p in (
-            config.output_dir, config.cache_dir, staging_dir_for(config.output_dir))]
+            config.output_dir, config.cache_dir, work_dir_for(config.output_dir))]
 
     def accepts(self, path: str) -> bool:
         target = Path(os.path.abspath(path))

@@ -170,7 +170,7 @@ def test_unsafe_paths_are_rejected(output: Path, raw: str) -> None:
 
 @pytest.mark.parametrize("raw", [
     "/escape.txt", "/escape-dir/secret.txt", "/missing.html", "/feed.xml/", "/a/empty/",
-    "/%252e%252e/secret.txt",
+    "/%252e%252e/secret.txt", "/" + "a" * 300, "/a/" + "b" * 300 + "/",
 ])
 def test_escaping_symlinks_and_missing_files_are_not_found(output: Path, raw: str) -> None:
     assert resolve_request(output, "/", raw).status == 404
@@ -297,7 +297,7 @@ def test_change_filter(tmp_path: Path) -> None:
     assert accepts(f"{site}/static/logo.png")
     assert accepts(f"{site}/sitegen.toml")
     assert accepts(f"{site}/pyproject.toml")
-    for path in ("output/index.html", ".sitegen-cache/db", ".output.staging/a/index.html",
+    for path in ("output/index.html", ".sitegen-cache/db", ".output.sitegen/staging/a/index.html",
                  "content/2025/01/.a.md.swp", "content/4913", "content/.git/HEAD",
                  "content/a.md~", "README.md", "output", "other.toml"):
         assert not accepts(f"{site}/{path}"), path
