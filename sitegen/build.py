@@ -595,6 +595,9 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
         staged.append(item)
         states[rel] = ("", item.out_hash)
     copies = list(copy_jobs(config, loaded.articles, urls))
+    clashes = copy_clashes(config, copies, states)
+    if clashes:
+        raise ContentError(clashes)
     planned = set(states) | {c.rel_path for c in copies}
     known = set(previous) | set(old_signatures)
     if cache.get_meta("committing") == "1":
@@ -638,6 +641,34 @@ def copy_jobs(config: Config, articles: Sequence[Article], urls: Urls) -> Iterat
                                                None, f"bundle file {name!r} links outside "
                                                      "the content folder"))
                 yield CopyJob(source, f"{base}/{name}")
+
+
+def copy_clashes(config: Config, copies: Sequence[CopyJob], pages: Set[str]
+                 ) -> list[Problem]:
+    """Copied files (static/, bundles, theme assets) that would land where a generated page,
+    the search bundle or another copied file goes."""
+    first: dict[str, Path] = {}
+    problems = []
+    for job in copies:
+        where = _shown(config, job.source)
+        if job.rel_path in pages:
+            problems.append(Problem(where, None, f"would be copied to {job.rel_path}, a page "
+                                                 "sitegen generates; rename or move it"))
+        elif job.rel_path.split("/", 1)[0] == "pagefind":
+            problems.append(Problem(where, None, "would be copied into pagefind/, the search "
+                                                 "index's folder; move it"))
+        elif first.setdefault(job.rel_path, job.source) != job.source:
+            problems.append(Problem(where, None, f"would be copied to {job.rel_path}, as "
+                                                 f"{_shown(config, first[job.rel_path])} is"))
+    return problems
+
+
+def _shown(config: Config, path: Path) -> Path:
+    """A source file's path as the site's author knows it (from the site folder)."""
+    try:
+        return path.relative_to(config.site_dir)
+    except ValueError:
+        return path
 
 
 def _files_under(root: Path, prefix: str) -> dict[str, Path]:

@@ -80,7 +80,7 @@ def scan(content_dir: Path) -> Found:
         prefix = f"{rel_folder}/" if rel_folder else ""
         index = next((name for name in BUNDLE_INDEXES if name in files), None)
         if index and not is_section_root(folder, rel_folder, files, index):
-            bundle = tuple(sorted(_bundle_files(Path(folder))))
+            bundle = tuple(sorted(_bundle_files(Path(folder), index)))
             found.articles.append((prefix + index, os.path.join(folder, index), bundle))
             dirs[:] = []  # a bundle's subfolders hold its files, not articles
             continue
@@ -147,12 +147,14 @@ def _has_articles(folder: str, files: list[str], index: str) -> bool:
     return False
 
 
-def _bundle_files(folder: Path) -> list[str]:
+def _bundle_files(folder: Path, index: str) -> list[str]:
+    """The files of a bundle but its `index`: a second index file is a file to copy (and so
+    collides with the page, an error naming it)."""
     out = []
     for sub, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not (sub == str(folder) and name in BUNDLE_INDEXES) and not name.startswith("."):
+            if not (sub == str(folder) and name == index) and not name.startswith("."):
                 out.append(Path(sub, name).relative_to(folder).as_posix())
     return out
 

@@ -15,7 +15,7 @@ from conftest import ROOT, article, build_site, read_tree, site_config
 
 from sitegen import outputtree
 from sitegen.build import build
-from sitegen.errors import ConfigError
+from sitegen.errors import ConfigError, ContentError
 from sitegen.outputtree import (
     MARKER,
     OutputError,
@@ -268,3 +268,69 @@ def test_a_full_disk_is_one_clear_error_and_the_old_site_stays(make_site, monkey
     assert not (site / ".output.sitegen" / "staging").exists()
     build_site(site)
     assert b"New." in (site / "output/2025/03/05/beta-story/index.html").read_bytes()
+
+
+# ---------------------------------------------------------------- files sitegen did not write
+
+def _edit(site: Path, text: str) -> None:
+    (site / "content/2025/03/b.md").write_text(article("Beta story", "2025-03-05", text))
+
+
+def test_files_sitegen_did_not_write_survive_builds_and_so_does_their_removal(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    verify = site / "output/google1234.html"
+    verify.write_text("google-site-verification")
+    for text in ("One.", "Two.", "Three."):  # each build switches trees: it stays
+        _edit(site, text)
+        build_site(site)
+        assert verify.read_text() == "google-site-verification"
+    verify.unlink()
+    for text in ("Four.", "Five."):  # and once removed it does not come back
+        _edit(site, text)
+        build_site(site)
+        assert not verify.exists()
+
+
+@pytest.mark.parametrize(("rel", "says"), [
+    ("static/index.html", "a page sitegen generates"),
+    ("static/pagefind/pagefind.js", "the search index's folder"),
+    ("content/2025/03/c/index.html", "a page sitegen generates"),
+    ("static/2025/03/04/alpha-story/photo.jpg", "content/2025/03/alpha/photo.jpg"),
+])
+def test_a_copied_file_that_collides_with_a_generated_one_is_an_error(make_site, rel, says):
+    files = {**FILES, "content/2025/03/c/index.md": article("Gamma", "2025-03-06", "G."),
+             "content/2025/03/alpha/index.md": article("Alpha story", "2025-03-04", "A."),
+             "content/2025/03/alpha/photo.jpg": "jpeg"}
+    del files["content/2025/03/a.md"]
+    files[rel] = "x"
+    site = make_site(files)
+    with pytest.raises(ContentError) as info:
+        build_site(site)
+    assert rel.split("/", 1)[1] in str(info.value) or rel in str(info.value)
+    assert says in str(info.value)
+    assert not (site / "output").exists()
+
+
+def test_a_read_only_output_is_one_line_and_exit_1(make_site, monkeypatch):
+    from click.testing import CliRunner
+
+    from sitegen import writer
+    from sitegen.cli import main
+
+    site = make_site(FILES)
+    build_site(site)
+    before = read_tree(site / "output")
+    _edit(site, "Changed.")
+
+    def read_only(self, rel_path, data):
+        raise OSError(30, "Read-only file system", str(self.staging / rel_path))
+
+    monkeypatch.setattr(writer.Stager, "stage", read_only)
+    result = CliRunner().invoke(main, ["build", str(site), "--no-search"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Read-only file system" in lines[0], result.output
+    assert "left as it was" in lines[0] and "Traceback" not in result.output
+    assert read_tree(site / "output") == before
+    assert not (site / ".output.sitegen" / "staging").exists()
