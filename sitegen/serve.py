@@ -574,7 +574,7 @@ class Limits:
                              "max_request_line >= 16")
 
 
-HANDLER_THREAD = "sitegen-request"
+HANDLER_THREAD = "sitegen-request"  # and ":port"
 # A stream over `max_streams` sends the state once and ends; EventSource reconnects after
 # this many milliseconds, so that page polls instead of holding a thread.
 STREAM_FULL_RETRY_MS = 2000
@@ -659,7 +659,7 @@ class PreviewHTTPServer(ThreadingHTTPServer):
             return
         try:
             threading.Thread(target=self.process_request_thread, args=(request, client_address),
-                             name=HANDLER_THREAD, daemon=True).start()
+                             name=f"{HANDLER_THREAD}:{self.server_port}", daemon=True).start()
         except BaseException:
             self._threads_free.release()
             raise

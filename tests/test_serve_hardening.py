@@ -104,8 +104,9 @@ def get(preview: Preview, path: str = "/", host: str | None = None) -> tuple[int
         conn.close()
 
 
-def handler_threads() -> int:
-    return sum(t.name == HANDLER_THREAD for t in threading.enumerate())
+def handler_threads(preview: Preview) -> int:
+    name = f"{HANDLER_THREAD}:{port_of(preview)}"
+    return sum(t.name == name for t in threading.enumerate())
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 15.0) -> bool:
@@ -130,14 +131,14 @@ def closed_by_server(sock: socket.socket) -> bool:
 # ---------------------------------------------------------------- slow requests
 
 def test_a_silent_connection_is_dropped_after_the_request_timeout(serving) -> None:
-    baseline = handler_threads()
     preview = serving(Limits(request_timeout=1.0))
     with connect(preview) as sock:
         started = time.monotonic()
+        assert wait_until(lambda: handler_threads(preview) == 1)
         assert read_all(sock) == b""  # closed without an answer
         elapsed = time.monotonic() - started
     assert 0.8 < elapsed < 10
-    assert wait_until(lambda: handler_threads() <= baseline, 10)
+    assert wait_until(lambda: handler_threads(preview) == 0, 10)
 
 
 def test_a_trickled_request_is_dropped_at_the_deadline(serving) -> None:
@@ -172,18 +173,17 @@ def test_a_request_sent_in_pieces_within_the_deadline_is_answered(serving) -> No
 # ---------------------------------------------------------------- threads
 
 def test_threads_are_bounded_and_connections_beyond_get_503(serving) -> None:
-    baseline = handler_threads()
     preview = serving(Limits(max_threads=3, max_streams=1, queue_wait=0.2,
                              request_timeout=60.0))
     holders = [connect(preview) for _ in range(3)]  # idle: each holds a thread
     try:
-        assert wait_until(lambda: handler_threads() - baseline == 3)
+        assert wait_until(lambda: handler_threads(preview) == 3)
         extra = [connect(preview) for _ in range(6)]
         try:
             for sock in extra:
                 sock.sendall(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
             answers = [read_all(sock) for sock in extra]
-            assert handler_threads() - baseline <= 3
+            assert handler_threads(preview) == 3
         finally:
             for sock in extra:
                 sock.close()
@@ -194,7 +194,7 @@ def test_threads_are_bounded_and_connections_beyond_get_503(serving) -> None:
         for sock in holders:
             sock.close()
     # The holders' threads see the end of their connections and free their places.
-    assert wait_until(lambda: handler_threads() <= baseline)
+    assert wait_until(lambda: handler_threads(preview) == 0)
     status, body = get(preview)
     assert status == 200 and b"the page" in body
 
