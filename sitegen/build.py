@@ -36,11 +36,12 @@ from .cache import (
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .history import git_history, head_commit
+from .intros import signature as intros_signature
 from .outputtree import MARKER, OutputError, journal_files, locked, refuse_foreign
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .shape import remember as remember_shape
 from .shape import replan, site_shape
-from .sources import discover, layout_dirs, read_source, stat_signature
+from .sources import discover_found, layout_dirs, read_source, stat_signature
 from .urls import Urls
 from .writer import CopyJob, Staged, Survey, Writer, WriteResult, survey_output
 
@@ -108,9 +109,10 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             disturbed = stack.enter_context(
                 Background(survey_output, config.output_dir, previous,
                            frozenset(cache.file_signatures())))
-            sources = load_sources(config, cache)
+            sources, unused = scan_sources(config, cache)
+            intros = intros_signature(config.content_dir)
             hashed = all(s.digest for s in sources)
-            inputs = inputs_key(config, sources) if hashed else None
+            inputs = inputs_key(config, sources, intros) if hashed else None
             unchanged = _unchanged_since_last_build(config, cache, inputs, previous, disturbed)
         if unchanged is not None:
             return dataclasses.replace(unchanged, seconds=time.perf_counter() - started,
@@ -121,7 +123,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
                 sources = [dataclasses.replace(s, digest=loaded.digests[s.path])
                            for s in sources]
                 remember_sources(cache, sources)
-                inputs = inputs_key(config, sources)
+                inputs = inputs_key(config, sources, intros)
         if config.git_history:
             with timer.stage("history"):
                 loaded = attach_history(loaded, config)
@@ -129,7 +131,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             indexes = index_articles(loaded, config, cache)
         with timer.stage("plan"):
             digests = _template_digests(config, cache)
-            shape = site_shape(config, indexes.articles, digests)
+            shape = site_shape(config, indexes.articles, digests, intros)
             survey = disturbed.result()
             not_as_left = survey.not_as_left
             todo = replan(cache, config, shape, indexes.articles, previous, not_as_left)
@@ -162,7 +164,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             files_unchanged=result.unchanged, files_removed=result.removed,
             seconds=time.perf_counter() - started, stage_seconds=tuple(timer.stages),
             warnings=tuple(map(str, loaded.warnings)), skipped=tuple(map(str, loaded.skipped)),
-            search_seconds=search_seconds,
+            search_seconds=search_seconds, unused=unused,
         )
         _remember_build(cache, inputs, loaded, report)
         # after a full plan (`wanted` None), `specs` is the whole plan: its skeleton is kept
@@ -208,10 +210,11 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 # ---------------------------------------------------------------- nothing changed?
 
-def inputs_key(config: Config, sources: Sequence[SourceFile]) -> str:
-    """A digest of everything a build reads: sources, layouts, static files, config, git,
-    and the cache format (a new sitegen may render the same inputs differently)."""
+def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") -> str:
+    """A digest of everything a build reads: sources, intros, layouts, static files, config,
+    git, and the cache format (a new sitegen may render the same inputs differently)."""
     digest = hashlib.blake2b(digest_size=16)
+    digest.update(intros.encode() + b"\0")
     for part in (__version__, str(CACHE_FORMAT), config.output_affecting_digest(),
                  str(config.search), str(config.strict), str(config.keep_going)):
         digest.update(part.encode() + b"\0")
@@ -272,7 +275,8 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str |
     return BuildReport(articles=counts.get("articles", 0), pages_planned=len(states),
                        pages_rendered=0, files_written=0, files_unchanged=len(states),
                        files_removed=0, seconds=0.0,
-                       warnings=tuple(counts.get("warnings", ())))
+                       warnings=tuple(counts.get("warnings", ())),
+                       unused=tuple(counts.get("unused", ())))
 
 
 def _remember_build(cache: BuildCache, inputs: str, loaded: Loaded, report: BuildReport
@@ -280,7 +284,8 @@ def _remember_build(cache: BuildCache, inputs: str, loaded: Loaded, report: Buil
     cache.set_meta("inputs", inputs)
     cache.set_meta("valid_until", loaded.valid_until.isoformat() if loaded.valid_until else "")
     cache.set_meta("report", json.dumps({"articles": report.articles,
-                                         "warnings": list(report.warnings)}))
+                                         "warnings": list(report.warnings),
+                                         "unused": list(report.unused)}))
 
 
 # ---------------------------------------------------------------- load and parse
@@ -289,7 +294,15 @@ HASHED_IN_PARENT = 500  # past this many new or touched files, the parse workers
 
 
 def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:
-    """Every article file; one whose stat signature is unchanged is not read again.
+    """Every article file (see `scan_sources`)."""
+    return scan_sources(config, cache)[0]
+
+
+def scan_sources(config: Config, cache: BuildCache | None = None
+                 ) -> tuple[list[SourceFile], tuple[str, ...]]:
+    """Every article file, and the other files of content/ that no build uses (neither an
+    article, an intro nor a bundle file). An article whose stat signature is unchanged is not
+    read again.
 
     When more than HASHED_IN_PARENT files are new (a first build, a fresh clone), they are
     not read here: the parse workers read them anyway, so they hash them too, in parallel,
@@ -299,7 +312,8 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
         raise SitegenError(f"{config.content_dir}: no content folder")
     known = cache.source_digests() if cache else {}
     found, problems = [], []
-    for rel, path, bundle in discover(config.content_dir):
+    scanned = discover_found(config.content_dir)
+    for rel, path, bundle in scanned.articles:
         try:
             signature = stat_signature(path)
         except OSError as exc:
@@ -323,7 +337,7 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
         raise ContentError(problems)
     if cache and not defer:
         remember_sources(cache, found, known)
-    return found
+    return found, tuple(scanned.unused)
 
 
 def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
@@ -415,7 +429,10 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
             articles.append(article)
     valid_until = _next_date_change([r[0] for r in results.values() if isinstance(r, tuple)],
                                     articles, config)
+    from .pages import case_clashes  # past the load stage: imported when there is work
+
     errors.extend(_duplicate_urls(articles, config))
+    errors.extend(case_clashes(articles, config))
     if errors and not config.keep_going:
         raise ContentError(errors)
     if errors:  # --keep-going: drop the articles of files with errors (duplicate URLs)

@@ -143,6 +143,7 @@ class _Checker:
             self.problems.append(problem if problem.severity == "error" else
                                  dataclasses.replace(problem, severity=severity))
         articles = self.all_parsed(sources, loaded.articles, work)
+        self.check_people([a for a, _key in articles])
         published = list(loaded.articles)
         others = [a for a, _key in articles[len(published):]]
         unpublished = [a for a in others if not self.config.publishes(a)]
@@ -171,6 +172,17 @@ class _Checker:
         unique = {str(p): p for p in self.problems}
         return sorted(unique.values(), key=lambda p: (str(p.path), p.line or 0, p.message))
 
+    def check_people(self, articles: Sequence[Article]) -> None:
+        """Author ids with no entry in data/authors (when there is one), and bylines that
+        differ only in case or accents."""
+        from .people import author_problems, people_file
+
+        authors_file = people_file(self.config.site_dir)
+        for message in author_problems(articles, self.config.people, authors_file is not None):
+            shown = authors_file.relative_to(self.config.site_dir) if authors_file else self.folder
+            self.problems.append(Problem(shown, None, message,
+                                         "error" if self.config.strict else "warning"))
+
     def source_bytes(self, rel: str) -> bytes:
         """An article's file, read again: the loaded sources carry only digests."""
         try:
@@ -186,8 +198,10 @@ class _Checker:
         except ContentError as exc:  # unreadable files: report them, check the rest
             self.problems.extend(exc.problems)
         found = []
-        for rel, path, bundle in sources.discover(self.config.content_dir):
-            with contextlib.suppress(OSError):  # already reported
+        for rel, path, bundle in sources.scan(self.config.content_dir).articles:
+            if any(str(p.path).endswith(rel) for p in self.problems):
+                continue  # unreadable, or a link out of content/: reported above
+            with contextlib.suppress(OSError):
                 found.append(sources.read_source(rel, path, bundle))
         return found
 
@@ -327,10 +341,15 @@ class _Checker:
     def check_layouts(self, specs: Sequence[PageSpec], keys: dict[str, str]) -> None:
         renderer = Renderer(self.config)
         env = renderer.env
+        shortcodes = None
         for name in env.list_templates():
             if name.startswith("assets/"):
                 continue
             try:
+                if name.startswith("shortcodes/"):  # compiled with their own filters
+                    shortcodes = shortcodes or shortcode_env(self.config)
+                    shortcodes.get_template(name[len("shortcodes/"):])
+                    continue
                 env.get_template(name)
             except jinja2.TemplateSyntaxError as exc:
                 self.problems.append(Problem(self.display(exc.filename or name), exc.lineno,
@@ -363,6 +382,13 @@ class _Checker:
 
 
 # ---------------------------------------------------------------- helpers
+
+def shortcode_env(config: Config) -> jinja2.Environment:
+    """The environment shortcode templates render in (their filters and globals)."""
+    from .shortcodes import Engine
+
+    return Engine(config, Urls(config)).env
+
 
 def _one_per_kind(specs: Iterable[PageSpec]) -> list[PageSpec]:
     """One page for each (layout, kind); for articles the one with the most fields set."""

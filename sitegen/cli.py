@@ -77,6 +77,9 @@ def build_command(site: Path, no_search: bool, **options) -> None:
         say(warning, "yellow")
     for skipped in report.skipped:
         say(f"skipped {skipped}", "yellow")
+    if config.verbose:
+        for rel in report.unused:
+            say(f"not used: {config.content_dir.name}/{rel}")
     say(report.summary_line(), err=False)
 
 

@@ -34,10 +34,12 @@ from .writer import write_atomic
 SKELETON_FORMAT = 1
 
 
-def site_shape(config: Config, articles: Sequence[Article], template_digests: dict[str, str]
-               ) -> str:
-    """A digest of everything but the articles' records that a vouched-for page shows."""
+def site_shape(config: Config, articles: Sequence[Article], template_digests: dict[str, str],
+               intros: str = "") -> str:
+    """A digest of everything but the articles' records that a vouched-for page shows
+    (`intros`: intros.signature, the section, tag and author intro files)."""
     digest = hashlib.blake2b(digest_size=16)
+    digest.update(intros.encode() + b"\0")
     for part in (__version__, str(CACHE_FORMAT), str(SKELETON_FORMAT),
                  config.output_affecting_digest(), json.dumps(template_digests, sort_keys=True)):
         digest.update(part.encode() + b"\0")

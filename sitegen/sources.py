@@ -40,11 +40,16 @@ def discover(content_dir: Path) -> list[tuple[str, str, tuple[str, ...]]]:
     An article file that is a symbolic link to outside `content_dir` is refused
     (`ContentError`), as page-bundle files are when copied.
     """
-    articles = scan(content_dir).articles
-    outside = _links_out(content_dir, articles)
+    return discover_found(content_dir).articles
+
+
+def discover_found(content_dir: Path) -> Found:
+    """`scan`, with article files that link outside `content_dir` refused (`ContentError`)."""
+    found = scan(content_dir)
+    outside = _links_out(content_dir, found.articles)
     if outside:
         raise ContentError(outside)
-    return articles
+    return found
 
 
 def _links_out(content_dir: Path, articles: list[tuple[str, str, tuple[str, ...]]]

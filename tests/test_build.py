@@ -857,3 +857,37 @@ def test_a_record_lost_between_listing_and_loading_is_parsed_again(make_site, mo
     monkeypatch.undo()
     assert report.articles == 5
     rebuild_and_compare(site, search=False)
+
+
+def test_files_content_does_not_use_are_counted_and_listed_with_verbose(make_site):
+    from click.testing import CliRunner
+
+    from sitegen.cli import main
+
+    site = make_site({**FILES, "content/notes.txt": "x", "content/2025/draft.docx": "x"})
+    report = build_site(site)
+    assert report.unused == ("2025/draft.docx", "notes.txt")
+    assert "2 other files in content/ not used" in report.summary_line()
+    again = build_site(site)  # a build that finds nothing changed says it too
+    assert again.pages_rendered == 0 and again.unused == report.unused
+    result = CliRunner().invoke(main, ["build", str(site), "--no-search", "--verbose"])
+    assert "not used: content/notes.txt" in result.output
+
+
+def test_an_edited_section_intro_is_picked_up_by_an_incremental_build(make_site):
+    site = make_site({**FILES, "content/world/_index.md": "---\ntitle: The World\n---\nAbroad.\n"})
+    build_site(site)
+    page = site / "output/sections/world/index.html"
+    assert "The World" in page.read_text()
+    (site / "content/world/_index.md").write_text("---\ntitle: Our Planet\n---\nAbroad.\n")
+    rebuild_and_compare(site)
+    assert "Our Planet" in page.read_text()
+
+
+def test_urls_differing_only_in_case_stop_the_build_naming_both(make_site):
+    site = make_site({"content/a.md": article("Budget", "2025-01-01", slug="Budget"),
+                      "content/b.md": article("budget", "2025-01-01", slug="budget")})
+    with pytest.raises(ContentError) as info:
+        build_site(site)
+    assert "a.md" in str(info.value) and "b.md" in str(info.value)
+    assert "only in case" in str(info.value)

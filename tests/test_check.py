@@ -269,3 +269,27 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["language"] == "python"
     assert hook["pass_filenames"] is False
     assert hook["files"] == "^(content|layouts|static)/"
+
+
+def test_author_ids_without_an_entry_and_bylines_differing_in_case_are_listed(tmp_path):
+    site = make_site(tmp_path, {
+        "content/a.md": article("A", author="jdoe"),
+        "content/b.md": article("B", author="nobody"),
+        "content/c.md": article("C", author="'José Ruiz'"),
+        "content/d.md": article("D", author="'jose ruiz'"),
+        "data/authors.yaml": "jdoe:\n  name: Jane Doe\n",
+    })
+    found = lines(check(site))
+    assert any("data/authors.yaml" in line and "nobody" in line for line in found), found
+    assert any("José Ruiz" in line and "jose ruiz" in line for line in found), found
+    assert not any("jdoe" in line for line in found), found
+
+
+def test_an_article_linking_outside_content_is_listed_and_the_rest_checked(tmp_path):
+    outside = tmp_path / "elsewhere.md"
+    outside.write_text(article("Elsewhere"))
+    site = make_site(tmp_path, {"content/a.md": article("A", body="[b](/no/such/page/)")})
+    (site / "content" / "link.md").symlink_to(outside)
+    found = lines(check(site))
+    assert any("link.md" in line and "outside the content folder" in line for line in found)
+    assert any("a.md" in line and "/no/such/page/" in line for line in found), found
