@@ -11,7 +11,7 @@ tokens after Markdown and the sanitizer: template output is trusted, the body is
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import html as html_lib
 import os
 import re
@@ -86,20 +86,42 @@ class Expansion:
     blocks: dict[str, str] = field(default_factory=dict)  # token number -> HTML
     problems: list[Problem] = field(default_factory=list)
     links: list[str] = field(default_factory=list)  # internal links of inner content
+    # paired calls, rendered once Markdown has converted their inner content in the same
+    # pass as the body (a Markdown run of its own cost ~0.3 ms a call)
+    pending: dict[str, Callable[[str], str]] = field(default_factory=dict)
 
     def substitute(self, html: str) -> str:
         """The HTML of each call in place of its token. Block output (a figure, an aside) in
         a paragraph ends the paragraph there and starts another after it: HTML has no
         figure inside a <p>."""
-        if not self.blocks:
+        if not self.blocks and not self.pending:
             return html
-        token = re.compile(rf"{self.nonce}(\d+)z")
+        token, pair = _patterns(self.nonce)
+        if self.pending:
+            html = self._pairs(html, pair)
         for _ in range(MAX_DEPTH + 1):  # output of a call may hold tokens of inner calls
             if self.nonce not in html:
                 break
             html = _PARAGRAPH.sub(lambda m: self._paragraph(m.group(1), token)
                                   if self.nonce in m.group(1) else m.group(0), html)
             html = token.sub(lambda m: self.blocks.get(m.group(1), ""), html)
+        return html
+
+    def _pairs(self, html: str, pair: re.Pattern[str]) -> str:
+        """Each paired call's inner HTML, between its start and end markers, rendered by its
+        template into a token; innermost first."""
+        n = self.nonce
+
+        def rendered(match: re.Match[str]) -> str:
+            number = str(len(self.blocks))
+            self.blocks[number] = self.pending[match.group(1) or match.group(2)](
+                match.group(3).strip())
+            return f"{n}{number}z"
+
+        for _ in range(MAX_DEPTH + 1):
+            html, count = pair.subn(rendered, html)
+            if not count:
+                break
         return html
 
     def _paragraph(self, inner: str, token: re.Pattern[str]) -> str:
@@ -118,6 +140,15 @@ class Expansion:
         if text.strip():
             out.append(f"<p>{text.strip()}</p>")
         return "".join(out).rstrip("\n")
+
+
+@functools.cache
+def _patterns(nonce: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The token of a call's HTML, and the markers around a paired call's inner content."""
+    n = nonce
+    return (re.compile(rf"{n}(\d+)z"),
+            re.compile(rf"(?:<p>{n}(\d+)s</p>|{n}(\d+)s) ?((?:(?!{n}\d+s).)*?)"
+                       rf" ?(?:<p>{n}(?:\1|\2)e</p>|{n}(?:\1|\2)e)", re.S))
 
 
 class Engine:
@@ -147,7 +178,7 @@ class Engine:
 
             dirs = [str(d / "shortcodes") for d in layout_dirs(self.config)]
             env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader(dirs), autoescape=True,
+                loader=jinja2.FileSystemLoader(dirs), autoescape=True, auto_reload=False,
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
             env.filters.update(video=video_of, split_media=split_media,
                                asset=self._asset_url, image_list=image_list)
@@ -178,7 +209,7 @@ class Engine:
     # ------------------------------------------------------------ expand
 
     def expand(self, text: str, page: Page, convert: Convert) -> Expansion:
-        nonce = "sgsc" + hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
+        nonce = "sgscq"  # one nonce, so that its patterns are compiled once
         while nonce in text:
             nonce += "q"
         expansion = Expansion("", nonce)
@@ -267,11 +298,48 @@ class _Run:
                 return ""
             if tag.name in URL_TAGS and tag.name not in self.engine.aliases:
                 return self.url_of(tag)
+            if call.children is not None and tag.verbatim is None and \
+                    self.engine.aliases.get(tag.name, tag.name) != "include":
+                return self.paired(call, depth)
             html = self.template(call, depth)
         except ShortcodeFailure as exc:
             self.problem(tag.pos, tag.name or tag.args, str(exc))
             return self.markdown(call.children, depth) if call.children else ""
         return self.place(call, html)
+
+    def paired(self, call: Call, depth: int) -> str:
+        """Start and end markers around the inner Markdown: the template renders after
+        Markdown (`Expansion._pairs`), with the inner HTML."""
+        if depth >= MAX_DEPTH:
+            raise ShortcodeFailure(f"calls nested deeper than {MAX_DEPTH}")
+        name, context = self.prepare(call)
+        tag = call.tag
+
+        def render(inner_html: str) -> str:
+            if tag.syntax == "hugo":  # {{< >}}: one paragraph unwrapped, as Hugo's markdownify
+                match = re.fullmatch(r"\s*<p>(.*?)</p>\s*", inner_html, re.S)
+                if match and "<p>" not in match.group(1):
+                    inner_html = match.group(1)
+            try:
+                return self.render(name, {**context, "inner": Markup(inner_html)})
+            except ShortcodeFailure as exc:  # shown as its inner content
+                self.problem(tag.pos, tag.name, str(exc))
+                return inner_html
+
+        number = str(len(self.out.pending))
+        self.out.pending[number] = render
+        start, end = f"{self.out.nonce}{number}s", f"{self.out.nonce}{number}e"
+        inner = self.markdown(call.children or (), depth + 1)
+        if self.alone(call):
+            return f"\n\n{start}\n\n{inner}\n\n{end}\n\n"
+        return f"{start} {inner} {end}"
+
+    def alone(self, call: Call) -> bool:
+        """Whether a call stands alone on its lines, from the start of the first."""
+        start = self.text.rfind("\n", 0, call.tag.pos) + 1
+        end = self.text.find("\n", call.end)
+        end = len(self.text) if end < 0 else end
+        return start == call.tag.pos and not self.text[call.end:end].strip()
 
     def place(self, call: Call, html: str) -> str:
         """The placeholder of a call's HTML: its own paragraph when the call stands alone on
@@ -279,15 +347,19 @@ class _Run:
         number = str(len(self.out.blocks))
         self.out.blocks[number] = html
         token = f"{self.out.nonce}{number}z"
-        start = self.text.rfind("\n", 0, call.tag.pos) + 1
-        end = self.text.find("\n", call.end)
-        end = len(self.text) if end < 0 else end
-        alone = not self.text[start:call.tag.pos].strip() and not self.text[call.end:end].strip()
-        if alone and start == call.tag.pos:
-            return f"\n\n{token}\n\n"
-        return token
+        return f"\n\n{token}\n\n" if self.alone(call) else token
 
     def template(self, call: Call, depth: int) -> str:
+        """The HTML of a call whose inner content (if any) is not Markdown: single calls,
+        highlight, include."""
+        name, context = self.prepare(call)
+        if name == "include":
+            args, kwargs = context["args"], context["kwargs"]
+            context["inner"] = self.include(call.tag, tuple(args), kwargs, depth)
+        return self.render(name, context)
+
+    def prepare(self, call: Call) -> tuple[str, dict[str, Any]]:
+        """The template name and context of a call (its inner HTML still to come)."""
         tag = call.tag
         name = self.engine.aliases.get(tag.name, tag.name)
         if name == "wp_caption":
@@ -308,23 +380,23 @@ class _Run:
         if tag.syntax.startswith("hugo") and args and kwargs and name != "include":
             raise ShortcodeFailure("Hugo shortcodes take positional or named arguments, "
                                    "not both")
-        inner, inner_text = Markup(""), ""
+        inner_text = ""
         if tag.verbatim is not None:
             inner_text = tag.verbatim
         elif call.children is not None:
             assert call.close is not None
             inner_text = self.text[tag.end:call.close.pos]
-            inner = self.inner(call, depth)
-        if name == "include":
-            inner = self.include(tag, args, kwargs, depth)
         context = {
-            "name": tag.name, "args": list(args), "kwargs": kwargs, "inner": inner,
+            "name": tag.name, "args": list(args), "kwargs": kwargs, "inner": Markup(""),
             "inner_text": inner_text, "paired": call.children is not None,
             "article": self.page.article, "base_path": self.engine.config.base_path,
             "site": {"title": self.engine.config.title, "base_url": self.engine.config.base_url,
                      "base_path": self.engine.config.base_path},
             "arg": _getter(args, kwargs),
         }
+        return name, context
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
         import jinja2
 
         try:
@@ -336,19 +408,6 @@ class _Run:
         except Exception as exc:  # a template's runtime error: shown as the call's problem
             raise ShortcodeFailure(f"layouts/shortcodes/{name}.html: "
                                    f"{type(exc).__name__}: {exc}") from None
-
-    def inner(self, call: Call, depth: int) -> Markup:
-        """The inner content as HTML: Markdown rendered with its calls expanded. Inside
-        `{{< >}}` a single paragraph is unwrapped (Hugo's `markdownify`)."""
-        if depth >= MAX_DEPTH:
-            raise ShortcodeFailure(f"calls nested deeper than {MAX_DEPTH}")
-        assert call.children is not None
-        html = self.fragment(self.markdown(call.children, depth + 1))
-        if call.tag.syntax == "hugo":
-            match = re.fullmatch(r"\s*<p>(.*?)</p>\s*", html, re.S)
-            if match and "<p>" not in match.group(1):
-                html = match.group(1)
-        return Markup(html.strip())
 
     def fragment(self, markdown_text: str) -> str:
         html, links = self.convert(markdown_text)
