@@ -62,6 +62,8 @@ class Config:
     iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
     front_matter: tuple[tuple[str, str], ...] = ()  # the site's own keys -> sitegen fields
     people: tuple[Person, ...] = ()  # data/authors.yaml (people.py)
+    shortcode_aliases: tuple[tuple[str, str], ...] = ()  # a name -> the shortcode it renders as
+    site_variables: tuple[tuple[str, str], ...] = ()  # `{{ site.X }}` in articles
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -97,6 +99,9 @@ class Config:
                    "clean", "keep_going", "strict", "now", "search", "force"}
         items = sorted((f.name, repr(getattr(self, f.name)))
                        for f in dataclasses.fields(self) if f.name not in ignored)
+        from .shortcodes import files_digest  # shortcode templates and includes/ shape bodies
+
+        items.append(("shortcode_files", files_digest(self)))
         return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
 
 
@@ -107,6 +112,7 @@ FILE_KEYS = {
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
     "git_history": bool, "front_matter": dict,
     "raw_html": str, "iframe_hosts": list,
+    "shortcode_aliases": dict, "site_variables": dict,
 }
 PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
 
@@ -147,6 +153,7 @@ def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
     errors += _validate_values(values)
     errors += _raw_html_errors(values)
     errors += _front_matter_errors(values)
+    errors += _shortcode_errors(values)
     errors += _output_dir_errors(values, site_dir)
     if errors:
         raise ConfigError("\n".join(errors))
@@ -177,6 +184,31 @@ def _front_matter_errors(values: dict[str, Any]) -> list[str]:
     errors = list(mapping_errors(mapping, OWN_KEYS))
     if not errors and isinstance(mapping, dict):
         values["front_matter"] = tuple(sorted(mapping.items()))
+    return errors
+
+
+def _shortcode_errors(values: dict[str, Any]) -> list[str]:
+    """`shortcode_aliases` maps names to names; `site_variables` names to text. Both are
+    then kept as sorted (name, value) pairs."""
+    errors = []
+    for key in ("shortcode_aliases", "site_variables"):
+        table = values.get(key, {})
+        table = dict(table) if isinstance(table, tuple) else table
+        if not isinstance(table, dict):
+            continue  # reported as the wrong type
+        for name, value in table.items():
+            if not re.fullmatch(r"[A-Za-z0-9_][\w.-]*", name):
+                errors.append(f"{key}: {name!r} is not a name (letters, digits, '_', '-', '.')")
+            if key == "shortcode_aliases" and (not isinstance(value, str) or
+                                               not re.fullmatch(r"[A-Za-z0-9_][\w.-]*", value)
+                                               or value == name):
+                errors.append(f"shortcode_aliases: {name!r} must name another shortcode, "
+                              f"got {value!r}")
+            if key == "site_variables" and (isinstance(value, (dict, list)) or value is None):
+                errors.append(f"site_variables: {name!r} must be text or a number, got {value!r}")
+        if not errors:
+            values[key] = tuple(sorted((n, str(v).lower() if isinstance(v, bool) else str(v))
+                                       for n, v in table.items()))
     return errors
 
 

@@ -6,6 +6,7 @@ import html as html_lib
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import markdown
 from markdown.extensions import Extension
@@ -20,6 +21,11 @@ from markdown.treeprocessors import Treeprocessor
 from . import quickmarkdown
 from .sanitize import Removal, Sanitizer
 from .urls import slugify
+
+if TYPE_CHECKING:
+    from .errors import Problem
+    from .shortcodes import Engine as ShortcodeEngine
+    from .shortcodes import Page
 
 # Chosen for cost: `smarty` doubled conversion time (a second inline pass) and `toc` added
 # half again; heading ids come from the cheap `_HeadingIds` below instead.
@@ -37,6 +43,7 @@ class Rendered:
     excerpt: str
     words: int
     removed: tuple[Removal, ...] = ()  # what the sanitizer took out of the HTML (`check`)
+    shortcode_problems: tuple[Problem, ...] = ()  # calls that could not be rendered
 
 
 class _LinkRewriter(Treeprocessor):
@@ -91,24 +98,43 @@ class _LinkExtension(Extension):
 class MarkdownRenderer:
     """Reuses one `Markdown` instance, as Python-Markdown#305 advises."""
 
-    def __init__(self, base_path: str = "/", sanitizer: Sanitizer | None = None):
+    def __init__(self, base_path: str = "/", sanitizer: Sanitizer | None = None,
+                 shortcodes: ShortcodeEngine | None = None):
         self.links = _LinkExtension(base_path)
+        self.shortcodes = shortcodes
         self.sanitizer = sanitizer or Sanitizer()
         self.md = markdown.Markdown(
             extensions=[*(extension() for extension in EXTENSIONS), self.links],
             output_format="html",
         )
 
-    def render(self, text: str) -> Rendered:
+    def render(self, text: str, page: Page | None = None) -> Rendered:
+        """`page`: the article the body is in, for its shortcodes (none expanded without)."""
+        expansion = None
+        if page is not None and self.shortcodes is not None and self.shortcodes.may_contain(text):
+            expansion = self.shortcodes.expand(text, page, self._fragment)
+            text = expansion.text
         self.md.reset()
         assert self.links.processor is not None
         self.links.processor.found = []
         html = self.md.convert(text) if text.strip() else ""
         cleaned = self.sanitizer.clean(html)  # last: on the body HTML as published
         html = cleaned.html
+        links = tuple(self.links.processor.found)
+        if expansion is not None:  # trusted template output: after the sanitizer
+            html = expansion.substitute(html)
+            links += tuple(expansion.links)
         plain = _TAGS.sub(" ", html)
-        return Rendered(html, tuple(self.links.processor.found), _excerpt(html), len(plain.split()),
-                        cleaned.removed)
+        return Rendered(html, links, _excerpt(html), len(plain.split()),
+                        cleaned.removed, tuple(expansion.problems) if expansion else ())
+
+    def _fragment(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """The inner Markdown of a shortcode call: HTML (sanitized) and its internal links."""
+        self.md.reset()
+        assert self.links.processor is not None
+        self.links.processor.found = []
+        html = self.md.convert(text) if text.strip() else ""
+        return self.sanitizer.clean(html).html, tuple(self.links.processor.found)
 
 
 def _excerpt(html: str) -> str:

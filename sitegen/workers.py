@@ -137,25 +137,31 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
     if state.markdown is None:
         from .markup import MarkdownRenderer  # only workers that convert need Markdown
         from .sanitize import Sanitizer
+        from .shortcodes import Engine
 
         state.markdown = MarkdownRenderer(state.config.base_path,
-                                          Sanitizer.from_config(state.config))
+                                          Sanitizer.from_config(state.config),
+                                          Engine(state.config, state.urls))
     try:
         parsed = content.parse_source(src, state.config, state.urls)
     except content.ArticleError as exc:
         return exc.problems, None
     if is_html_source(src.path):  # an .html article: its body is HTML already
-        rendered = render_html(parsed.body, state.config.base_path,
-                               getattr(state.markdown, "sanitizer", None))
+        rendered = render_html(parsed.body, state.config.base_path, state.markdown.sanitizer)
     else:
-        rendered = state.markdown.render(parsed.body)
+        from .shortcodes import Page
+
+        page = Page(str(Path(state.config.content_dir.name) / src.path), parsed.body_line,
+                    parsed.article, src.path)
+        rendered = state.markdown.render(parsed.body, page)
     article = dataclasses.replace(
         parsed.article, summary=parsed.article.summary or rendered.excerpt,
         is_brief=not rendered.html, words=rendered.words,
         internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
     article = dataclasses.replace(article, card=card_digest(article),
                                   outline=outline_digest(article))
-    return (article, parsed.warnings), rendered.html
+    # shortcode calls that could not render: errors, unless --keep-going (build._collect)
+    return (article, parsed.warnings + rendered.shortcode_problems), rendered.html
 
 
 def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[str, int], ...]:

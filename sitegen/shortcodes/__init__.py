@@ -43,12 +43,15 @@ __all__ = ["Engine", "Expansion", "Page", "ShortcodeFailure", "WORDPRESS_NAMES",
 def files_digest(config: Config) -> str:
     """A digest of what shortcode output depends on besides the body: every shortcode
     template (site and theme) and every file of the site's `includes/` (or `_includes/`)."""
-    from ..sources import layout_dirs
+    from ..sources import builtin_layouts, layout_dirs
 
     digest = hashlib.blake2b(digest_size=12)
-    folders = [d / "shortcodes" for d in layout_dirs(config)]
-    folders += [config.site_dir / "includes", config.site_dir / "_includes"]
-    for number, folder in enumerate(folders):
+    # each folder by its role, not its place in a list that grows when a site adds layouts/
+    folders = [("theme" if d == builtin_layouts() else "site", d / "shortcodes")
+               for d in layout_dirs(config)]
+    folders += [("includes", config.site_dir / "includes"),
+                ("_includes", config.site_dir / "_includes")]
+    for number, folder in folders:
         if not folder.is_dir():
             continue
         for root, dirs, files in os.walk(folder):
