@@ -13,7 +13,8 @@ from browser import conftest as browser_fixtures
 from conftest import article, build_site
 
 from sitegen import search
-from sitegen.pagefind_format import (
+from sitegen.search import PagefindProcess, pagefind_executable
+from sitegen.search.format import (
     ENTRY,
     META_SHAPE,
     canonical_bundle,
@@ -24,7 +25,6 @@ from sitegen.pagefind_format import (
     pagefind_hash,
     unpack,
 )
-from sitegen.search import PagefindProcess, pagefind_executable
 
 serve_folder = browser_fixtures.serve_folder  # a fixture, for the one browser test here
 
@@ -221,12 +221,11 @@ def test_a_bundle_without_an_entry_is_a_value_error():
 @pytest.mark.browser
 def test_a_filtered_search_finds_the_right_pages_in_a_canonical_bundle(make_site, monkeypatch,
                                                                        serve_folder):
-    """The build joins canonical bundles of pieces (sitegen.pagefind_merge): ~2 pages a piece
+    """The build joins canonical bundles of pieces (sitegen.search.merge): ~2 pages a piece
     here, so the filter and word indexes the browser reads are joined ones."""
     if browser_fixtures.browser_missing():
         pytest.skip(browser_fixtures.browser_missing())
-    monkeypatch.setattr(search, "MAX_PIECE_PAGES", 2)
-    monkeypatch.setattr(search.plan_shards, "__defaults__", (search.MAX_SHARD_PAGES, 2))
+    monkeypatch.setattr(search.plan_pieces, "__defaults__", (2,))
     site = make_site({f"content/c{n}.md": article(
         f"Council item {n}", f"2024-0{n + 1}-02", "The council met again.",
         section=SECTIONS[n % 3], tags=[TAGS[n % 5]], authors=[AUTHORS[n % 4]])

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sitegen.pagefind_format import ENTRY, canonical_bundle
-from sitegen.pagefind_merge import (
+from sitegen.search import PagefindProcess, pagefind_executable
+from sitegen.search.format import ENTRY, canonical_bundle
+from sitegen.search.merge import (
     CHUNK_WEIGHT,
     Bundle,
     Piece,
@@ -20,7 +21,6 @@ from sitegen.pagefind_merge import (
     read_piece,
     runtime_files,
 )
-from sitegen.search import PagefindProcess, pagefind_executable
 
 WORDS = ["harbor", "council", "budget", "ferry", "transit", "library", "science", "observatory",
          "election", "vote", "tariff", "market", "school", "teacher", "hospital", "river",

@@ -1,4 +1,5 @@
-"""The search stage: Pagefind shards per year, re-indexed only where pages changed."""
+"""The search stage: one site-wide Pagefind bundle joined from pieces, re-indexed only where
+pages changed."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from conftest import article, build_site, read_tree
+from conftest import article, build_site, read_tree, site_config
 
 from sitegen import search
 from sitegen.errors import SitegenError
 from sitegen.records import Article
-from sitegen.search import PagefindProcess, element_end, plan_shards, trim_page
+from sitegen.search import PagefindProcess, element_end, plan_pieces, trim_page
 
 FILES = {
     "content/a.md": article("Harbor budget approved", "2025-02-03 09:00:00",
@@ -62,10 +63,10 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> Calls:
     return calls
 
 
-def fragments(shard: Path) -> dict[str, dict]:
-    """URL -> the Pagefind fragment (text, meta, filters) of each page in a shard."""
+def fragments(bundle: Path) -> dict[str, dict]:
+    """URL -> the Pagefind fragment (text, meta, filters) of each page in a bundle."""
     out = {}
-    for path in (shard / "fragment").iterdir():
+    for path in (bundle / "fragment").iterdir():
         data = gzip.decompress(path.read_bytes())
         assert data[:12] == b"pagefind_dcd"
         fragment = json.loads(data[12:])
@@ -73,38 +74,39 @@ def fragments(shard: Path) -> dict[str, dict]:
     return out
 
 
-def manifest(output: Path) -> dict:
-    return json.loads((output / "pagefind" / "manifest.json").read_text())
+def entry(output: Path) -> dict:
+    return json.loads((output / "pagefind" / "pagefind-entry.json").read_text())
 
 
 # ---------------------------------------------------------------- a whole build
 
-def test_build_writes_one_shard_per_utc_year(make_site, reports):
+def test_build_writes_one_site_wide_bundle(make_site, reports):
     site = make_site(FILES, config='title = "T"\nbase_url = "https://example.org/repo/"\n')
     build_site(site, search=True)
     bundle = site / "output" / "pagefind"
-    data = manifest(site / "output")
-    # c.md, 2023-12-31 20:00 -08:00, is 2024 in UTC: shards follow UTC, sorting is exact.
-    assert [(s["id"], s["path"], s["pages"]) for s in data["shards"]] == [
-        ("2025", "2025/", 1), ("2024", "2024/", 2), ("2023", "2023/", 1)]
-    assert data["runtime"] == "2025/"
-    assert sorted(p.name for p in bundle.iterdir()) == ["2023", "2024", "2025", "manifest.json"]
-    newest = {p.name for p in (bundle / "2025").iterdir()}
+    names = {p.name for p in bundle.iterdir()}
     assert {"pagefind.js", "pagefind-worker.js", "wasm.en.pagefind", "pagefind-entry.json",
-            "index", "filter", "fragment"} <= newest
-    assert not any(name.startswith("pagefind-ui") or "highlight" in name for name in newest)
-    older = {p.name for p in (bundle / "2023").iterdir()}
-    assert not any(name.endswith((".js", ".pagefind")) for name in older)  # no runtime copy
-    assert reports[-1].indexed == ("2025", "2024", "2023") and reports[-1].pages_indexed == 4
+            "index", "filter", "fragment"} <= names
+    assert not any(name.startswith("pagefind-ui") or "highlight" in name for name in names)
+    assert entry(site / "output")["languages"]["en"]["page_count"] == 4
+    assert len(fragments(bundle)) == 4
+    report = reports[-1]
+    # c.md, 2023-12-31 20:00 -08:00, is 2024 in UTC: pieces follow UTC years
+    assert report.pieces == ("2025", "2024", "2023") and report.pages_indexed == 4
+    assert report.joined and report.changed_folders == ("pagefind",)
+    assert not list(site.glob("output/.pagefind.*"))
 
 
 def test_only_article_bodies_are_indexed_with_meta_filters_and_urls(make_site):
     site = make_site(FILES, config='title = "T"\nbase_url = "https://example.org/repo/"\n')
     build_site(site, search=True)
-    pages = fragments(site / "output" / "pagefind" / "2024")
-    assert sorted(pages) == ["/2023/12/31/library-hours/", "/2024/11/30/observatory-funded/"]
-    page = pages["/2024/11/30/observatory-funded/"]  # URLs without the base path: the browser
-    assert page["meta"] == {                         # adds it (Pagefind's baseUrl)
+    pages = {page["meta"]["title"]: page for page in
+             fragments(site / "output" / "pagefind").values()}
+    assert sorted(pages) == ["Ferry fares", "Harbor budget approved", "Library hours",
+                             "Observatory funded"]
+    page = pages["Observatory funded"]
+    assert page["url"].startswith("/2024/11/30/")  # without the base path: the browser adds
+    assert page["meta"] == {                         # it (Pagefind's baseUrl)
         "title": "Observatory funded", "date": "November 30, 2024",
         "datetime": "2024-11-30T23:30:00-05:00", "section": "Science"}
     assert page["filters"] == {"section": ["Science"], "tag": ["Space"],
@@ -119,46 +121,28 @@ def test_only_article_bodies_are_indexed_with_meta_filters_and_urls(make_site):
 def test_unchanged_build_reindexes_nothing(make_site, reports):
     site = make_site(FILES)
     build_site(site, search=True)
-    entry = site / "output" / "pagefind" / "2024" / "pagefind-entry.json"
-    listing = site / "output" / "pagefind" / "manifest.json"
-    before = entry.stat().st_mtime_ns, listing.stat().st_mtime_ns
+    path = site / "output" / "pagefind" / "pagefind-entry.json"
+    before = path.stat().st_mtime_ns
     report = reports.again()
-    assert report.indexed == () and report.pages_indexed == 0
-    assert report.shards == ("2025", "2024", "2023")
-    assert (entry.stat().st_mtime_ns, listing.stat().st_mtime_ns) == before
+    assert report.pieces == () and report.pages_indexed == 0 and not report.joined
+    assert report.changed_folders == () and report.pages == 4
+    assert path.stat().st_mtime_ns == before
 
 
-def test_editing_one_article_reindexes_only_its_year(make_site, reports):
+def test_editing_one_article_reindexes_only_its_piece(make_site, reports):
     site = make_site(FILES)
     build_site(site, search=True)
     bundle = site / "output" / "pagefind"
-    untouched = {year: (bundle / year / "pagefind-entry.json").stat().st_mtime_ns
-                 for year in ("2025", "2023")}
+    before = {p.name: p.stat().st_ino for p in (bundle / "fragment").iterdir()}
     (site / "content" / "b.md").write_text(article(
         "Observatory funded", "2024-11-30 23:30:00 -0500", "Now with a quasarscope.",
         section="Science"), encoding="utf-8")
     build_site(site, search=True)
-    assert reports[-1].indexed == ("2024",)
-    assert "quasarscope" in json.dumps(fragments(bundle / "2024"))
-    for year, mtime in untouched.items():
-        assert (bundle / year / "pagefind-entry.json").stat().st_mtime_ns == mtime
-
-
-def test_a_year_without_articles_is_removed_and_a_new_year_takes_the_runtime(make_site,
-                                                                             reports):
-    site = make_site(FILES)
-    build_site(site, search=True)
-    bundle = site / "output" / "pagefind"
-    (site / "content" / "d.md").unlink()
-    (site / "content" / "e.md").write_text(
-        article("New year story", "2026-01-05", "Fresh."), encoding="utf-8")
-    build_site(site, search=True)
-    assert reports[-1].indexed == ("2026",)
-    assert reports[-1].removed == ("2023",)
-    assert [s["id"] for s in manifest(site / "output")["shards"]] == ["2026", "2025", "2024"]
-    assert (bundle / "2026" / "pagefind.js").is_file()
-    assert not (bundle / "2025" / "pagefind.js").exists()  # no longer the newest
-    assert not (bundle / "2023").exists()
+    assert reports[-1].pieces == ("2024",) and reports[-1].pages_indexed == 2
+    assert reports[-1].changed_folders == ("pagefind",)
+    assert "quasarscope" in json.dumps(fragments(bundle))
+    after = {p.name: p.stat().st_ino for p in (bundle / "fragment").iterdir()}
+    assert len(set(after) - set(before)) == 1  # the edited page's fragment alone is new
 
 
 def test_pages_changed_by_a_build_without_search_are_caught_up(make_site, reports,
@@ -173,8 +157,8 @@ def test_pages_changed_by_a_build_without_search_are_caught_up(make_site, report
     build_site(site, search=False)
     monkeypatch.setattr(search, "_stat", lambda path, url: pytest.fail(f"stat of {url}"))
     build_site(site, search=True)  # this build rewrites no page, but 2025 is stale
-    assert reports[-1].indexed == ("2025",)
-    assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind" / "2025"))
+    assert reports[-1].pieces == ("2025",)
+    assert "xylograph" in json.dumps(fragments(site / "output" / "pagefind"))
 
 
 def test_each_output_folder_keeps_its_own_index_state(make_site, reports):
@@ -187,42 +171,54 @@ def test_each_output_folder_keeps_its_own_index_state(make_site, reports):
         section="Science"), encoding="utf-8")
     build_site(site, search=True, output_dir=first)
     build_site(site, search=True, output_dir=second)  # one cache folder, two outputs
-    assert reports[-1].indexed == ("2024",)
-    assert "quasarscope" in json.dumps(fragments(second / "pagefind" / "2024"))
+    assert reports[-1].pieces == ("2024",)
+    assert "quasarscope" in json.dumps(fragments(second / "pagefind"))
 
 
 def test_leftovers_in_the_bundle_folder_are_removed(make_site, reports):
     site = make_site(FILES)
     build_site(site, search=True)
-    bundle = site / "output" / "pagefind"
-    (bundle / "pagefind.js").write_text("// from the CLI version")
-    (bundle / "fragment").mkdir()
-    (bundle / ".staging").mkdir()
-    reports.again()
-    assert set(reports[-1].removed) == {"fragment", "pagefind.js"}
-    assert sorted(p.name for p in bundle.iterdir()) == ["2023", "2024", "2025", "manifest.json"]
+    output = site / "output"
+    expected = read_tree(output / "pagefind")
+    (output / "pagefind" / "pagefind-ui.js").write_text("// from the CLI")
+    (output / "pagefind" / "2024").mkdir()  # a year shard of the former layout
+    (output / ".pagefind.new").mkdir()  # a build killed while it switched the bundle
+    report = reports.again()
+    assert report.changed_folders == ("pagefind",) and report.pieces == ()
+    assert read_tree(output / "pagefind") == expected
+    assert not (output / ".pagefind.new").exists()
 
 
-def test_a_missing_shard_is_rebuilt(make_site, reports):
+def test_a_missing_bundle_is_rebuilt(make_site, reports):
     site = make_site(FILES)
     build_site(site, search=True)
     bundle = site / "output" / "pagefind"
-    for path in sorted((bundle / "2023").rglob("*"), reverse=True):
+    expected = read_tree(bundle)
+    for path in sorted(bundle.rglob("*"), reverse=True):
         path.rmdir() if path.is_dir() else path.unlink()
-    assert reports.again().indexed == ("2023",)
-    assert (bundle / "2023" / "pagefind-entry.json").is_file()
+    bundle.rmdir()
+    assert search.index_problem(site_config(site)) is not None
+    assert reports.again().joined
+    assert read_tree(bundle) == expected
 
 
-def test_a_damaged_shard_is_rebuilt(make_site, reports):
+@pytest.mark.parametrize("damage", ["entry", "wasm", "meta"])
+def test_a_damaged_bundle_is_rebuilt(make_site, reports, damage):
     site = make_site(FILES)
     build_site(site, search=True)
     bundle = site / "output" / "pagefind"
-    (bundle / "2024" / "pagefind-entry.json").write_bytes(b"")  # as a killed write leaves it
-    (bundle / "2025" / "wasm.en.pagefind").unlink()
-    assert search.bundle_problem(bundle / "2023") is None
-    assert reports.again().indexed == ("2025", "2024")
-    assert search.bundle_problem(bundle / "2024") is None
-    assert search.bundle_problem(bundle / "2025", runtime=True) is None
+    expected = read_tree(bundle)
+    if damage == "entry":
+        (bundle / "pagefind-entry.json").write_bytes(b"")  # as a killed write leaves it
+    elif damage == "wasm":
+        (bundle / "wasm.en.pagefind").unlink()
+    else:
+        next(bundle.glob("*.pf_meta")).write_bytes(b"")
+    assert search.index_problem(site_config(site)) is not None
+    report = reports.again()
+    assert report.joined and report.pieces == ()
+    assert search.index_problem(site_config(site)) is None
+    assert read_tree(bundle) == expected
 
 
 YEAR = {f"content/m{month}-{day}.md": article(
@@ -235,33 +231,30 @@ YEAR = {f"content/m{month}-{day}.md": article(
 @pytest.fixture
 def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pieces of at most 3 articles: a year of this test's size is cut into months."""
-    monkeypatch.setattr(search, "MAX_PIECE_PAGES", 3)
-    monkeypatch.setattr(search.plan_shards, "__defaults__", (search.MAX_SHARD_PAGES, 3))
+    monkeypatch.setattr(search.plan_pieces, "__defaults__", (3,))
 
 
-def test_a_shard_is_indexed_in_pieces_and_an_edit_reindexes_one(make_site, reports,
-                                                                  small_pieces):
+def test_the_archive_is_indexed_in_pieces_and_an_edit_reindexes_one(make_site, reports,
+                                                                     small_pieces):
     site = make_site(YEAR)
     build_site(site, search=True)
-    assert reports[-1].indexed == ("2024",)
     assert reports[-1].pieces == ("2024-q2", "2024-03", "2024-02", "2024-01")  # Q2: May only
-    assert len(fragments(site / "output" / "pagefind" / "2024")) == 12
+    assert len(fragments(site / "output" / "pagefind")) == 12
     (site / "content" / "m2-9.md").write_text(article(
         "Story 2-9", "2024-02-09 10:00:00", "Rewritten around a quasarscope.",
         section="World", tags=["Tag2"]), encoding="utf-8")
     build_site(site, search=True)
     assert reports[-1].pieces == ("2024-02",) and reports[-1].pages_indexed == 3
-    assert reports[-1].indexed == ("2024",)
-    text = json.dumps(fragments(site / "output" / "pagefind" / "2024"))
+    text = json.dumps(fragments(site / "output" / "pagefind"))
     assert "quasarscope" in text and "topic2x9" not in text
 
 
-def test_a_shard_joined_from_cached_pieces_equals_a_clean_build(make_site, reports, tmp_path,
-                                                               small_pieces):
-    site = make_site(YEAR)
+def test_a_bundle_joined_from_cached_pieces_equals_a_clean_build(make_site, reports,
+                                                                small_pieces):
+    site = make_site({**YEAR, "content/old.md": article("Old", "2019-06-01", "Quasarscope.")})
     build_site(site, search=True)
     edits = {"m5-17.md": ("2024-05-17 10:00:00", "Harbor quasarscope résumé."),  # newest
-             "m1-3.md": ("2024-01-03 10:00:00", "Café zenithscope")}  # oldest piece
+             "m1-3.md": ("2024-01-03 10:00:00", "Café zenithscope")}  # oldest 2024 piece
     for name, (date, body) in edits.items():
         (site / "content" / name).write_text(article(name, date, body), encoding="utf-8")
         build_site(site, search=True)
@@ -272,24 +265,10 @@ def test_a_shard_joined_from_cached_pieces_equals_a_clean_build(make_site, repor
     assert reports[-1].pieces == ("2024-05", "2024-04", "2024-03")
     clean = make_site({**{k: v for k, v in YEAR.items() if not k.endswith("m3-9.md")},
                        **{f"content/{k}": article(k, d, b) for k, (d, b) in edits.items()},
-                       "content/m4-1.md": article("April", "2024-04-01", "A new month.")})
+                       "content/m4-1.md": article("April", "2024-04-01", "A new month."),
+                       "content/old.md": article("Old", "2019-06-01", "Quasarscope.")})
     build_site(clean, search=True)
     assert read_tree(clean / "output" / "pagefind") == read_tree(site / "output" / "pagefind")
-
-
-def test_an_edit_keeps_the_files_whose_content_did_not_change(make_site, reports,
-                                                             small_pieces):
-    site = make_site(YEAR)
-    build_site(site, search=True)
-    shard = site / "output" / "pagefind" / "2024"
-    before = {p.name: p.stat().st_ino for p in (shard / "fragment").iterdir()}
-    (site / "content" / "m2-9.md").write_text(article(
-        "Story 2-9", "2024-02-09 10:00:00", "Rewritten.", section="World", tags=["Tag2"]),
-        encoding="utf-8")
-    build_site(site, search=True)
-    after = {p.name: p.stat().st_ino for p in (shard / "fragment").iterdir()}
-    assert len(set(before) - set(after)) == 1 and len(set(after) - set(before)) == 1
-    assert all(after[name] == inode for name, inode in before.items() if name in after)
 
 
 def test_a_piece_lost_from_the_cache_is_indexed_again(make_site, reports, small_pieces):
@@ -315,20 +294,15 @@ def test_a_failed_build_leaves_no_stale_piece(make_site, reports, small_pieces, 
     original = YEAR["content/m2-9.md"]
     (site / "content" / "m2-9.md").write_text(original.replace("Body of", "Changed"),
                                               encoding="utf-8")
-    monkeypatch.setattr(search, "_join_shard", lambda *args: (_ for _ in ()).throw(
+    monkeypatch.setattr(search, "_join_bundle", lambda *args: (_ for _ in ()).throw(
         SitegenError("disk full")))
     with pytest.raises(SitegenError, match="disk full"):
         build_site(site, search=True)
     monkeypatch.undo()
-    small_pieces_again(monkeypatch)
+    monkeypatch.setattr(search.plan_pieces, "__defaults__", (3,))
     (site / "content" / "m2-9.md").write_text(original, encoding="utf-8")
     build_site(site, search=True)  # the page is back as it was: its piece must not be stale
     assert read_tree(site / "output" / "pagefind") == expected
-
-
-def small_pieces_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(search, "MAX_PIECE_PAGES", 3)
-    monkeypatch.setattr(search.plan_shards, "__defaults__", (search.MAX_SHARD_PAGES, 3))
 
 
 def test_no_search_writes_no_bundle(make_site):
@@ -337,70 +311,103 @@ def test_no_search_writes_no_bundle(make_site):
     assert not (site / "output" / "pagefind").exists()
 
 
-def test_an_empty_archive_has_an_empty_manifest(make_site):
+def test_an_empty_archive_has_no_bundle_and_needs_none(make_site):
     site = make_site({"content/draft.md": article("Draft", "2025-01-01", draft="true")})
     build_site(site, search=True)
-    assert manifest(site / "output")["shards"] == []
+    assert not (site / "output" / "pagefind").exists()
+    assert search.index_problem(site_config(site)) is None
 
 
-# ---------------------------------------------------------------- shards
+# ---------------------------------------------------------------- the Pagefind version
+
+@pytest.fixture
+def fake_pagefind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """fake_pagefind("1.4.0"): the build finds a Pagefind binary of that version."""
+    def install(version: str) -> Path:
+        fake = tmp_path / f"pagefind-{version}"
+        fake.write_text(f"#!/bin/sh\necho 'pagefind {version}'\n")
+        os.chmod(fake, 0o755)
+        monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(fake))
+        search.pagefind_executable.cache_clear()
+        return fake
+
+    yield install
+    search.pagefind_executable.cache_clear()
+
+
+@pytest.mark.parametrize("version", ["1.4.0", "1.6.0", "2.0.1", "unknown"])
+def test_an_unsupported_pagefind_stops_the_build_before_anything_is_written(
+        make_site, fake_pagefind, version):
+    site = make_site(FILES)
+    fake_pagefind(version)
+    with pytest.raises(SitegenError) as caught:
+        build_site(site, search=True)
+    message = str(caught.value)
+    assert f"Pagefind {version}" in message and ">=1.5,<1.6" in message
+    assert not (site / "output").exists() and not (site / ".sitegen-cache").exists()
+
+
+def test_an_unsupported_pagefind_leaves_the_last_site_as_it_was(make_site, fake_pagefind):
+    site = make_site(FILES)
+    build_site(site, search=True)
+    before = read_tree(site / "output")
+    (site / "content" / "a.md").write_text(article("Changed", "2025-02-03", "New words."))
+    fake_pagefind("1.4.0")
+    with pytest.raises(SitegenError, match="Pagefind 1.4.0"):
+        build_site(site, search=True)
+    assert read_tree(site / "output") == before
+
+
+def test_supported_versions_are_the_pinned_range():
+    from sitegen.search.service import version_supported
+
+    assert [v for v in ("1.4.9", "1.5.0", "1.5.2", "1.5.10", "1.6.0", "x") if
+            version_supported(v)] == ["1.5.0", "1.5.2", "1.5.10"]
+    assert search.check_pagefind()[1].startswith("1.5.")  # the installed one
+
+
+# ---------------------------------------------------------------- pieces
 
 def _article(url: str, when: datetime) -> Article:
     return Article(source="x.md", digest="d", title="t", slug="s", url=url, date=when,
                    summary="")
 
 
-def test_shards_are_utc_years_newest_first():
+def test_pieces_are_utc_years_newest_first():
     minus8 = timezone(timedelta(hours=-8))
     articles = [_article("/a/", datetime(2023, 12, 31, 20, 0, tzinfo=minus8)),
                 _article("/b/", datetime(2023, 6, 1, tzinfo=UTC)),
                 _article("/c/", datetime(2025, 1, 1, tzinfo=UTC))]
-    shards = plan_shards(articles)
-    assert [(s.id, s.urls) for s in shards] == [("2025", ("/c/",)), ("2024", ("/a/",)),
-                                                 ("2023", ("/b/",))]
+    assert [(p.id, p.urls) for p in plan_pieces(articles)] == [
+        ("2025", ("/c/",)), ("2024", ("/a/",)), ("2023", ("/b/",))]
 
 
-def test_a_big_year_is_split_into_months_and_a_big_month_into_days():
-    articles = [_article(f"/m{i}/", datetime(2020, 1 + i % 3, 1 + i % 2, tzinfo=UTC))
-                for i in range(12)]
-    articles.append(_article("/other/", datetime(2019, 5, 5, tzinfo=UTC)))
-    ids = {s.id: len(s.urls) for s in plan_shards(articles, max_pages=3)}
-    assert ids == {"2020-01-01": 2, "2020-01-02": 2, "2020-02-01": 2, "2020-02-02": 2,
-                   "2020-03-01": 2, "2020-03-02": 2, "2019": 1}
-    ids = {s.id: len(s.urls) for s in plan_shards(articles, max_pages=5)}
-    assert ids == {"2020-01": 4, "2020-02": 4, "2020-03": 4, "2019": 1}
-    assert [s.id for s in plan_shards(articles, max_pages=5)] == [
-        "2020-03", "2020-02", "2020-01", "2019"]
-
-
-def test_a_big_year_is_split_into_quarters_in_date_order():
-    articles = [_article(f"/m{m}-{d}/", datetime(2020, m, d, tzinfo=UTC))
-                for m in range(1, 13) for d in (1, 2)]
-    articles.append(_article("/next/", datetime(2021, 1, 1, tzinfo=UTC)))
-    shards = plan_shards(articles, max_pages=6)
-    assert [(s.id, len(s.urls)) for s in shards] == [
-        ("2021", 1), ("2020-q4", 6), ("2020-q3", 6), ("2020-q2", 6), ("2020-q1", 6)]
-    assert shards[1].urls[0] == "/m12-2/" and shards[-1].urls[-1] == "/m1-1/"
-    articles.append(_article("/extra/", datetime(2020, 11, 5, tzinfo=UTC)))
-    ids = [s.id for s in plan_shards(articles, max_pages=6)]
-    assert ids == ["2021", "2020-12", "2020-11", "2020-10", "2020-q3", "2020-q2", "2020-q1"]
-
-
-def test_a_shard_is_cut_into_pieces_down_to_thirds_of_a_month():
+def test_a_big_year_is_cut_into_quarters_months_thirds_and_days():
     articles = [_article(f"/d{d}-{i}/", datetime(2021, 3, d, 12, i, tzinfo=UTC))
                 for d in (2, 9, 10, 11, 25, 31) for i in range(2)]
     articles.append(_article("/april/", datetime(2021, 4, 1, tzinfo=UTC)))
-    [shard] = plan_shards(articles, max_piece_pages=6)
-    assert shard.id == "2021"
-    assert [(p.id, len(p.urls)) for p in shard.pieces] == [
+    pieces = plan_pieces(articles, max_pages=6)
+    assert [(p.id, len(p.urls)) for p in pieces] == [
         ("2021-q2", 1), ("2021-03-t3", 4), ("2021-03-t2", 2), ("2021-03-t1", 6)]
-    assert [url for p in shard.pieces for url in p.urls] == list(shard.urls)
-    [shard] = plan_shards(articles, max_piece_pages=3)  # a third too big: its days
-    assert [p.id for p in shard.pieces] == ["2021-q2", "2021-03-31", "2021-03-25",
-                                            "2021-03-t2", "2021-03-10", "2021-03-09",
-                                            "2021-03-02"]
-    [shard] = plan_shards(articles, max_piece_pages=100)
-    assert shard.pieces == () and shard.parts() == (shard,)
+    assert [url for p in pieces for url in p.urls] == [
+        a.url for a in sorted(articles, key=lambda a: a.date, reverse=True)]
+    assert [p.id for p in plan_pieces(articles, max_pages=3)] == [  # a third too big: days
+        "2021-q2", "2021-03-31", "2021-03-25", "2021-03-t2", "2021-03-10", "2021-03-09",
+        "2021-03-02"]
+    assert [p.id for p in plan_pieces(articles, max_pages=100)] == ["2021"]
+    many = [_article(f"/m{m}-{d}/", datetime(2020, m, d, tzinfo=UTC))
+            for m in range(1, 13) for d in (1, 2)]
+    assert [p.id for p in plan_pieces(many, max_pages=6)] == [
+        "2020-q4", "2020-q3", "2020-q2", "2020-q1"]
+    assert [p.id for p in plan_pieces([*many, _article("/x/", datetime(2020, 11, 5, tzinfo=UTC))],
+                                      max_pages=6)] == [
+        "2020-12", "2020-11", "2020-10", "2020-q3", "2020-q2", "2020-q1"]
+
+
+def test_a_day_is_never_split():
+    articles = [_article(f"/x{i}/", datetime(2022, 2, 2, i, tzinfo=UTC)) for i in range(5)]
+    assert [(p.id, len(p.urls)) for p in plan_pieces(articles, max_pages=2)] == [
+        ("2022-02-02", 5)]
 
 
 # ---------------------------------------------------------------- trimming pages
@@ -467,10 +474,10 @@ def test_bench_search_runs_on_a_tiny_archive(tmp_path: Path):
     results = [bench_search.bench_size(30, 1, 1, tmp_path, lambda message: None)]
     run = results[0].runs[0]
     assert set(run) == set(bench_search.VARIANTS)
-    assert run["cli"].pages == run["single"].pages == run["sharded"].pages > 20
-    assert run["single"].shards == 1 and run["sharded"].shards > 1
-    assert run["edit"].shards == 1 and run["no-op"].shards == 0
-    assert "| sharded |" in bench_search.report(results, 1)
+    assert run["cli"].pages == run["single"].pages == run["pieces"].pages > 20
+    assert run["single"].pieces == 1 and run["pieces"].pieces > 1
+    assert run["edit"].pieces == 1 and run["no-op"].pieces == 0
+    assert "| pieces |" in bench_search.report(results, 1)
 
 
 def test_the_pagefind_binary_is_found_as_pagefinds_own_package_finds_it(monkeypatch, tmp_path):
@@ -484,7 +491,7 @@ def test_the_pagefind_binary_is_found_as_pagefinds_own_package_finds_it(monkeypa
         search.pagefind_executable.cache_clear()
         assert search.pagefind_executable() == get_executable() == fake
         monkeypatch.delenv("PAGEFIND_BINARY_PATH")
-        monkeypatch.setattr(search.importlib, "import_module", _no_module)
+        monkeypatch.setattr(search.service.importlib, "import_module", _no_module)
         monkeypatch.setenv("PATH", str(tmp_path))
         search.pagefind_executable.cache_clear()
         with pytest.raises(SitegenError, match="no Pagefind binary"):

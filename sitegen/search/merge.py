@@ -28,7 +28,6 @@ Everything in a piece is plain data (`Piece`), pickled into the build cache betw
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,17 +35,23 @@ from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from .pagefind_format import (
+from .format import (
     ENTRY,
     FILTER_SHAPE,
+    array_head,
     canonical_filter_files,
     cbor_head,
     encode_cbor,
+    fast_encode,
+    fast_records,
+    fast_size,
+    head_size,
     load,
     meta_file,
     pack,
     pagefind_hash,
     payload,
+    shortest_free_prefix,
 )
 
 CHUNK_WEIGHT = 20_000  # Pagefind's word-index chunk size (`chunk_index(word_map, 20000)`)
@@ -135,38 +140,31 @@ def _read_page(files: dict[str, bytes], code: str, short: str, count: int
 def _read_words(files: dict[str, bytes], name: str) -> dict[str, Word]:
     """A word-index chunk: `[[word, [posting], [[form, [posting]]]], ...]`, each word's
     postings kept as the bytes they were encoded in."""
-    import cbor2  # C decoder; only a build that indexes needs it
-
     if name not in files:
         raise ValueError(f"{name}: referenced but missing from the Pagefind bundle")
     data = payload(files[name], name)
     if not data.startswith(b"\x81"):
         raise ValueError(f"{name}: unrecognised Pagefind word index")
-    count, pos = _array_head(data, 1, name)
-    stream = io.BytesIO(data)
-    decoder = cbor2.CBORDecoder(stream)
-    stream.seek(pos)
+    count, pos = array_head(data, 1, name)
     words: dict[str, Word] = {}
+    end = pos
     try:
-        for _ in range(count):
-            start = stream.tell()
-            record = decoder.decode()
-            end = stream.tell()
+        for start, record, end in fast_records(data, pos, count):
             word, pages, variants = record
             text = word.encode("utf-8")
-            entries = start + 1 + _head_size(len(text)) + len(text)
-            entries += _head_size(len(pages))
-            tail = 1 if not variants else len(cbor2.dumps(variants))
-            if data[start] != 0x83 or data[entries - _head_size(len(pages))] >> 5 != 4:
+            entries = start + 1 + head_size(len(text)) + len(text)
+            entries += head_size(len(pages))
+            tail = 1 if not variants else fast_size(variants)
+            if data[start] != 0x83 or data[entries - head_size(len(pages))] >> 5 != 4:
                 raise ValueError("not a [word, postings, variants] record")
             words[word] = Word(
                 _postings(pages, data[entries:end - tail]),
-                tuple((form, _postings(vpages, _entries_of(cbor2.dumps(vpages))))
+                tuple((form, _postings(vpages, _entries_of(fast_encode(vpages))))
                       for form, vpages in variants))
-    except (ValueError, TypeError, cbor2.CBORDecodeError) as exc:
+    except (ValueError, TypeError) as exc:
         raise ValueError(f"{name}: unrecognised Pagefind word index ({exc})") from None
-    if stream.tell() != len(data):
-        raise ValueError(f"{name}: {len(data) - stream.tell()} bytes after the word index")
+    if end != len(data):
+        raise ValueError(f"{name}: {len(data) - end} bytes after the word index")
     return words
 
 
@@ -174,42 +172,19 @@ def _postings(pages: list[list[Any]], encoded: bytes) -> Postings:
     """`encoded` is the postings' own encoding (without the array head)."""
     if not pages:
         return _EMPTY
-    import cbor2
-
     first = pages[0]
     if len(first) != 3 or encoded[0] != 0x83:
         raise ValueError("a posting is not [page delta, positions, meta positions]")
-    first_size = len(cbor2.dumps(first))
+    first_size = fast_size(first)
     weight = (sum(map(len, map(itemgetter(1), pages)))
               + sum(map(len, map(itemgetter(2), pages))) + len(pages))
     return (len(pages), first[0], sum(map(itemgetter(0), pages)), weight,
-            encoded[1 + _head_size(first[0]):first_size], encoded[first_size:])
+            encoded[1 + head_size(first[0]):first_size], encoded[first_size:])
 
 
 def _entries_of(encoded_array: bytes) -> bytes:
-    _, pos = _array_head(encoded_array, 0, "postings")
+    _, pos = array_head(encoded_array, 0, "postings")
     return encoded_array[pos:]
-
-
-def _array_head(data: bytes, pos: int, name: str) -> tuple[int, int]:
-    """(length, position after the head) of the CBOR array whose head is at `pos`."""
-    if pos >= len(data) or data[pos] >> 5 != 4:
-        raise ValueError(f"{name}: expected a CBOR array at byte {pos}")
-    info = data[pos] & 0x1F
-    if info < 24:
-        return info, pos + 1
-    if info > 27:
-        raise ValueError(f"{name}: unsupported CBOR array at byte {pos}")
-    size = 1 << (info - 24)
-    return int.from_bytes(data[pos + 1:pos + 1 + size], "big"), pos + 1 + size
-
-
-def _head_size(arg: int) -> int:
-    """The bytes of a CBOR head whose argument is `arg` (shortest form)."""
-    for size, limit in ((1, 24), (2, 1 << 8), (3, 1 << 16), (5, 1 << 32)):
-        if arg < limit:
-            return size
-    return 9
 
 
 # ---------------------------------------------------------------- joining pieces
@@ -279,16 +254,11 @@ def _name_fragments(code: str, pages: list[tuple[str, int, bytes]], bundle: Bund
     listed: list[list[Any]] = []
     taken: set[str] = set()
     for full, count, raw in pages:
-        length = len(code) + 8
-        while full[:length] in taken:
-            if length >= len(full):
-                raise ValueError(f"two pages with the same search fragment ({full})")
-            length += 1
-        taken.add(full[:length])
-        path = f"fragment/{full[:length]}.pf_fragment"
+        short = shortest_free_prefix(full, taken, len(code) + 8, 1)
+        path = f"fragment/{short}.pf_fragment"
         bundle.files[path] = None if unchanged(path, full) else raw
         bundle.digests[path] = full
-        listed.append([full[:length], count])
+        listed.append([short, count])
     return listed
 
 
@@ -321,11 +291,7 @@ def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]], bun
         cbor_head(4, len(records), out)
         data = bytes(out) + b"".join(records)
         digest = pagefind_hash(data)
-        length = 7
-        while digest[:length] in taken and length < len(digest):
-            length += 2
-        taken.add(digest[:length])
-        name = f"{code}_{digest[:length]}"
+        name = f"{code}_{shortest_free_prefix(digest, taken, 7, 2)}"
         path = f"index/{name}.pf_index"
         bundle.files[path] = None
         if not unchanged(path, digest):

@@ -1,4 +1,5 @@
-"""Byte-identical Pagefind bundles: the same pages give the same files, names and bytes.
+"""Pagefind's bundle format: the one CBOR codec, file naming, and byte-identical bundles (the
+same pages give the same files, names and bytes).
 
 Pagefind 1.5.2 keeps filters in hash maps (hashbrown, seeded at random in every process) and
 writes them in iteration order. In `build_indexes` (pagefind/src/index/mod.rs, at the comment
@@ -33,10 +34,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 ENTRY = "pagefind-entry.json"
@@ -129,16 +132,22 @@ def canonical_filter_files(language: str, filters: dict[str, dict[str, list[int]
 
 
 def _short_hash(language: str, data: bytes, taken: set[str]) -> str:
-    """`<language>_` + 7 hex characters of the content hash, longer on a collision (as
-    Pagefind does: two more characters at a time)."""
-    digest = pagefind_hash(data)
-    length = 7
-    while digest[:length] in taken:
-        if length >= len(digest):
-            raise ValueError(f"two identical filter files for language {language!r}")
-        length += 2
-    taken.add(digest[:length])
-    return f"{language}_{digest[:length]}"
+    """`<language>_` + 7 hex characters of the content hash, longer on a collision."""
+    return f"{language}_{shortest_free_prefix(pagefind_hash(data), taken, 7, 2)}"
+
+
+def shortest_free_prefix(name: str, taken: set[str], length: int, step: int) -> str:
+    """The shortest prefix of `name`, from `length` characters on and `step` more at a time,
+    that `taken` does not hold yet; added to `taken`. How Pagefind names its files after their
+    hash: filters and word-index chunks 7 hex characters + 2 at a time, fragments
+    `<language>_` + 7 + 1 at a time."""
+    while name[:length] in taken:
+        if length >= len(name):
+            raise ValueError(f"two files of the same content ({name})")
+        length += step
+    prefix = name[:length]
+    taken.add(prefix)
+    return prefix
 
 
 def _read_entry(files: dict[str, bytes]) -> dict[str, Any]:
@@ -286,6 +295,58 @@ def _encode(value: Any, out: bytearray) -> None:
         cbor_head(4, len(value), out)
         for item in value:
             _encode(item, out)
+
+
+def head_size(arg: int) -> int:
+    """The bytes of a CBOR head whose argument is `arg` (shortest form)."""
+    for size, limit in ((1, 24), (2, 1 << 8), (3, 1 << 16), (5, 1 << 32)):
+        if arg < limit:
+            return size
+    return 9
+
+
+def array_head(data: bytes, pos: int, name: str) -> tuple[int, int]:
+    """(length, position after the head) of the CBOR array whose head is at `pos`."""
+    if pos >= len(data) or data[pos] >> 5 != 4:
+        raise ValueError(f"{name}: expected a CBOR array at byte {pos}")
+    info = data[pos] & 0x1F
+    if info < 24:
+        return info, pos + 1
+    if info > 27:
+        raise ValueError(f"{name}: unsupported CBOR array at byte {pos}")
+    size = 1 << (info - 24)
+    return int.from_bytes(data[pos + 1:pos + 1 + size], "big"), pos + 1 + size
+
+
+def fast_records(data: bytes, pos: int, count: int) -> Iterator[tuple[int, Any, int]]:
+    """(start, value, end) of `count` CBOR values one after another from `pos`, decoded in C
+    (cbor2): a word index holds millions of postings. Raises ValueError on bad data. Only a
+    build that indexes needs cbor2."""
+    import cbor2
+
+    stream = io.BytesIO(data)
+    decoder = cbor2.CBORDecoder(stream)
+    stream.seek(pos)
+    for _ in range(count):
+        start = stream.tell()
+        try:
+            value = decoder.decode()
+        except cbor2.CBORDecodeError as exc:
+            raise ValueError(str(exc)) from None
+        yield start, value, stream.tell()
+
+
+def fast_size(value: Any) -> int:
+    """The length of `value`'s CBOR encoding (C encoder, see `fast_decoder`)."""
+    import cbor2
+
+    return len(cbor2.dumps(value))
+
+
+def fast_encode(value: Any) -> bytes:
+    import cbor2
+
+    return cbor2.dumps(value)
 
 
 def cbor_head(major: int, arg: int, out: bytearray) -> None:

@@ -1,0 +1,403 @@
+"""Pagefind full-text search over the article pages: one site-wide index.
+
+The bundle under `pagefind/` is the one Pagefind itself would write for all article pages at
+once (its word index cut into chunks the browser fetches by the words it looks up), so a query
+finds exactly what one Pagefind index finds, scored on the same page counts. It is not written
+by one Pagefind run: Pagefind cannot update an index (Pagefind/pagefind#71) and its CLI needs
+~23 GB for 100,000 pages. The search stage
+
+1. plans *pieces* of at most 40 articles by calendar period (`plan`),
+2. has `pagefind --service` processes index the pieces whose pages changed, each page trimmed
+   to what Pagefind reads of it (`trim`, `service`), and keeps each piece's index in the build
+   cache (`store`),
+3. joins all pieces into the site-wide bundle (`merge`, in the canonical byte form of
+   `format`), written beside `pagefind/` and switched in whole.
+
+An edit re-indexes the one piece holding the article and joins the bundle again from the
+cached pieces; the joined bundle is the same bytes a clean build writes. Files of the bundle
+whose content did not change are hard-linked from the previous one rather than written again.
+
+This module is the build step; the build calls `check_pagefind` before it writes anything,
+`update_search_index` after the pages are written, `follow_generation` when search is off, and
+`index_problem` to repair a damaged bundle on a build that changed nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import SitegenError
+from ..records import Article
+from ..urls import Urls, safe_relative_path
+from .format import canonical_bundle
+from .merge import Piece, merge_pieces, read_piece, runtime_files
+from .plan import MAX_PIECE_PAGES, PiecePlan, plan_pieces
+from .service import (
+    SUPPORTED_TEXT,
+    PagefindProcess,
+    check_pagefind,
+    pagefind_executable,
+    pagefind_version,
+)
+from .store import (
+    RUNTIME_KEY,
+    STATE_FILE,
+    CacheMiss,
+    PieceCache,
+    follow_generation,
+    load_state,
+    pieces_dir,
+    save_state,
+    state_path,
+)
+from .trim import element_end, trim_page
+
+__all__ = [
+    "MAX_PIECE_PAGES", "STATE_FILE", "SUPPORTED_TEXT", "PagefindProcess", "PiecePlan",
+    "SearchReport", "check_pagefind", "element_end", "follow_generation", "index_problem",
+    "pagefind_executable", "pagefind_version", "pieces_dir", "plan_pieces", "state_path",
+    "trim_page", "update_search_index",
+]
+
+FORMAT = 7  # bump when page trimming, the bundle layout or the pieces change
+BUNDLE_DIR = "pagefind"
+STAGING = ".pagefind.new"  # beside pagefind/ in the tree: the bundle being written
+ASIDE = ".pagefind.old"  # the bundle it replaces, for a moment
+# What the bundle keeps of Pagefind's output: its data and the runtime the browser loads
+# (`pagefind.js`, its worker and WebAssembly); not Pagefind's own UIs.
+KEPT_FILES = re.compile(r"^(pagefind-entry\.json|pagefind\.[^/]+\.pf_meta|index|filter|fragment"
+                        r"|pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pagefind)$")
+
+# An article page's [token, digest of the trimmed page]. The token says the file is as it was:
+# "h:" and the build's hash of its bytes (`page_hashes`), else "s:" and its size and mtime.
+Signature = list[Any]
+
+
+@dataclass(frozen=True)
+class SearchReport:
+    pages: int  # article pages in the index
+    pieces: tuple[str, ...]  # the pieces Pagefind (re)indexed
+    pages_indexed: int
+    joined: bool  # the bundle was written again
+    seconds: float
+    changed_folders: tuple[str, ...] = ()  # paths under the tree this build changed as a whole
+
+
+@dataclass(frozen=True)
+class _Where:
+    tree: Path  # the site folder whose pages are indexed and whose pagefind/ is written
+    generations: tuple[str | None, str] | None
+
+
+def update_search_index(config: Config, articles: Sequence[Article], changed_urls: set[str],
+                        page_hashes: Mapping[str, str] | None = None, tree: Path | None = None,
+                        generations: tuple[str | None, str] | None = None) -> SearchReport:
+    """Bring `pagefind/` of `tree` (default: the output folder) up to date with the article
+    pages just written there.
+
+    `generations`: (the site's generation the tree started from, the one it becomes): the
+    state this stage keeps is trusted only for the generation it was saved for.
+
+    `articles` are all published articles; `changed_urls` the article URLs whose page file this
+    build (re)wrote. A piece is re-indexed when its list of pages changed, when what Pagefind
+    reads of one of its pages changed, or when the cache lost it; the bundle is joined again
+    when a piece was, when the list of pieces changed or when the bundle is damaged.
+    `page_hashes`: the build's hash of each output file's bytes, by output path; without it a
+    page's size and mtime stand for its bytes. A page whose file is unchanged is not read
+    again; a rewritten page is read and trimmed, and counts as changed only when its trimmed
+    bytes differ: adding an article rewrites the "next"/"related" links of others, which
+    Pagefind never reads. Comparing files rather than trusting `changed_urls` alone also
+    catches up on builds run with --no-search.
+    """
+    started = time.perf_counter()
+    where = _Where(tree or config.output_dir, generations)
+    try:
+        return _update(config, articles, changed_urls, page_hashes, started, where, False)
+    except CacheMiss:  # the cache lost a piece another build had left: index everything
+        return _update(config, articles, changed_urls, page_hashes, started, where, True)
+
+
+def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
+            page_hashes: Mapping[str, str] | None, started: float, where: _Where,
+            forget: bool) -> SearchReport:
+    urls = Urls(config)
+    bundle = where.tree / BUNDLE_DIR
+    for leftover in (STAGING, ASIDE):  # from a build killed while it switched the bundle
+        _remove(where.tree / leftover)
+    pieces = plan_pieces(articles)
+    out = f"{where.tree}{os.sep}"
+    files = {url: out + urls.output_path(url) for piece in pieces for url in piece.urls}
+
+    def token(url: str) -> str:
+        known = page_hashes.get(files[url][len(out):]) if page_hashes is not None else None
+        if known:
+            return f"h:{known}"
+        size, mtime = _stat(files[url], url)
+        return f"s:{size}:{mtime}"
+
+    executable, version = check_pagefind()
+    settings = {"format": FORMAT, "pagefind": version, "base_path": config.base_path}
+    before, after = where.generations or (None, None)
+    state = {} if forget else load_state(config, settings, before)
+    cache = PieceCache(pieces_dir(config.cache_dir, config.output_dir))
+    if not state:
+        cache.clear()
+    old_pieces: dict[str, dict[str, Signature]] = state.get("pieces", {})
+
+    new_pieces: dict[str, dict[str, Signature]] = {}
+    trimmed: dict[str, bytes] = {}  # pages read for the comparison: not read again to index
+    dirty: list[PiecePlan] = []
+    for piece in pieces:
+        signatures, stale = _check_piece(piece, old_pieces.get(piece.id, {}), files, token,
+                                         changed_urls, trimmed, cache.has(piece.id))
+        new_pieces[piece.id] = signatures
+        if stale:
+            dirty.append(piece)
+    order = [piece.id for piece in pieces]
+    join = bool(pieces) and (bool(dirty) or state.get("order") != order
+                             or bundle_problem(bundle) is not None)
+    if join and not dirty and not cache.has(RUNTIME_KEY):
+        dirty.append(pieces[0])  # only to get Pagefind's runtime files
+
+    for piece in dirty:  # a build that fails part way leaves no stale piece behind
+        cache.forget(piece.id)
+    cut = len(config.base_path) - 1  # Pagefind keeps site URLs; the browser adds the base
+
+    def documents(piece: PiecePlan) -> Iterator[tuple[str, str]]:
+        pages = new_pieces[piece.id]
+        for url in piece.urls:
+            data = trimmed.pop(url, None)
+            if data is None:
+                data = trim_page(_read_page(files[url]))
+                pages[url] = [pages[url][0], _digest(data)]
+            yield url[cut:], data.decode("utf-8", "replace")
+
+    indexed_pages = _index(config, executable, dirty, documents, cache)
+    changed: tuple[str, ...] = ()
+    if join:
+        _join_bundle(pieces, cache, where.tree)
+        changed = (BUNDLE_DIR,)
+    elif not pieces and bundle.exists():  # no articles: no bundle
+        _remove(bundle)
+        changed = (BUNDLE_DIR,)
+    elif _prune(bundle):
+        changed = (BUNDLE_DIR,)
+    cache.keep(set(order) | {RUNTIME_KEY})
+    save_state(config, settings, {"order": order, "pieces": new_pieces}, after)
+    return SearchReport(sum(len(p.urls) for p in pieces), tuple(p.id for p in dirty),
+                        indexed_pages, join, time.perf_counter() - started, changed)
+
+
+def _check_piece(piece: PiecePlan, old: dict[str, Signature], files: dict[str, str],
+                 token: Callable[[str], str], changed_urls: set[str],
+                 trimmed: dict[str, bytes], cached: bool
+                 ) -> tuple[dict[str, Signature], bool]:
+    """The piece's page signatures, and whether Pagefind must index it again."""
+    pages: dict[str, Signature] = {}
+    stale = not cached or set(old) != set(piece.urls)
+    for url in piece.urls:
+        now = token(url)
+        known = old.get(url)
+        if not (isinstance(known, list) and len(known) == 2):
+            known = None
+        if known and known[0] == now and url not in changed_urls:
+            pages[url] = known
+        elif stale:
+            pages[url] = [now, ""]  # read once, while it is indexed
+        else:
+            trimmed[url] = trim_page(_read_page(files[url]))
+            pages[url] = [now, _digest(trimmed[url])]
+            stale = not known or known[1] != pages[url][1]
+    return pages, stale
+
+
+def _index(config: Config, executable: Path, pieces: list[PiecePlan],
+           documents: Callable[[PiecePlan], Iterator[tuple[str, str]]],
+           cache: PieceCache) -> int:
+    """Index `pieces` with Pagefind (`config.workers` services at once), each kept in the
+    cache as it comes. The number of pages indexed."""
+    if not pieces:
+        return 0
+    results: queue.Queue[tuple[int, BaseException | None]] = queue.Queue()
+    jobs = max(1, min(config.workers, len(pieces)))
+    lanes: list[list[PiecePlan]] = [[] for _ in range(jobs)]
+    for number, piece in enumerate(pieces):
+        lanes[number % jobs].append(piece)
+    services = [PagefindProcess(executable) for _ in range(jobs)]
+
+    def run(service: PagefindProcess, lane: list[PiecePlan]) -> None:
+        try:
+            with service:
+                for piece_id, count, files in service.index_many(
+                        (piece.id, documents(piece)) for piece in lane):
+                    _keep(cache, piece_id, files)
+                    results.put((count, None))
+        except BaseException as exc:  # re-raised by the calling thread
+            results.put((0, exc))
+
+    threads = [threading.Thread(target=run, args=(service, lane), daemon=True)
+               for service, lane in zip(services, lanes, strict=True)]
+    for thread in threads:
+        thread.start()
+    indexed = 0
+    try:
+        for _ in range(len(pieces)):
+            count, error = results.get()
+            if error is not None:
+                raise error
+            indexed += count
+    except BaseException:
+        for service in services:
+            service.kill()
+        raise
+    finally:
+        for thread in threads:
+            thread.join()
+    return indexed
+
+
+def _keep(cache: PieceCache, piece_id: str, files: dict[str, bytes]) -> None:
+    """Keep the piece Pagefind just indexed in the cache (and its runtime, once a build)."""
+    try:
+        piece = read_piece(canonical_bundle(files))
+    except ValueError as exc:
+        raise SitegenError(f"search: cannot read Pagefind's index of {piece_id}: {exc}") from exc
+    cache.save(piece_id, piece)
+    cache.save_runtime(runtime_files(files))
+
+
+def _join_bundle(pieces: Sequence[PiecePlan], cache: PieceCache, tree: Path) -> None:
+    """Write the bundle of all pieces beside `pagefind/`, check it, then switch it in.
+    Word-index chunks and fragments already in `pagefind/` with the same content are
+    hard-linked rather than compressed and written again."""
+    final = tree / BUNDLE_DIR
+    new, old = tree / STAGING, tree / ASIDE
+    written = cache.load_digests()
+    present = _listing(final) if written else set()
+    loaded: list[Piece] = [cache.load(piece.id) for piece in pieces]
+    try:
+        joined = merge_pieces(loaded, lambda path, digest: written.get(path) == digest
+                              and path in present)
+    except ValueError as exc:
+        raise SitegenError(f"search: cannot join the search index: {exc}") from exc
+    del loaded
+    files: dict[str, bytes | None] = dict(joined.files)
+    files.update(cache.load_runtime())
+    made: set[str] = set()
+    for rel, data in files.items():
+        path = os.path.join(new, safe_relative_path(rel))
+        folder = os.path.dirname(path)
+        if folder not in made:  # ~one fragment file a page: one mkdir a folder
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
+        if data is None:
+            os.link(final / rel, path)
+        else:
+            with open(path, "wb") as file:
+                file.write(data)
+    problem = bundle_problem(new)
+    if problem:
+        raise SitegenError(f"search: the search index is incomplete: {problem}")
+    cache.forget_digests()  # the folder is about to change
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    _remove(old)
+    cache.save_digests(joined.digests)
+
+
+def _listing(folder: Path) -> set[str]:
+    """The word-index chunks and fragments in the bundle folder, as relative paths."""
+    present = set()
+    for sub in ("index", "fragment"):
+        with contextlib.suppress(OSError):
+            present.update(f"{sub}/{name}" for name in os.listdir(folder / sub))
+    return present
+
+
+def _stat(path: str, url: str) -> tuple[int, int]:
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        raise SitegenError(f"search: the page of {url} is missing ({path})") from None
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _read_page(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read()
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def index_problem(config: Config) -> str | None:
+    """Why the site's search bundle cannot be served as it is (missing, damaged), or None:
+    lets a build that changed nothing still repair a broken bundle. A site whose last build
+    indexed no article has no bundle, and needs none."""
+    bundle = config.output_dir / BUNDLE_DIR
+    problem = bundle_problem(bundle)
+    if problem and not bundle.exists() and _indexed_nothing(config):
+        return None
+    return problem
+
+
+def _indexed_nothing(config: Config) -> bool:
+    try:
+        data = json.loads(state_path(config.cache_dir, config.output_dir).read_bytes())
+        return data["state"]["order"] == []
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def bundle_problem(folder: Path) -> str | None:
+    """Why a bundle cannot be searched (no readable entry, missing metadata, an empty file,
+    no runtime), or None."""
+    try:
+        entry = json.loads((folder / "pagefind-entry.json").read_text(encoding="utf-8"))
+        languages = entry["languages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "pagefind-entry.json is missing or unreadable"
+    for info in languages.values():
+        meta = folder / f"pagefind.{info.get('hash')}.pf_meta"
+        if not meta.is_file() or meta.stat().st_size == 0:
+            return f"{meta.name} is missing or empty"
+        if not (folder / f"wasm.{info.get('wasm') or 'unknown'}.pagefind").is_file():
+            return f"wasm.{info.get('wasm')}.pagefind is missing"
+    if not (folder / "pagefind.js").is_file():
+        return "pagefind.js is missing"
+    return None
+
+
+def _prune(folder: Path) -> bool:
+    """Drop what the bundle folder should not hold (a file left there by hand, the index of an
+    older layout). Whether anything was dropped."""
+    if not folder.is_dir():
+        return False
+    dropped = False
+    for entry in folder.iterdir():
+        if not KEPT_FILES.match(entry.name):
+            dropped = True
+            _remove(entry)
+    return dropped
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
