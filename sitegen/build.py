@@ -84,6 +84,8 @@ def build(config: Config, progress: Progress | None = None,
           log: Callable[[str], None] | None = None) -> BuildReport:
     """One build into `config.output_dir`, holding its lock (a second build waits)."""
     started = time.perf_counter()
+    if config.search:  # an unsupported Pagefind stops the build before it writes anything
+        search.check_pagefind()
     with locked(config.output_dir, say=log) as work:
         _refuse_foreign_output(config)
         if config.clean:  # forget every earlier build: parsed articles, page states, search
