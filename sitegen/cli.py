@@ -169,6 +169,33 @@ def new_command(title: str, site: Path, section: str | None, tags: tuple[str, ..
     say(str(path), err=False)
 
 
+@main.command("due")
+@_site_options
+@click.option("--since", metavar="TIME",
+              help="When the deployed site was built (ISO 8601; UTC without an offset). "
+                   "Without it, a build is due.")
+def due_command(site: Path, since: str | None, **options) -> None:
+    """Exit 0 (due) when a publication moment (an embargo's end, an expiry, the end of the
+    news or featured window) has passed since TIME, else 1; 2 on an error."""
+    from .due import due_since, parse_since
+
+    try:
+        when = parse_since(since) if since else None
+    except ValueError:
+        say(f"error: --since {since!r} is not an ISO 8601 time", "red")
+        sys.exit(2)
+    config = _config(site, **options)
+    try:
+        answer = due_since(config, when)
+    except SitegenError as exc:
+        for problem in getattr(exc, "problems", None) or ():
+            say(str(problem), _problem_style(problem.severity))
+        say(f"error: {exc}" if not getattr(exc, "problems", None) else "not answered", "red")
+        sys.exit(2)
+    say(answer.message(when), err=False)
+    sys.exit(0 if answer.due else 1)
+
+
 @main.command("check")
 @_site_options
 @click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
@@ -186,6 +213,65 @@ def check_command(site: Path, **options) -> None:
         say(str(problem), _problem_style(problem.severity))
     say(f"{len(errors)} errors, {len(problems) - len(errors)} warnings", err=False)
     sys.exit(1 if errors else 0)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import another system's export into the content folder."""
+
+
+@import_group.command("wordpress")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--site", "site", default=".", type=click.Path(file_okay=False, path_type=Path),
+              help="The site folder (default: the current folder).")
+@click.option("--into", "into", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder the posts are written to (default: the site's content folder).")
+@click.option("--media", "media", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The site's uploads folder (wp-content/uploads): files posts use are "
+                   "copied into their bundles.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the report is written (default: SITE/wordpress-import-report.txt).")
+@click.option("--force", is_flag=True, help="Overwrite files edited since they were imported.")
+def import_wordpress_command(export: Path, site: Path, into: Path | None, media: Path | None,
+                             report_path: Path | None, force: bool) -> None:
+    """Import the posts of a WordPress export (WXR, Tools > Export) as page bundles."""
+    try:
+        import bs4  # noqa: F401
+        import markdownify  # noqa: F401
+    except ImportError:
+        say("error: importing from WordPress needs markdownify: "
+            "pip install 'sitegen[wordpress]'", "red")
+        sys.exit(2)
+    from .importers.wordpress import Importer, write_report
+
+    config = _config(site)
+    into = into or config.content_dir
+    report_path = report_path or config.site_dir / "wordpress-import-report.txt"
+    try:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+            with Progress(TextColumn("{task.description:<8}"), BarColumn(), DownloadColumn(),
+                          console=Console(stderr=True), transient=True) as bar:
+                tasks: dict[str, int] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.update(tasks[stage], completed=done)
+
+                report = Importer(config, export, into, media, force, progress).run()
+        else:
+            report = Importer(config, export, into, media, force).run()
+        write_report(report, report_path, export)
+    except SitegenError as exc:
+        _fail(exc)
+    except OSError as exc:
+        say(f"error: {exc}", "red")
+        sys.exit(1)
+    say(report.summary(), err=False)
+    say(f"report: {report_path}", err=False)
 
 
 def run() -> None:
