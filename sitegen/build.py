@@ -454,6 +454,9 @@ def _next_date_change(parsed: Sequence[Article], published: Sequence[Article],
     moments += [a.expires for a in published if a.expires and a.expires > now]
     since = now - window  # in the news window: `date <= now < date + window`, one sum fewer
     moments += [a.date + window for a in published if since < a.date <= now]
+    featured = timedelta(days=config.featured_days)  # a featured lead leaves the home page
+    moments += [a.date + featured for a in published
+                if a.featured and now - featured < a.date <= now]
     return min(moments, default=None)
 
 

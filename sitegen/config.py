@@ -40,6 +40,7 @@ class Config:
     home_latest: int = 20
     related_count: int = 5
     news_sitemap_days: int = 2
+    featured_days: int = 2  # how long a `featured: true` article leads the home page
     max_tags: int = 50
     permalink: str = DEFAULT_PERMALINK
     cname: str = ""
@@ -109,6 +110,7 @@ FILE_KEYS = {
     "title": str, "description": str, "base_url": str, "language": str, "timezone": str,
     "per_page": int, "feed_items": int, "home_latest": int, "related_count": int,
     "news_sitemap_days": int, "max_tags": int, "permalink": str, "cname": str, "content_dir": str,
+    "featured_days": int,
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
     "git_history": bool, "front_matter": dict,
     "raw_html": str, "iframe_hosts": list,
@@ -238,6 +240,8 @@ def _validate_values(values: dict[str, Any]) -> list[str]:
     for key in ("per_page", "feed_items", "home_latest", "max_tags"):
         if isinstance(values.get(key), int) and values[key] < 1:
             errors.append(f"'{key}' must be at least 1")
+    if isinstance(values.get("featured_days"), int) and values["featured_days"] < 0:
+        errors.append("'featured_days' must be 0 or more")
     permalink = values.get("permalink", DEFAULT_PERMALINK)
     if isinstance(permalink, str):
         errors += _permalink_errors(permalink)

@@ -12,7 +12,7 @@ from typing import Any
 import frontmatter
 import yaml
 
-from . import frontkeys, people
+from . import frontkeys, people, photos
 from .config import Config
 from .errors import Problem
 from .records import Article, Correction, SourceFile, Term
@@ -26,7 +26,7 @@ except AttributeError:  # PyYAML built without libyaml
 KNOWN_KEYS = (
     "title", "date", "slug", "section", "tags", "authors", "author", "summary", "updated",
     "draft", "expires", "dateline", "source", "link", "image", "image_alt", "story",
-    "corrections", "lang",
+    "corrections", "lang", "image_caption", "image_credit", "featured",
 )
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 # Values that YAML aliases repeat (each use of an alias counts all it holds): an alias
@@ -355,6 +355,8 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
     corrections = _corrections(meta, check, config.tz)
     if check.errors or when is None:
         return _placeholder(src)
+    local = photos.local_file(image, src.path, src.bundle_files, config)
+    size = (photos.image_size(local) if local else None) or (0, 0)
     return Article(
         source=src.path, digest=src.digest, title=title, slug=slug,
         url=url, date=when,
@@ -364,8 +366,12 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
         updated=updated,
         dateline=_text(meta, "dateline", check), source_name=_text(meta, "source", check),
         link=urls.page(link) if link.startswith("/") and not link.startswith("//") else link,
-        image=_image_url(image, urls, when, slug),
+        image=photos.image_url(image, urls, when, slug),
         image_alt=_text(meta, "image_alt", check),
+        image_caption=_text(meta, "image_caption", check),
+        image_credit=_text(meta, "image_credit", check),
+        image_width=size[0], image_height=size[1],
+        featured=_bool(meta, "featured", check),
         story=_text(meta, "story", check), corrections=corrections,
         lang=_text(meta, "lang", check), draft=draft,
         expires=expires,
@@ -469,12 +475,6 @@ def _terms(names: list[str], kind: str, urls: Urls) -> tuple[Term, ...]:
         term = _term(name, kind, urls)
         seen.setdefault(term.slug, term)
     return tuple(seen.values())
-
-
-def _image_url(image: str, urls: Urls, when: datetime, slug: str) -> str:
-    if not image or re.match(r"^(https?:)?//", image) or image.startswith("/"):
-        return urls.page(image) if image.startswith("/") and not image.startswith("//") else image
-    return urls.article(slug, when) + image  # a page-bundle file next to the article
 
 
 def _corrections(meta: dict[str, Any], check: _Checker, tz: tzinfo) -> tuple[Correction, ...]:

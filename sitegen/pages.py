@@ -6,10 +6,19 @@ import calendar
 import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Sequence, Set
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .datepages import (
+    BarChart,
+    MonthCalendar,
+    bar_chart,
+    month_calendar,
+    neighbours,
+    on_this_day_keys,
+)
 from .errors import ContentError, Problem
 from .indexes import Indexes, paginate
 from .intros import Intro, intro_files, load_intro
@@ -21,6 +30,7 @@ HOME_SECTION_ITEMS = 5
 PAGE_WINDOW = 3
 # calendar.month_name formats a date with strftime at every lookup (~15,000 a build)
 MONTH_NAMES = tuple(calendar.month_name)
+MONTH_ABBRS = tuple(calendar.month_abbr)
 
 
 def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | None = None
@@ -35,8 +45,10 @@ def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | 
     if want(urls.home()):
         yield planner.home()
     yield from planner.articles()
-    yield from planner.listing(urls.archive(), "All headlines", indexes.articles, "archive")
+    yield from planner.listing(urls.archive(), "All headlines", indexes.articles, "archive",
+                               chart=planner.years_chart())
     yield from planner.date_archives()
+    yield from planner.on_this_day()
     for kind, label in (("sections", "Sections"), ("tags", "Tags"), ("authors", "Authors")):
         yield from planner.terms(kind, label)
     if want(urls.search()):
@@ -82,8 +94,8 @@ class _Planner:
                        for slug, person in by_slug(config.people).items()}
         self._intro_files: dict[tuple[str, str], os.PathLike] | None = None
 
-    def spec(self, url: str, template: str, meta: dict[str, Any], shows: tuple[Article, ...],
-             body_of: str = "", **context: Any) -> PageSpec:
+    def spec(self, url: str, template: str, meta: dict[str, Any],
+             shows: tuple[Article, ...] | None, body_of: str = "", **context: Any) -> PageSpec:
         """`shows`: every article in `context`; the rest of it must follow from the site's
         shape (shape.site_shape: URLs, dates, terms, stories, configuration, templates)."""
         current = next((term.url for term in self.nav if url.startswith(term.url)), "") \
@@ -98,13 +110,25 @@ class _Planner:
                        for t in sorted(ix.sections.values(), key=lambda t: t.term.name))
         years = tuple((y, u.year(y), len(arts)) for y, arts in sorted(ix.years.items(),
                                                                        reverse=True))
-        meta = page_meta(u.home(), self.config.title, "home", u, self.config.description)
+        lead = self.lead()
+        meta = page_meta(u.home(), self.config.title, "home", u, self.config.description,
+                         image=lead.image if lead else "")
         latest = ix.articles[: self.config.home_latest]
-        shows = (*latest, *(article for _, articles in blocks for article in articles))
-        return self.spec(u.home(), "home.html", meta, shows,
-                         latest=latest, sections=blocks,
+        # shows None: the lead follows the clock too (featured_days), so every build plans it
+        return self.spec(u.home(), "home.html", meta, None,
+                         lead=lead, latest=latest, sections=blocks,
                          years=years, archive_url=u.archive(),
                          more=len(ix.articles) > self.config.home_latest)
+
+    def lead(self) -> Article | None:
+        """The newest article marked `featured` within `featured_days`, else the newest."""
+        since = self.config.now - timedelta(days=self.config.featured_days)
+        for article in self.ix.articles:
+            if article.date <= since:
+                break
+            if article.featured:
+                return article
+        return self.ix.articles[0] if self.ix.articles else None
 
     def articles(self) -> Iterator[PageSpec]:
         u = self.urls
@@ -159,13 +183,22 @@ class _Planner:
         days_of: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
         for (y, m, d), arts in sorted(ix.days.items(), reverse=True):
             days_of.setdefault((y, m), []).append((str(d), self.day_urls[(y, m, d)], len(arts)))
+        year_keys, month_keys = sorted(ix.years), sorted(ix.months)
         for y, arts in ix.years.items():
+            before, after = neighbours(year_keys, y)
             yield from self.listing(u.year(y), str(y), arts, "year",
-                                    children=tuple(months_of[y]), child_label="Months")
+                                    children=tuple(months_of[y]), child_label="Months",
+                                    prev_period=self._year_link(before),
+                                    next_period=self._year_link(after),
+                                    chart=self.months_chart(y))
         for (y, m), arts in ix.months.items():
+            before, after = neighbours(month_keys, (y, m))
             yield from self.listing(u.month(y, m), f"{MONTH_NAMES[m]} {y}", arts,
                                     "month", children=tuple(days_of[(y, m)]),
-                                    child_label="Days", up=(str(y), u.year(y)))
+                                    child_label="Days", up=(str(y), u.year(y)),
+                                    prev_period=self._month_link(before),
+                                    next_period=self._month_link(after),
+                                    calendar=self.calendar(y, m, days_of[(y, m)]))
         keys = ix.day_keys
         for i, (y, m, d) in enumerate(keys):
             prev_day = self._day_link(keys[i - 1]) if i > 0 else None
@@ -173,7 +206,55 @@ class _Planner:
             yield from self.listing(self.day_urls[(y, m, d)], f"{MONTH_NAMES[m]} {d}, {y}",
                                     ix.days[(y, m, d)], "day", prev_day=prev_day,
                                     next_day=next_day,
-                                    up=(f"{MONTH_NAMES[m]} {y}", u.month(y, m)))
+                                    up=(f"{MONTH_NAMES[m]} {y}", u.month(y, m)),
+                                    on_this_day=(f"{MONTH_NAMES[m]} {d}",
+                                                 u.on_this_day(m, d)))
+
+    def _year_link(self, year: int | None) -> tuple[str, str] | None:
+        return (str(year), self.urls.year(year)) if year is not None else None
+
+    def _month_link(self, key: tuple[int, int] | None) -> tuple[str, str] | None:
+        if key is None:
+            return None
+        return (f"{MONTH_NAMES[key[1]]} {key[0]}", self.urls.month(*key))
+
+    def years_chart(self) -> BarChart:
+        """Articles per year, every year from the first to the last (empty ones too)."""
+        years = self.ix.years
+        span = range(min(years), max(years) + 1) if years else range(0)
+        return bar_chart("Articles per year", "Year",
+                         [(str(y), str(y), self.urls.year(y) if y in years else "",
+                           len(years.get(y, ()))) for y in span])
+
+    def months_chart(self, year: int) -> BarChart:
+        months = self.ix.months
+        return bar_chart(f"Articles per month in {year}", "Month",
+                         [(MONTH_ABBRS[m], MONTH_NAMES[m],
+                           self.urls.month(year, m) if (year, m) in months
+                           else "", len(months.get((year, m), ()))) for m in range(1, 13)])
+
+    def calendar(self, year: int, month: int, days: Sequence[tuple[str, str, int]]
+                 ) -> MonthCalendar:
+        counts = {int(label): count for label, _url, count in days}
+        return month_calendar(year, month, f"{MONTH_NAMES[month]} {year}", counts,
+                              lambda day: self.day_urls[(year, month, day)])
+
+    def on_this_day(self) -> Iterator[PageSpec]:
+        """/on-this-day/MM-DD/: the articles of a day of the year in every year, newest
+        year first."""
+        ix, u = self.ix, self.urls
+        by_day: dict[tuple[int, int], list[Article]] = {}
+        for y, m, d in reversed(ix.day_keys):
+            by_day.setdefault((m, d), []).extend(ix.days[(y, m, d)])
+        for m, d in on_this_day_keys(ix.day_keys):
+            arts = by_day[(m, d)]
+            years = len({a.day_key[0] for a in arts})
+            yield from self.listing(u.on_this_day(m, d), f"On this day: {MONTH_NAMES[m]} {d}",
+                                    tuple(arts), "on-this-day",
+                                    f"Articles of {MONTH_NAMES[m]} {d} in "
+                                    f"{years} year{'' if years == 1 else 's'}, newest first",
+                                    up=("All headlines", u.archive()))
+
 
     def _day_link(self, key: tuple[int, int, int]) -> tuple[str, str]:
         y, m, d = key

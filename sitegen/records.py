@@ -96,6 +96,13 @@ class Article:
     aliases: tuple[str, ...] = ()
     permalink: str = ""
     weight: int = 0  # Hugo's ordering weight, kept as written
+    # The lead photo (`image`, `image_alt` above): caption, credit, and its pixel size when
+    # it is a local file (photos.py); 0 when not known (a remote image).
+    image_caption: str = ""
+    image_credit: str = ""
+    image_width: int = 0
+    image_height: int = 0
+    featured: bool = False  # may lead the home page (Config.featured_days)
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Unpickled through `__init__` with the field values in order: the slots dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import traceback
-from datetime import datetime
+from datetime import datetime, tzinfo
 from email.utils import format_datetime
 from functools import cache
 from pathlib import Path
@@ -143,6 +143,7 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
     env.filters.update(
         absolute=urls.absolute, isodate=_isodate, rfc822=_rfc822, longdate=_longdate,
         shortdate=_shortdate, time12=_time12, jsonld=_jsonld, memo=MacroMemo(),
+        zone=ZoneNamer(config.tz),
     )
     env.globals["site"] = {
         "title": config.title, "description": config.description,
@@ -209,6 +210,26 @@ def _shortdate(value: datetime) -> str:
 def _time12(value: datetime) -> str:
     hour = value.hour % 12 or 12
     return f"{hour}:{value:%M} {'a.m.' if value.hour < 12 else 'p.m.'}"
+
+
+class ZoneNamer:
+    """`{{ date | zone }}`: the time zone as readers know it ("EST") where the site's
+    `timezone` names the date's offset at that moment, else the offset ("UTC−05:00")."""
+
+    def __init__(self, tz: tzinfo):
+        self.tz = tz
+
+    def __call__(self, value: datetime) -> str:
+        offset = value.utcoffset()
+        if offset is None:
+            return ""
+        local = value.astimezone(self.tz)
+        name = local.tzname() or ""
+        if local.utcoffset() == offset and name.isalpha():
+            return name
+        minutes = int(offset.total_seconds()) // 60
+        sign = "\u2212" if minutes < 0 else "+"
+        return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _jsonld(data: Any) -> Markup:

@@ -24,7 +24,7 @@ FILE_LIKE_SLUG = re.compile(r"\.(html?|xhtml|xml|json|txt|css|m?js|php|aspx?|md|
 SITE_ROOT_NAMES = frozenset({
     "archive", "tags", "sections", "authors", "search", "assets", "pagefind", "page",
     "index.html", "404.html", "feed.xml", "atom.xml", "sitemap.xml", "news-sitemap.xml",
-    "robots.txt", ".nojekyll", "cname",
+    "robots.txt", ".nojekyll", "cname", "on-this-day",
 })
 SITEMAP_PART = re.compile(r"^sitemap-\d+\.xml$")
 DATE_ARCHIVE_PATH = re.compile(r"^\d{4}/(?:\d{2}/(?:\d{2}/)?)?$")
@@ -104,6 +104,9 @@ class Urls:
 
     def day(self, year: int, month: int, day: int) -> str:
         return self.page(f"{year:04d}/{month:02d}/{day:02d}/")
+
+    def on_this_day(self, month: int, day: int) -> str:
+        return self.page(f"on-this-day/{month:02d}-{day:02d}/")
 
     def term_list(self, kind: str) -> str:
         return self.page(f"{kind}/")
