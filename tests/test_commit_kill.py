@@ -60,7 +60,7 @@ MOMENTS = [
     ("os", "replace", 2),  # moving pages into the spare tree
     ("os", "replace", 12),
     ("PagefindProcess", "index_many", 1),  # search: indexing
-    ("search", "_join_shard", 2),  # search: between two shards
+    ("search", "_join_bundle", 1),  # search: joining the site-wide bundle
     ("writer", "switch", 1),  # before the switch
     ("outputtree", "write_new", 2),  # the switch: its journal written, not the marker
     ("outputtree", "_exchange", 1),  # the switch: journal and marker written
