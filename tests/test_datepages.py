@@ -202,3 +202,17 @@ def test_edits_to_dates_and_featured_rebuild_like_a_clean_build(make_site):
     (site / "content/2024/03/c.md").unlink()  # a day's count drops
     rebuild_and_compare(site, featured_days=5000)
     assert "2: 1 article" not in (site / "output/2024/03/index.html").read_text()
+
+
+def test_featuring_an_article_not_on_the_home_page_changes_its_lead(make_site):
+    """The home page lists only `home_latest` articles; the lead may come from further down."""
+    when = [(FIXED_NOW - timedelta(hours=h)).strftime("%Y-%m-%d %H:%M:%S") for h in (1, 2, 30)]
+    site = make_site({"content/a.md": article("One", when[0]),
+                      "content/b.md": article("Two", when[1]),
+                      "content/c.md": article("Yesterday", when[2])},
+                     config='base_url = "https://example.org/"\nhome_latest = 2\n')
+    build_site(site)
+    assert home_lead(site) == ["One"]
+    (site / "content/c.md").write_text(article("Yesterday", when[2], featured="true"))
+    rebuild_and_compare(site)
+    assert home_lead(site) == ["Yesterday"]
