@@ -173,10 +173,7 @@ class Importer:
             if item.post_type == "attachment":
                 self._attachment(item)
             elif item.post_type == "post" and wpposts.skip_reason(item) is None:
-                plan = self._plan(item, used_bundles, used_paths)
-                self.plans[item.post_id] = plan
-                for old in plan.old_paths:
-                    self.by_old_path[old] = plan.path
+                self.plans[item.post_id] = self._plan(item, used_bundles, used_paths)
 
     def _attachment(self, item: Item) -> None:
         url = item.attachment_url or item.link
@@ -199,6 +196,8 @@ class Importer:
         used_bundles.add(f"{folder}/{slug}")
         used_paths.add(path)
         old, unservable = wpposts.old_addresses(item, self.blog_path)
+        for address in old:  # links in other posts to this one will lead to its new URL
+            self.by_old_path[address] = path
         draft = wpposts.DRAFTS.get(item.status, False)
         return wpposts.Plan(item.post_id, f"{folder}/{slug}", slug, date, naive, path,
                             tuple(p for p in old if p != path), tuple(unservable), draft)

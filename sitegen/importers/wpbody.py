@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 
 from ..shortcodes import WORDPRESS_NAMES, parse_args
 from .wpmarkdown import Converter
@@ -86,14 +87,29 @@ def convert(html: str, links: Links) -> Body:
     html = _PRE.sub(lambda m: pres.append(m.group(0)) or f"<pre>xsgpre{len(pres) - 1}x</pre>",
                     html.replace("\r\n", "\n").replace("\r", "\n"))
     html = _SHORTCODE.sub(shortcode, html)
-    html = _URL_LINE.sub(lambda m: keep(f"[embed]{m.group(1)}[/embed]"), html)
+    html = _URL_LINE.sub(lambda m: keep(f"[embed]{unescape(m.group(1))}[/embed]"), html)
     if "<!-- wp:" not in html:
         html = wpautop(html)
     html = re.sub(r"<pre>xsgpre(\d+)x</pre>", lambda m: pres[int(m.group(1))], html)
     markdown = _to_markdown(html, links)
-    markdown = _TOKEN.sub(lambda m: kept[int(m.group(1))], markdown)
+    markdown = _TOKEN.sub(lambda m: kept[int(m.group(1))], _tidy(markdown))
     return Body(markdown.strip() + "\n" if markdown.strip() else "", tuple(gallery),
                 tuple(notes))
+
+
+def _tidy(markdown: str) -> str:
+    """At most one blank line between blocks, outside fenced code."""
+    out: list[str] = []
+    fence = ""
+    for line in markdown.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            marker = stripped[:3]
+            fence = "" if fence == marker else (fence or marker)
+        if not fence and not stripped and out and not out[-1].strip():
+            continue
+        out.append(line.rstrip() if not fence and not line.endswith("  ") else line)
+    return "\n".join(out)
 
 
 def _gallery(text: str, links: Links, used: list[int], notes: list[str]) -> str:

@@ -194,8 +194,8 @@ def _item(elem: ET.Element) -> Item:
                 meta.append((key, fields.get("wp:meta_value", "").strip()))
         elif name == "wp:comment":
             comments += 1
-        else:
-            text[name] = child.text or ""
+        else:  # itertext: markup written unescaped in a field is kept as its text
+            text[name] = child.text or "" if len(child) == 0 else "".join(child.itertext())
 
     def get(key: str) -> str:
         return text.get(key, "").strip()
