@@ -43,7 +43,7 @@ from .shape import remember as remember_shape
 from .shape import replan, site_shape
 from .sources import discover_found, layout_dirs, read_source, stat_signature
 from .urls import Urls
-from .writer import CopyJob, Staged, Survey, Writer, WriteResult, survey_output
+from .writer import CopyJob, Staged, Writer, WriteResult, files_not_as_left, find_strays
 
 if TYPE_CHECKING:
     from .indexes import Indexes
@@ -109,8 +109,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             previous = cache.page_states()  # what the last build wrote: (fingerprint, hash)
             # a stat of every output file, in a forked process while this one reads the sources
             disturbed = stack.enter_context(
-                Background(survey_output, config.output_dir, previous,
-                           frozenset(cache.file_signatures())))
+                Background(files_not_as_left, config.output_dir, previous))
             sources, unused = scan_sources(config, cache)
             intros = intros_signature(config.content_dir)
             hashed = all(s.digest for s in sources)
@@ -119,6 +118,9 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         if unchanged is not None:
             return dataclasses.replace(unchanged, seconds=time.perf_counter() - started,
                                        stage_seconds=tuple(timer.stages))
+        strays = stack.enter_context(  # another forked walk, while the build renders
+            Background(find_strays, config.output_dir,
+                       frozenset(previous) | frozenset(cache.file_signatures())))
         with timer.stage("parse"):
             loaded = parse_articles(sources, config, cache, progress)
             if not hashed:  # the parse workers hashed them
@@ -134,8 +136,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         with timer.stage("plan"):
             digests = _template_digests(config, cache)
             shape = site_shape(config, indexes.articles, digests, intros)
-            survey = disturbed.result()
-            not_as_left = survey.not_as_left
+            not_as_left = disturbed.result()
             todo = replan(cache, config, shape, indexes.articles, previous, not_as_left)
             specs = plan_site(indexes, config, todo.wanted)
         with timer.stage("render"):
@@ -144,7 +145,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         with timer.stage("write"):
             result, changed_urls, signatures = write_output(config, writer, list(staged),
                                                             states, loaded, cache, previous,
-                                                            survey.strays)
+                                                            strays.result())
         search_seconds = 0.0
         search_folders: tuple[str, ...] = ()
         if config.search:
@@ -257,7 +258,7 @@ def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
 
 def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str | None,
                                 states: dict[str, tuple[str, str]],
-                                disturbed: Background[Survey]) -> BuildReport | None:
+                                disturbed: Background[frozenset[str]]) -> BuildReport | None:
     """The last report when no input changed, no date-driven change is due and every file
     the last build wrote is still in place (none is `disturbed`); else None (also when
     `inputs` is not known)."""
@@ -269,8 +270,7 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str |
         return None
     if config.search and search.index_problem(config):
         return None
-    if not states or disturbed.result().not_as_left or \
-            not (config.output_dir / MARKER).is_file():
+    if not states or disturbed.result() or not (config.output_dir / MARKER).is_file():
         return None
     last = cache.get_meta("report")
     counts = json.loads(last) if last else {}
@@ -339,7 +339,7 @@ def scan_sources(config: Config, cache: BuildCache | None = None
         raise ContentError(problems)
     if cache and not defer:
         remember_sources(cache, found, known)
-    return found, tuple(scanned.unused)
+    return found, tuple(sorted(scanned.unused))
 
 
 def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
@@ -565,7 +565,7 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     """Render into the staging folder every page whose fingerprint changed.
 
     `not_as_left`: output paths whose file is not as the last build left it
-    (writer.survey_output), rendered whatever their fingerprint. `kept`: the states of
+    (writer.files_not_as_left), rendered whatever their fingerprint. `kept`: the states of
     pages not planned again (shape.replan), taken as they are. Workers fingerprint their own
     share of the pages, so that work is parallel too.
     """
@@ -625,10 +625,10 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
     if cache.get_meta("committing") == "1":
         # a build killed after its switch, before it recorded its files: the journal lists them
         known |= set(journal_files(writer.work))
+    cache.set_meta("committing", "1")  # until the records match the site in place
     writer.begin(start_empty=not previous, strays=[rel for rel in strays if rel not in planned])
     result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
                                        planned, known=known)
-    cache.set_meta("committing", "1")
     changed_urls = urls.served_by(result.written_paths) & {a.url for a in loaded.articles}
     return result, changed_urls, signatures
 

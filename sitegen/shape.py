@@ -69,7 +69,7 @@ def replan(cache: BuildCache, config: Config, shape: str, articles: Sequence[Art
            previous: dict[str, tuple[str, str]], disturbed: Set[str]) -> Replan:
     """The pages to plan again: those showing an article whose record or body changed, those
     planned by every build, and those whose file is not as the last build left it (output
-    paths in `disturbed`, see writer.survey_output)."""
+    paths in `disturbed`, see writer.files_not_as_left)."""
     everything = Replan(None, {})
     last = cache.get_meta("shape")
     if not last or not last.startswith(shape + "\n"):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .outputtree import (
     MARKER,
+    Journal,
     carry_over,
     is_mount_point,
     marker_text,
@@ -23,6 +24,7 @@ from .outputtree import (
     prepare_spare,
     read_generation,
     remove_empty_folders,
+    save_journal,
     switch,
     write_new,
 )
@@ -79,27 +81,24 @@ def file_size(path: Path | str) -> int:
     return st.st_size if stat.S_ISREG(st.st_mode) else -2
 
 
-@dataclass(frozen=True)
-class Survey:
-    """What a look over output/ found before the build changes anything."""
-
-    not_as_left: frozenset[str]  # recorded pages missing, or not of their recorded size
-    strays: tuple[str, ...] = ()  # files no build recorded writing: somebody else's, kept
-
-
-SURVEY_SKIPS = frozenset({"pagefind", ".sitegen", MARKER})  # the search stage's, sitegen's own
+def files_not_as_left(output: Path, states: Mapping[str, tuple[str, str]]) -> frozenset[str]:
+    """The output paths among `states` (path -> (fingerprint, output hash)) whose file is
+    missing or not of the recorded size: not as the build that recorded them left them (a
+    same-sized change goes unseen)."""
+    prefix = f"{output}{os.sep}"
+    return frozenset(rel for rel, (_fp, out) in states.items()
+                     if file_size(prefix + rel) != size_of(out))
 
 
-def survey_output(output: Path, states: Mapping[str, tuple[str, str]],
-                  copied: frozenset[str]) -> Survey:
-    """Walk output/: the recorded pages not as the build that recorded them left them
-    (missing, or not of the recorded size: a same-sized change goes unseen), and the files
-    nobody recorded (not a page in `states`, not a copy in `copied`), which a build carries
-    into the new site because sitegen did not write them. Runs in a forked process
-    (background.Background) while the build reads its sources."""
-    if not states:
-        return Survey(frozenset())
-    seen: dict[str, int] = {}
+STRAY_SKIPS = frozenset({"pagefind", ".sitegen", MARKER})  # the search stage's, sitegen's own
+
+
+def find_strays(output: Path, recorded: frozenset[str]) -> tuple[str, ...]:
+    """The files in output/ that no build recorded writing (not in `recorded`: pages and
+    copies): somebody else's, which a build carries into the new site. A walk of output/,
+    run in a forked process (background.Background) while the build renders."""
+    if not recorded:
+        return ()
     strays = []
     stack = [(str(output), "")]
     while stack:
@@ -110,18 +109,13 @@ def survey_output(output: Path, states: Mapping[str, tuple[str, str]],
             continue
         for entry in entries:
             path = rel + entry.name
-            if not rel and entry.name in SURVEY_SKIPS:
+            if not rel and entry.name in STRAY_SKIPS:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 stack.append((entry.path, path + "/"))
-            elif path in states:
-                seen[path] = entry.stat(follow_symlinks=False).st_size \
-                    if entry.is_file(follow_symlinks=False) else -2
-            elif path not in copied:
+            elif path not in recorded:
                 strays.append(path)
-    not_as_left = frozenset(rel for rel, (_fp, out) in states.items()
-                            if seen.get(rel, -2) != size_of(out))
-    return Survey(not_as_left, tuple(sorted(strays)))
+    return tuple(sorted(strays))
 
 
 class Stager:
@@ -197,7 +191,11 @@ class Writer:
         written: list[str] = []
         unchanged = 0
         staged = list(staged)
-        if not self.in_place and self._tree_is_empty():  # staging becomes the tree: one rename
+        copies = list(copies)
+        if self.in_place:  # a kill part way leaves new files unrecorded: the journal names them
+            save_journal(self.work, Journal(self.generation_before or "", self.generation,
+                                            tuple(sorted(planned)), ()))
+        elif self._tree_is_empty():  # staging becomes the tree: one rename
             self.staging.mkdir(parents=True, exist_ok=True)
             self.tree.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.staging, self.tree)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sitegen.writer import content_hash, survey_output
+from sitegen.writer import content_hash, files_not_as_left, find_strays
 
 
-def test_pages_not_as_left_are_the_missing_resized_and_replaced_ones(tmp_path):
+def test_files_not_as_left_are_the_missing_resized_and_replaced_ones(tmp_path):
     states = {}
     for rel in ("a/index.html", "b/index.html", "c.xml", "d/index.html", "e.txt"):
         path = tmp_path / rel
@@ -17,17 +17,15 @@ def test_pages_not_as_left_are_the_missing_resized_and_replaced_ones(tmp_path):
     (tmp_path / "d/index.html").unlink()
     (tmp_path / "d/index.html").mkdir()
     (tmp_path / "e.txt").write_bytes(b"<p>E.TXT</p>")  # same size: taken as it was left
-    survey = survey_output(tmp_path, states, frozenset())
-    assert survey.not_as_left == {"b/index.html", "c.xml", "d/index.html"}
-    assert survey_output(tmp_path, {}, frozenset()).not_as_left == frozenset()
+    assert files_not_as_left(tmp_path, states) == {"b/index.html", "c.xml", "d/index.html"}
+    assert files_not_as_left(tmp_path, {}) == frozenset()
 
 
-def test_strays_are_the_files_neither_pages_nor_copies_nor_sitegens_own(tmp_path):
+def test_strays_are_the_files_neither_recorded_nor_sitegens_own(tmp_path):
     for rel in ("index.html", "img/logo.png", "notes/todo.txt", "verify.html",
                 "pagefind/x.pf_meta", ".sitegen-output"):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(rel)
-    states = {"index.html": ("fp", content_hash(b"index.html"))}
-    survey = survey_output(tmp_path, states, frozenset({"img/logo.png"}))
-    assert survey.strays == ("notes/todo.txt", "verify.html")
-    assert survey.not_as_left == frozenset()
+    recorded = frozenset({"index.html", "img/logo.png"})
+    assert find_strays(tmp_path, recorded) == ("notes/todo.txt", "verify.html")
+    assert find_strays(tmp_path, frozenset()) == ()  # no records: nothing to tell apart
