@@ -166,6 +166,16 @@ def test_body_keeps_shortcodes_and_what_markdown_cannot_say():
     assert "[[gallery]] is how" in md
 
 
+def test_block_editor_figure_kept_without_its_bookkeeping():
+    md = convert('<!-- wp:image --><figure class="wp-block-image"><img src="a.jpg" alt="" '
+                 'data-id="5" data-link="x"/><figcaption>Cap</figcaption></figure>'
+                 '<!-- /wp:image --><p>The <acronym title="National">NASA</acronym>.</p>',
+                 links()).markdown
+    assert '<figure class="wp-block-image"><img alt="" src="a.jpg"/>' in md
+    assert "<figcaption>Cap</figcaption>" in md and "data-" not in md
+    assert '<abbr title="National">NASA</abbr>' in md
+
+
 def test_body_links_to_old_posts_and_uploads_rewritten():
     body = convert(
         f'<a href="{BLOG}/2019/02/14/old/#part">Earlier</a> and '

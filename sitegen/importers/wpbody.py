@@ -160,6 +160,8 @@ def _to_markdown(html: str, links: Links) -> str:
 
     soup = BeautifulSoup(html, "html.parser")
     for element in soup.find_all(True):
+        for name in [a for a in element.attrs if a.startswith("data-")]:
+            del element[name]  # the block editor's own bookkeeping (data-id, data-link)
         for attr in ("href", "src", "poster"):
             url = element.get(attr)
             if isinstance(url, str) and url.startswith(("http://", "https://", "/")):

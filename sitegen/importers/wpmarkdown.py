@@ -125,7 +125,8 @@ def _keep_inline(self: Converter, el: Any, text: str, parent_tags: Any) -> str:
         return text
     kept = INLINE_ATTRS.get(el.name, ())
     attrs = "".join(f' {name}="{_attr(el.attrs[name])}"' for name in kept if name in el.attrs)
-    return f"<{el.name}{attrs}>{text}</{el.name}>"
+    tag = "abbr" if el.name == "acronym" else el.name  # HTML5 has no <acronym>
+    return f"<{tag}{attrs}>{text}</{tag}>"
 
 
 def _attr(value: Any) -> str:
