@@ -1,23 +1,23 @@
-// The search page: Pagefind over the year shards listed in <bundle>/manifest.json.
+// The search page: Pagefind over the one site-wide bundle in <bundle> (see sitegen/search/).
 //
-// The newest shard is opened with its pagefind.js and the older ones are merged into it with
-// Pagefind's multisite mergeIndex; each shard tags its pages with a synthetic filter
-// (`shard: "2019"`, Pagefind's mergeFilter). "Best match first" is one search over all shards.
-// "Newest first" cannot be one search: Pagefind sorts each shard on its own and then orders the
-// merged results by score, and a sorted shard scores its pages by their rank in that shard
-// (n-1 ... 0), so the shards would interleave. The unsorted search tells how many results
-// each shard has (the counts of the shard filter); a page of results then asks only the shards
-// it covers, newest shard first, each one sorted by date. Shards are UTC years of publication
-// and the sort key is the UTC instant, so the order is exact across shards.
+// One index over every article, so a query finds exactly what one Pagefind index finds, with
+// its scores. With words, the best match comes first; "Newest first" asks Pagefind to sort by
+// the `date` sort (the UTC instant). Words in quotes are an exact phrase (Pagefind's own).
 //
-// The query lives in the URL (?q=...&section=...&year=...&tag=...&author=...&sort=relevance):
-// a search can be shared, and the back button goes back to the previous one.
+// The date range (from/to, the article's own calendar date) is not a Pagefind filter: the
+// results sorted newest first are in date order, so the pages at the edges of the range are
+// found by bisection, loading a few results' data (each one small fragment) rather than all.
+//
+// The query lives in the URL (?q=...&section=...&year=...&tag=...&author=...&from=...&to=...
+// &sort=newest): a search can be shared, and the back button goes back to the previous one.
 
 const PAGE_SIZE = 10;
 const FILTERS = ["section", "year", "tag", "author"];
+const RANGE = ["from", "to"];
 const TYPING_DELAY_MS = 300;
 const SLOW_MS = 400;
-const SHARD = "shard"; // the synthetic filter naming the shard of a page
+const DAY_MS = 86_400_000;
+const MAX_OFFSET_MS = 14 * 3_600_000; // the widest UTC offset: a local date spans these around it
 
 const form = document.getElementById("search");
 if (form) {
@@ -30,6 +30,7 @@ function start(form) {
   const input = form.querySelector("#search-q");
   const sortSelect = form.querySelector("#search-sort");
   const filterSelects = [...form.querySelectorAll("select[data-filter]")];
+  const rangeInputs = [...form.querySelectorAll("input[data-range]")];
   const status = document.getElementById("search-status");
   const list = document.getElementById("search-results");
   const more = document.getElementById("search-more");
@@ -48,80 +49,48 @@ function start(form) {
   let current = null; // {results, shown, state}
   let typing = false; // a burst of typing owns the history entry it created
   let typingTimer = 0;
-  const ready = loadBundle(bundle);
+  const ready = loadBundle(bundle, base);
 
   function setStatus(text, showHint = false) {
     status.textContent = text;
     hint.hidden = !showHint;
   }
 
-  let engine = null;
-  function openEngine() {
-    engine ||= ready.then(async ({ pagefind, manifest }) => {
-      const [first, ...rest] = manifest.shards;
-      const instance = pagefind.createInstance({
-        basePath: bundle + first.path, baseUrl: base, excerptLength: 24,
-        mergeFilter: { [SHARD]: first.id },
-      });
-      const merges = rest.map((shard) => instance.mergeIndex(bundle + shard.path,
-        { baseUrl: base, mergeFilter: { [SHARD]: shard.id } }));
-      await Promise.all([instance.init(), ...merges]);
-      return { instance, manifest };
-    });
-    return engine;
+  function newestFirst(state) {
+    return state.sort === "newest" || !state.q;
   }
 
-  // The results of a search as {total, slice(start, end)}: relevance order as Pagefind gives
-  // it, or newest first, asking each shard (sorted by date) only when a page reaches it.
+  // The results of a search, in the order asked for, within the date range.
   async function searchResults(state, filters) {
-    const { instance, manifest } = await openEngine();
+    const pagefind = await ready;
     const term = state.q || null;
-    const response = await instance.search(term, { filters });
-    const results = response ? response.results : [];
-    if (state.sort === "relevance" && state.q) {
-      return { total: results.length, slice: async (a, b) => results.slice(a, b) };
+    const newest = newestFirst(state);
+    const response = await pagefind.search(term, newest ? { filters, sort: { date: "desc" } }
+      : { filters });
+    let results = response ? response.results : [];
+    if (state.from || state.to) {
+      const byDate = newest ? results
+        : ((await pagefind.search(term, { filters, sort: { date: "desc" } })) || {}).results || [];
+      const inRange = await withinDates(byDate, state.from, state.to);
+      results = newest ? inRange : results.filter((r) => inRange.ids.has(r.id));
     }
-    const counts = (response && response.filters && response.filters[SHARD]) || {};
-    const shards = manifest.shards.map((shard) => [shard.id, counts[shard.id] || 0])
-      .filter(([, count]) => count > 0);
-    const sorted = new Map();
-    const shardResults = (id) => {
-      if (!sorted.has(id)) {
-        const options = { filters: { ...filters, [SHARD]: id }, sort: { date: "desc" } };
-        sorted.set(id, instance.search(term, options).then((r) => (r ? r.results : [])));
-      }
-      return sorted.get(id);
-    };
-    const total = shards.reduce((sum, [, count]) => sum + count, 0);
-    const slice = async (a, b) => {
-      const parts = [];
-      let offset = 0;
-      for (const [id, count] of shards) {
-        if (offset >= b) break;
-        if (offset + count > a) {
-          const from = Math.max(0, a - offset);
-          const to = b - offset;
-          parts.push(shardResults(id).then((r) => r.slice(from, to)));
-        }
-        offset += count;
-      }
-      return (await Promise.all(parts)).flat();
-    };
-    return { total, slice };
+    return results;
   }
 
   function readState(params) {
     const state = {
       q: (params.get("q") || "").trim(),
-      sort: params.get("sort") === "relevance" ? "relevance" : "",
+      sort: params.get("sort") === "newest" ? "newest" : "",
     };
     for (const key of FILTERS) state[key] = params.get(key) || "";
+    for (const key of RANGE) state[key] = isoDay(params.get(key)) || "";
     return state;
   }
 
   function formState() {
     const state = { q: input.value.trim(), sort: sortSelect.value };
     for (const select of filterSelects) state[select.dataset.filter] = select.value;
+    for (const field of rangeInputs) state[field.dataset.range] = isoDay(field.value) || "";
     return state;
   }
 
@@ -135,12 +104,13 @@ function start(form) {
       }
       select.value = value;
     }
+    for (const field of rangeInputs) field.value = state[field.dataset.range];
   }
 
   function stateUrl(state) {
     const params = new URLSearchParams();
     if (state.q) params.set("q", state.q);
-    for (const key of FILTERS) if (state[key]) params.set(key, state[key]);
+    for (const key of [...FILTERS, ...RANGE]) if (state[key]) params.set(key, state[key]);
     if (state.sort) params.set("sort", state.sort);
     const query = params.toString();
     return location.pathname + (query ? `?${query}` : "");
@@ -159,9 +129,11 @@ function start(form) {
     const words = state.q ? ` for “${state.q}”` : "";
     const narrowed = FILTERS.filter((key) => state[key])
       .map((key) => `${key} ${state[key]}`);
+    if (state.from) narrowed.push(`from ${state.from}`);
+    if (state.to) narrowed.push(`to ${state.to}`);
     const within = narrowed.length ? ` in ${narrowed.join(", ")}` : "";
     if (count === 0) return `No results${words}${within}.`;
-    const order = state.sort === "relevance" && state.q ? "best match first" : "newest first";
+    const order = newestFirst(state) ? "newest first" : "best match first";
     const noun = count === 1 ? "result" : "results";
     return `${count.toLocaleString()} ${noun}${words}${within}, ${order}.`;
   }
@@ -170,7 +142,7 @@ function start(form) {
     const id = ++runId;
     const filters = {};
     for (const key of FILTERS) if (state[key]) filters[key] = state[key];
-    if (!state.q && !Object.keys(filters).length) {
+    if (!state.q && !Object.keys(filters).length && !state.from && !state.to) {
       current = null;
       list.replaceChildren();
       more.hidden = true;
@@ -200,65 +172,24 @@ function start(form) {
 
   async function showMore(id, moveFocus) {
     const { results, shown, state } = current;
-    const batch = await results.slice(shown, shown + PAGE_SIZE);
-    const pages = await Promise.all(batch.map((result) => result.data()));
+    const batch = results.slice(shown, shown + PAGE_SIZE);
+    const pages = await Promise.all(batch.map(pageData));
     if (id !== runId) return;
     const items = pages.map(renderResult);
     list.append(...items);
     current.shown += items.length;
-    more.hidden = current.shown >= results.total;
-    let text = describe(state, results.total);
-    if (results.total > current.shown) {
+    more.hidden = current.shown >= results.length;
+    let text = describe(state, results.length);
+    if (results.length > current.shown) {
       text += ` Showing ${current.shown.toLocaleString()}.`;
     }
-    setStatus(text, results.total === 0);
+    setStatus(text, results.length === 0);
     if (moveFocus && items[0]) items[0].querySelector("a").focus();
   }
 
-  function renderResult(page) {
-    const meta = page.meta || {};
-    const item = document.createElement("li");
-    item.className = "search-result";
-    const heading = document.createElement("h2");
-    heading.className = "search-result-title";
-    const link = document.createElement("a");
-    link.href = page.url;
-    link.textContent = meta.title || page.url;
-    heading.append(link);
-    item.append(heading);
-    const line = document.createElement("p");
-    line.className = "search-result-meta";
-    if (meta.date) {
-      const time = document.createElement("time");
-      if (meta.datetime) time.dateTime = meta.datetime;
-      time.textContent = meta.date;
-      line.append(time);
-    }
-    if (meta.section) {
-      if (line.childNodes.length) {
-        const dot = document.createElement("span");
-        dot.setAttribute("aria-hidden", "true");
-        dot.textContent = " · ";
-        line.append(dot);
-      }
-      const section = document.createElement("span");
-      section.className = "search-result-section";
-      section.textContent = meta.section;
-      line.append(section);
-    }
-    if (line.childNodes.length) item.append(line);
-    if (page.excerpt) {
-      const excerpt = document.createElement("p");
-      excerpt.className = "search-result-excerpt";
-      appendExcerpt(excerpt, page.excerpt);
-      item.append(excerpt);
-    }
-    return item;
-  }
-
   async function loadFilterOptions() {
-    const { instance } = await openEngine();
-    const all = await instance.filters();
+    const pagefind = await ready;
+    const all = await pagefind.filters();
     for (const select of filterSelects) {
       const key = select.dataset.filter;
       const counts = all[key] || {};
@@ -289,8 +220,8 @@ function start(form) {
       typing = true;
     }, TYPING_DELAY_MS);
   });
-  for (const select of [...filterSelects, sortSelect]) {
-    select.addEventListener("change", () => {
+  for (const field of [...filterSelects, sortSelect, ...rangeInputs]) {
+    field.addEventListener("change", () => {
       clearTimeout(typingTimer);
       typing = false;
       commit(true);
@@ -307,42 +238,164 @@ function start(form) {
     run(state);
   });
 
-  const initial = readState(new URLSearchParams(location.search));
-  fillForm(initial);
-  ready.then(({ manifest }) => {
-    if (!manifest.shards.length) {
-      setStatus("The archive has no articles to search yet.", true);
-      return;
-    }
+  fillForm(readState(new URLSearchParams(location.search)));
+  ready.then(() => {
     loadFilterOptions().catch((error) => console.error(error));
     run(readState(new URLSearchParams(location.search)));
-  }, (error) => {
-    console.error(error);
-    setStatus("Search is not available right now.", true);
+  }, async (error) => {
+    const empty = await archiveIsEmpty(bundle);
+    if (!empty) console.error(error);
+    setStatus(empty ? "The archive has no articles to search yet."
+      : "Search is not available right now.", true);
   });
 }
 
-async function loadBundle(bundle) {
-  const response = await fetch(`${bundle}manifest.json`, { cache: "no-cache" });
-  if (!response.ok) throw new Error(`${bundle}manifest.json: HTTP ${response.status}`);
-  const manifest = await response.json();
-  if (!manifest.shards.length) return { pagefind: null, manifest };
-  const pagefind = await import(`${bundle}${manifest.runtime}pagefind.js`);
-  return { pagefind, manifest };
+async function loadBundle(bundle, base) {
+  const pagefind = await import(`${bundle}pagefind.js`);
+  await pagefind.options({ basePath: bundle, baseUrl: base, excerptLength: 24 });
+  await pagefind.init();
+  return pagefind;
 }
 
-// Pagefind's excerpt is text with "<" and ">" escaped and the matched words in <mark>:
-// rebuilt here from text nodes, so nothing in an article can become markup on this page.
-function appendExcerpt(node, excerpt) {
-  excerpt.split(/<mark>|<\/mark>/).forEach((part, index) => {
-    const text = part.replace(/&lt;/g, "<").replace(/&gt;/g, ">");
-    if (!text) return;
-    if (index % 2) {
-      const mark = document.createElement("mark");
-      mark.textContent = text;
-      node.append(mark);
-    } else {
-      node.append(text);
+// A site without articles has no bundle at all.
+async function archiveIsEmpty(bundle) {
+  try {
+    const response = await fetch(`${bundle}pagefind-entry.json`, { method: "HEAD" });
+    return response.status === 404;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- the date range
+
+const loaded = new WeakMap(); // result -> the promise of its data: each fragment loaded once
+
+function pageData(result) {
+  if (!loaded.has(result)) loaded.set(result, result.data());
+  return loaded.get(result);
+}
+
+function isoDay(text) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text || "") ? text : "";
+}
+
+// The results (newest first) whose own calendar date lies in [from, to], either bound
+// optional, as a list with a set of their ids.
+async function withinDates(byDate, from, to) {
+  const instant = async (index) => Date.parse((await pageData(byDate[index])).meta.datetime || "");
+  // In newest-first order, "at or after t" holds for a first run of the results.
+  const countFrom = async (t) => {
+    let low = 0;
+    let high = byDate.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((await instant(middle)) >= t) low = middle + 1; else high = middle;
     }
-  });
+    return low;
+  };
+  const upper = to ? Date.parse(`${to}T00:00:00Z`) + DAY_MS : Infinity; // local day's end, in UTC
+  const lower = from ? Date.parse(`${from}T00:00:00Z`) : -Infinity;
+  // Surely in: instants at least MAX_OFFSET_MS inside the bounds; the edges are checked by date.
+  const [outerStart, innerStart, innerEnd, outerEnd] = await Promise.all([
+    countFrom(upper + MAX_OFFSET_MS), countFrom(upper - MAX_OFFSET_MS),
+    countFrom(lower + MAX_OFFSET_MS), countFrom(lower - MAX_OFFSET_MS)]);
+  const edge = async (index) => {
+    const day = ((await pageData(byDate[index])).meta.datetime || "").slice(0, 10);
+    return (!from || day >= from) && (!to || day <= to);
+  };
+  const keep = [];
+  const check = [];
+  for (let index = outerStart; index < outerEnd; index += 1) {
+    if (index >= innerStart && index < innerEnd) keep.push(index);
+    else check.push(index);
+  }
+  const checked = await Promise.all(check.map(edge));
+  const chosen = new Set([...keep, ...check.filter((_, n) => checked[n])]);
+  const results = byDate.filter((_, index) => chosen.has(index));
+  results.ids = new Set(results.map((r) => r.id));
+  return results;
+}
+
+// ---------------------------------------------------------------- one result
+
+function renderResult(page) {
+  const meta = page.meta || {};
+  const item = document.createElement("li");
+  item.className = "search-result headline";
+  const heading = document.createElement("h2");
+  heading.className = "headline-title";
+  const link = document.createElement("a");
+  link.href = page.url;
+  link.textContent = meta.title || page.url;
+  heading.append(link);
+  item.append(heading);
+  const line = document.createElement("p");
+  line.className = "headline-meta";
+  if (meta.section) {
+    const section = document.createElement("span");
+    section.className = "section-link search-result-section";
+    section.textContent = meta.section;
+    line.append(section);
+  }
+  if (meta.date) {
+    if (line.childNodes.length) {
+      const dot = document.createElement("span");
+      dot.setAttribute("aria-hidden", "true");
+      dot.textContent = " · ";
+      line.append(dot);
+    }
+    const time = document.createElement("time");
+    if (meta.datetime) time.dateTime = meta.datetime;
+    time.textContent = meta.date;
+    line.append(time);
+  }
+  if (line.childNodes.length) item.append(line);
+  const parts = withoutHeadline(excerptParts(page.excerpt || ""), meta.title || "");
+  if (parts.some((part) => part.text.trim())) {
+    const excerpt = document.createElement("p");
+    excerpt.className = "headline-summary search-result-excerpt";
+    for (const part of parts) {
+      if (part.marked) {
+        const mark = document.createElement("mark");
+        mark.textContent = part.text;
+        excerpt.append(mark);
+      } else {
+        excerpt.append(part.text);
+      }
+    }
+    item.append(excerpt);
+  }
+  return item;
+}
+
+// Pagefind's excerpt is text with "<", ">" and "&" escaped and the matched words in <mark>:
+// read here into text parts, so nothing in an article can become markup on this page.
+function excerptParts(excerpt) {
+  return excerpt.split(/<mark>|<\/mark>/).map((part, index) => ({
+    text: part.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, "\"")
+      .replace(/&#39;/g, "'").replace(/&amp;/g, "&"),
+    marked: index % 2 === 1,
+  })).filter((part) => part.text);
+}
+
+// Pagefind's text of a page starts with its headline ("Headline. Body..."): shown above the
+// excerpt already, it is dropped from an excerpt that starts with it.
+function withoutHeadline(parts, title) {
+  const plain = parts.map((part) => part.text).join("");
+  if (!title || !plain.startsWith(title)) return parts;
+  let skip = title.length;
+  if (plain[skip] === ".") skip += 1;
+  if (skip < plain.length && !/\s/.test(plain[skip])) return parts; // a longer first word
+  while (skip < plain.length && /\s/.test(plain[skip])) skip += 1;
+  const out = [];
+  for (const part of parts) {
+    if (skip >= part.text.length) {
+      skip -= part.text.length;
+      continue;
+    }
+    out.push({ text: part.text.slice(skip), marked: part.marked });
+    skip = 0;
+  }
+  return out;
 }
