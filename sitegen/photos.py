@@ -18,6 +18,9 @@ from .urls import Urls
 REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
 HEADER_BYTES = 512 * 1024  # a JPEG's size marker may follow large EXIF or ICC blocks
 # JPEG start-of-frame markers that carry the size (not DHT 0xC4, JPG 0xC8, DAC 0xCC)
+SVG_TAG = re.compile(rb"<svg\b[^>]*>", re.DOTALL)
+SVG_ATTR = re.compile(rb"""([\w:-]+)\s*=\s*["']([^"']*)["']""")
+SVG_LENGTH = re.compile(rb"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:px)?\s*")
 SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB,
                          0xCD, 0xCE, 0xCF})
 
@@ -72,6 +75,8 @@ def header_size(head: bytes) -> tuple[int, int] | None:
         size = _jpeg_size(head)
     elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         size = _webp_size(head)
+    elif b"<svg" in head[:4096]:
+        size = _svg_size(head)
     if size is None or not all(0 < n < 1_000_000 for n in size):
         return None
     return size
@@ -95,6 +100,22 @@ def _jpeg_size(head: bytes) -> tuple[int, int] | None:
             return width, height
         i += 2 + length
     return None
+
+
+def _svg_size(head: bytes) -> tuple[int, int] | None:
+    """The root element's width and height (unitless or px), else its viewBox's."""
+    tag = SVG_TAG.search(head)
+    if tag is None:
+        return None
+    attrs = dict(SVG_ATTR.findall(tag.group(0)))
+    width, height = (SVG_LENGTH.fullmatch(attrs.get(name, b"")) for name in (b"width", b"height"))
+    if width and height:
+        return round(float(width.group(1))), round(float(height.group(1)))
+    box = attrs.get(b"viewBox", b"").replace(b",", b" ").split()
+    try:
+        return (round(float(box[2])), round(float(box[3]))) if len(box) == 4 else None
+    except ValueError:
+        return None
 
 
 def _webp_size(head: bytes) -> tuple[int, int] | None:

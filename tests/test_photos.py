@@ -38,6 +38,10 @@ def test_header_sizes_of_png_jpeg_gif_webp():
     vp8x = b"RIFF" + b"\0" * 4 + b"WEBPVP8X" + b"\0" * 8 + (299).to_bytes(3, "little") \
         + (199).to_bytes(3, "little")
     assert header_size(vp8x) == (300, 200)
+    assert header_size(b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10px">') \
+        == (10, 10)
+    assert header_size(b'<?xml version="1.0"?><svg width="100%" viewBox="0 0 300 150">') \
+        == (300, 150)
     assert header_size(b"<svg/>") is None and header_size(b"\x89PNG") is None
 
 
