@@ -478,6 +478,10 @@ def test_bench_search_runs_on_a_tiny_archive(tmp_path: Path):
     assert run["single"].pieces == 1 and run["pieces"].pieces > 1
     assert run["edit"].pieces == 1 and run["no-op"].pieces == 0
     assert "| pieces |" in bench_search.report(results, 1)
+    if results[0].page:  # Chromium is here: the search page's costs, a row a query
+        assert [cost.query for cost in results[0].page] == list(bench_search.QUERIES)
+        assert all(cost.requests > 3 and cost.kilobytes > 10 for cost in results[0].page)
+        assert "time to a first result" in bench_search.report(results, 1)
 
 
 def test_the_pagefind_binary_is_found_as_pagefinds_own_package_finds_it(monkeypatch, tmp_path):

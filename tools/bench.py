@@ -488,6 +488,7 @@ class SizeResult:
     measurements: dict[str, list[Measurement]]
     hugo_pages: int = 0  # HTML files Hugo wrote (first run)
     revision: str = ""  # the sitegen source measured
+    search_page: list[dict[str, Any]] = field(default_factory=list)  # bench_search.PageCost
     notes: list[str] = field(default_factory=list)
 
     def seconds(self, scenario: str) -> list[float]:
@@ -560,6 +561,11 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None],
                 site = new_run_site(run / "search")
                 m = sitegen(site, "cold_search", run, search=True)
                 done.append(f"cold+search {m.seconds:.2f} s")
+                if i == 1:  # the search page in headless Chromium, over this build
+                    import bench_search
+
+                    result.search_page = [dataclasses.asdict(cost) for cost in
+                                          bench_search.browser_costs(site / "out")]
             else:
                 site = cold_site
             m = sitegen(site, "warm", run, search=opts.search)
@@ -715,6 +721,11 @@ def table_rows(res: SizeResult, baseline: SizeResult | None = None) -> list[Row]
                      ref("Pagefind CLI", "pagefind"),
                      fmt_ratio(ratio(statistics.median(search) if search else None, pagefind)),
                      "", ""))
+    for cost in res.search_page:  # cold browser: requests and bytes until a first result
+        rows.append((f"search page, `{cost['query']}` ({cost['results']:,} results): "
+                     "time to a first result", f"{cost['milliseconds']:,.0f} ms",
+                     f"{cost['requests']} requests, {cost['kilobytes']:,.0f} KB fetched",
+                     "", "", ""))
     warm_label = "warm no-change rebuild" + (", with search" if m.get("cold_search") else "")
     rows.append((warm_label, fmt_s(res.seconds("warm")), ref("Hugo cold", "hugo"),
                  fmt_ratio(ratio(res.median("warm"), hugo)), *target("warm")))
