@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 # Names handled here rather than by a template.
 URL_TAGS = ("post_url", "link", "ref", "relref")
 MAX_DEPTH = 8  # includes and inner content that expand into more calls
-_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.S)
 _BLOCK = re.compile(r"\s*<(?:address|article|aside|audio|blockquote|details|div|dl|figure|h[1-6]|"
                     r"hr|iframe|ol|p|pre|section|table|ul|video)\b")
 _MARKDOWN_INCLUDES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".txt")
@@ -102,10 +101,27 @@ class Expansion:
         for _ in range(MAX_DEPTH + 1):  # output of a call may hold tokens of inner calls
             if self.nonce not in html:
                 break
-            html = _PARAGRAPH.sub(lambda m: self._paragraph(m.group(1), token)
-                                  if self.nonce in m.group(1) else m.group(0), html)
+            html = self._split_paragraphs(html, token)
             html = token.sub(lambda m: self.blocks.get(m.group(1), ""), html)
         return html
+
+    def _split_paragraphs(self, html: str, token: re.Pattern[str]) -> str:
+        """Each `<p>…</p>` holding a token, through `_paragraph`; found from the tokens
+        rather than by a pattern tried at every paragraph of the body."""
+        out: list[str] = []
+        at = 0
+        while (found := html.find(self.nonce, at)) >= 0:
+            start = html.rfind("<p>", at, found)
+            end = html.find("</p>", found)
+            if start < 0 or end < 0 or html.find("</p>", start, found) >= 0:
+                out.append(html[at:found + 1])  # not inside a paragraph
+                at = found + 1
+                continue
+            out.append(html[at:start])
+            out.append(self._paragraph(html[start + 3:end], token))
+            at = end + 4
+        out.append(html[at:])
+        return "".join(out)
 
     def _pairs(self, html: str, pair: re.Pattern[str]) -> str:
         """Each paired call's inner HTML, between its start and end markers, rendered by its
@@ -118,10 +134,11 @@ class Expansion:
                 match.group(3).strip())
             return f"{n}{number}z"
 
+        start = re.compile(rf"{n}\d+s")
         for _ in range(MAX_DEPTH + 1):
-            html, count = pair.subn(rendered, html)
-            if not count:
+            if not start.search(html):
                 break
+            html = pair.sub(rendered, html)
         return html
 
     def _paragraph(self, inner: str, token: re.Pattern[str]) -> str:

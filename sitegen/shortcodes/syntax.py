@@ -71,8 +71,12 @@ Piece = str | Tag | Unterminated
 
 def may_contain(text: str, wp_names: tuple[str, ...] = WORDPRESS_NAMES) -> bool:
     """Whether `text` can hold a call at all: the fast path of every article without one."""
-    if "{{" in text or "{%" in text:
-        return True
+    return "{{" in text or "{%" in text or may_hold_bracket_call(text, wp_names)
+
+
+def may_hold_bracket_call(text: str, wp_names: tuple[str, ...]) -> bool:
+    """Whether a WordPress-style call (`[name`, `[/name`) can be in `text`: Markdown links put
+    '[' everywhere, and the full pattern tried at each of them cost more than the scan."""
     at = text.find("[")
     while at >= 0:  # a false positive ('[captions]') only costs the full scan
         if text.startswith(wp_names, at + 1) or text.startswith(wp_names, at + 2):
@@ -108,9 +112,9 @@ def scan(text: str, wp_names: tuple[str, ...] = WORDPRESS_NAMES) -> list[Piece]:
             opener = _VERBATIM_OPEN.match(chunk)
             assert opener is not None
             pieces.append(Unterminated(opener.group("l") or "highlight", start))
-            pieces.extend(_tags(chunk[opener.end():], start + opener.end(), wp))
+            pieces.extend(_tags(chunk[opener.end():], start + opener.end(), wp, wp_names))
         else:
-            pieces.extend(_tags(chunk, start, wp))
+            pieces.extend(_tags(chunk, start, wp, wp_names))
     return pieces
 
 
@@ -222,12 +226,13 @@ def _code_regions(text: str) -> list[tuple[int, int]]:
     return regions
 
 
-def _tags(chunk: str, base: int, wp: re.Pattern[str]) -> list[Piece]:
+def _tags(chunk: str, base: int, wp: re.Pattern[str], wp_names: tuple[str, ...]
+          ) -> list[Piece]:
     """Text and tags of a region outside code; code spans stay text."""
     if "{" not in chunk and "[" not in chunk:
         return [chunk]
     found = [m for m in _matches(chunk) if not m.group("code")] if "{" in chunk else []
-    if "[" in chunk:
+    if "[" in chunk and may_hold_bracket_call(chunk, wp_names):
         brackets = list(wp.finditer(chunk))
         if brackets:
             found = _merge(found, brackets, chunk)
