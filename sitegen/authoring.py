@@ -25,10 +25,12 @@ def article_date(config: Config) -> datetime:
 
 
 def front_matter(title: str, when: datetime, section: str | None = None,
-                 tags: Sequence[str] = (), authors: Sequence[str] = ()) -> str:
-    """The front matter block of a new draft, every value quoted as YAML needs it."""
+                 tags: Sequence[str] = (), authors: Sequence[str] = (), slug: str = "") -> str:
+    """The front matter block of a new draft, every value quoted as YAML needs it. `slug` is
+    written out: the URL stays when the headline is edited."""
     fields: dict[str, Any] = {
         "title": title,
+        "slug": slug or slugify(title),
         "date": when.strftime("%Y-%m-%d %H:%M:%S %z"),
         "section": section or "",
         "tags": list(tags),
@@ -64,7 +66,7 @@ def new_article(config: Config, title: str, *, section: str | None = None,
         raise SitegenError(f"{bundle} already exists: choose another headline")
     text = front_matter(title, when, section.strip() if section else None,
                         [t.strip() for t in tags if t.strip()],
-                        [a.strip() for a in authors if a.strip()])
+                        [a.strip() for a in authors if a.strip()], slug)
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with path.open("x", encoding="utf-8", newline="\n") as out:  # "x": never overwrite

@@ -161,6 +161,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             if not config.search:
                 search.follow_generation(config, writer.generation_before, writer.generation)
             _remember_pages(cache, states, previous, signatures)
+        from .redirects import redirect_count
+
         report = BuildReport(
             articles=len(loaded.articles), pages_planned=len(specs) + len(todo.kept),
             pages_rendered=len(staged), files_written=result.written,
@@ -168,6 +170,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             seconds=time.perf_counter() - started, stage_seconds=tuple(timer.stages),
             warnings=tuple(map(str, loaded.warnings)), skipped=tuple(map(str, loaded.skipped)),
             search_seconds=search_seconds, unused=unused,
+            redirects=redirect_count(indexes.articles, config),
         )
         _remember_build(cache, inputs, loaded, report)
         # after a full plan (`wanted` None), `specs` is the whole plan: its skeleton is kept
@@ -278,7 +281,8 @@ def _unchanged_since_last_build(config: Config, cache: BuildCache, inputs: str |
                        pages_rendered=0, files_written=0, files_unchanged=len(states),
                        files_removed=0, seconds=0.0,
                        warnings=tuple(counts.get("warnings", ())),
-                       unused=tuple(counts.get("unused", ())))
+                       unused=tuple(counts.get("unused", ())),
+                       redirects=counts.get("redirects", 0))
 
 
 def _remember_build(cache: BuildCache, inputs: str, loaded: Loaded, report: BuildReport
@@ -287,7 +291,8 @@ def _remember_build(cache: BuildCache, inputs: str, loaded: Loaded, report: Buil
     cache.set_meta("valid_until", loaded.valid_until.isoformat() if loaded.valid_until else "")
     cache.set_meta("report", json.dumps({"articles": report.articles,
                                          "warnings": list(report.warnings),
-                                         "unused": list(report.unused)}))
+                                         "unused": list(report.unused),
+                                         "redirects": report.redirects}))
 
 
 # ---------------------------------------------------------------- load and parse

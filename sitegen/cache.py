@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 10  # bump when parsed records or page fingerprints change shape
+CACHE_FORMAT = 11  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -81,13 +81,14 @@ def card_digest(article: Article) -> str:
 
 def outline_digest(article: Article, updated: datetime | None = None) -> str:
     """A digest of the article's place in the site's shape (shape.site_shape): its URL, dates,
-    story and terms. Computed once where the article is parsed, like `card`. `updated`: in
-    place of the article's own (with_revisions)."""
+    story, terms and aliases (its redirect pages). Computed once where the article is
+    parsed, like `card`. `updated`: in place of the article's own (with_revisions)."""
     terms = "\1".join(f"{t.name}\2{t.slug}\2{t.url}" if t else "" for t in
                       (article.section, *article.tags, None, *article.authors))
     when = updated or article.updated
     updated = when.isoformat() if when else ""
-    line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0{terms}"
+    line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0{terms}" \
+        f"\0{chr(1).join(article.aliases)}"
     return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
 
 

@@ -59,18 +59,28 @@ _ARTICLE_FEATURES = ("image", "updated", "corrections", "link", "dateline", "sou
                      "story", "section", "tags", "authors", "summary", "revisions", "extra")
 
 
-def check_site(config: Config) -> list[Problem]:
-    """Every problem of the site: errors, and warnings (errors when `config.strict`)."""
+def check_site(config: Config, fix: bool = False, notes: list[str] | None = None
+               ) -> list[Problem]:
+    """Every problem of the site: errors, and warnings (errors when `config.strict`); then the
+    published URLs the commit being made would lose (urlcheck.py; `fix` adds their aliases,
+    reported with severity "fixed"). `notes` receives what else to say (a check skipped)."""
     with tempfile.TemporaryDirectory(prefix="sitegen-check-") as tmp:
         # Never stop at an error, and keep the parse cache in the temporary folder. Only
         # settings outside the output-affecting digest change, so the parse-cache keys are
         # the build's: articles the last build parsed are read from its cache, read-only.
         work = dataclasses.replace(config, keep_going=True, strict=False, cache_dir=Path(tmp))
         cache = _ReadThroughCache(work.cache_dir, work.output_dir, config.cache_dir)
+        checker = _Checker(config, cache)
         try:
-            return _Checker(config, cache).run(work)
+            problems = checker.run(work)
         finally:
             cache.close()
+    from .urlcheck import check_urls
+
+    moved, said = check_urls(config, checker.published, fix)
+    if notes is not None:
+        notes.extend(said)
+    return problems + moved
 
 
 class _ReadThroughCache(BuildCache):
@@ -132,6 +142,7 @@ class _Checker:
         self.folder = Path(config.content_dir.name)
         self.problems: list[Problem] = []
         self.markdown: MarkdownRenderer | None = None
+        self.published: list[Article] = []
 
     def run(self, work: Config) -> list[Problem]:
         sources = self.load()
@@ -144,7 +155,7 @@ class _Checker:
                                  dataclasses.replace(problem, severity=severity))
         articles = self.all_parsed(sources, loaded.articles, work)
         self.check_people([a for a, _key in articles])
-        published = list(loaded.articles)
+        published = self.published = list(loaded.articles)
         others = [a for a, _key in articles[len(published):]]
         unpublished = [a for a in others if not self.config.publishes(a)]
         indexes = build_indexes(published, self.config.related_count)
@@ -224,7 +235,9 @@ class _Checker:
             return plan_site(indexes, self.config)
         except ContentError as exc:  # two pages want one URL: report, and check the rest
             self.problems.extend(exc.problems)
-        html_pages = list(plan_pages(indexes, self.config, self.urls))
+        # past the problem: colliding aliases left out (pages.plan_pages)
+        html_pages = list(plan_pages(indexes, dataclasses.replace(self.config, keep_going=True),
+                                     self.urls))
         return html_pages + list(plan_feeds(indexes, self.config, self.urls,
                                             [(s.url, None) for s in html_pages]))
 

@@ -199,20 +199,28 @@ def due_command(site: Path, since: str | None, **options) -> None:
 @main.command("check")
 @_site_options
 @click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
-def check_command(site: Path, **options) -> None:
-    """Validate articles, links, images and layouts without writing anything."""
+@click.option("--fix", is_flag=True, help="Add the aliases that keep changed URLs working.")
+def check_command(site: Path, fix: bool, **options) -> None:
+    """Validate articles, links, images, layouts and changed URLs; writes nothing but what
+    --fix adds to front matter."""
     from .check import check_site
 
     config = _config(site, **options)
+    notes: list[str] = []
     try:
-        problems = check_site(config)
+        problems = check_site(config, fix=fix, notes=notes)
     except SitegenError as exc:
         _fail(exc)
+    for note in notes:
+        say(note)
     errors = [p for p in problems if p.severity == "error"]
+    fixed = [p for p in problems if p.severity == "fixed"]
     for problem in problems:
-        say(str(problem), _problem_style(problem.severity))
-    say(f"{len(errors)} errors, {len(problems) - len(errors)} warnings", err=False)
-    sys.exit(1 if errors else 0)
+        say(str(problem), "green" if problem in fixed else _problem_style(problem.severity))
+    mended = f", {len(fixed)} fixed" if fixed else ""
+    say(f"{len(errors)} errors, {len(problems) - len(errors) - len(fixed)} warnings{mended}",
+        err=False)
+    sys.exit(1 if errors or fixed else 0)  # a fix is not staged yet: the commit would lose it
 
 
 @main.group("import")

@@ -59,6 +59,7 @@ class Config:
     force: bool = False  # build into an existing folder sitegen did not write
     verbose: bool = False
     git_history: bool = True
+    redirects_file: bool = False  # also write `_redirects` (Netlify, Cloudflare Pages)
     raw_html: str = "safe"  # "trusted": article HTML is published as written (sanitize.py)
     iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
     front_matter: tuple[tuple[str, str], ...] = ()  # the site's own keys -> sitegen fields
@@ -112,7 +113,7 @@ FILE_KEYS = {
     "news_sitemap_days": int, "max_tags": int, "permalink": str, "cname": str, "content_dir": str,
     "featured_days": int,
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
-    "git_history": bool, "front_matter": dict,
+    "git_history": bool, "front_matter": dict, "redirects_file": bool,
     "raw_html": str, "iframe_hosts": list,
     "shortcode_aliases": dict, "site_variables": dict,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import reprlib
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from . import frontkeys, people, photos
 from .config import Config
 from .errors import Problem
 from .records import Article, Correction, SourceFile, Term
-from .urls import Urls, slug_problem, slugify
+from .urls import Urls, site_path_problem, slug_problem, slugify
 
 try:
     YamlLoader: type = yaml.CSafeLoader
@@ -99,7 +100,12 @@ def parse_source(src: SourceFile, config: Config, urls: Urls) -> Parsed:
     checker.origins = front.origins
     for key, message in front.problems:
         checker.error(key, message)
-    article = frontkeys.complete(_build_article(front.meta, src, checker, config, urls), front)
+    fixed = _fixed_url(front.permalink, _written_key(meta, "permalink", config), front.meta,
+                       checker, urls)
+    article = _bundle_image_under(_build_article(front.meta, src, checker, config, urls, fixed),
+                                  fixed, urls)
+    article = frontkeys.complete(article, front)
+    _check_aliases(article.aliases, _written_key(meta, "aliases", config), checker)
     article = people.with_names(article, config.people)  # data/authors.yaml: ids to names
     body = _drop_control_characters(body, body_line, checker)
     if checker.errors:
@@ -323,7 +329,9 @@ class _Checker:
 
 
 def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, config: Config,
-                   urls: Urls) -> Article:
+                   urls: Urls, fixed: str = "") -> Article:
+    """`fixed`: the URL front matter gives the article (Hugo's `url`, Jekyll's `permalink`),
+    or "" when its URL follows the config's `permalink` pattern."""
     for key in meta:
         if not isinstance(key, str):
             check.error(str(key), f"front matter key {shown(key)} is not a string")
@@ -334,7 +342,7 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
         when = _date_from_filename(src.path, config.tz)
         if when is None:
             check.error("date", "missing 'date' (and the file name does not start with one)")
-    slug = _slug(meta, title, check)
+    slug = fixed.rstrip("/").rsplit("/", 1)[-1] if fixed else _slug(meta, title, check, src.path)
     section_name = _text(meta, "section", check)
     tags = _names(meta, "tags", check, limit=config.max_tags)
     authors = _names(meta, "authors", check) or _names(meta, "author", check)
@@ -345,10 +353,10 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
     image = _text(meta, "image", check)
     if image and (re.match(r"^\s*(javascript|data|vbscript):", image, re.I)):
         check.error("image", "'image' must be a URL or a bundle file name")
-    url = urls.article(slug, when) if when is not None and not check.errors else ""
+    url = (fixed or urls.article(slug, when)) if when is not None and not check.errors else ""
     taken = urls.taken_by_site(url) if url else None
     if taken:
-        check.error("slug" if "slug" in meta else "title",
+        check.error("slug" if "slug" in meta or not fixed else "permalink",
                     f"the URL {url} is {taken}: set another 'slug'")
     updated = _date_field(meta, "updated", check, config.tz)
     expires = _date_field(meta, "expires", check, config.tz)
@@ -451,17 +459,78 @@ def _names(meta: dict[str, Any], key: str, check: _Checker, limit: int | None = 
     return names
 
 
-def _slug(meta: dict[str, Any], title: str, check: _Checker) -> str:
+def _slug(meta: dict[str, Any], title: str, check: _Checker, rel_path: str) -> str:
+    """`slug`, else the file name (the bundle's folder name) without a leading date, else
+    the title (Hugo's `url` and Jekyll's `permalink` come before the file name: `_fixed_url`)."""
     if "slug" in meta:
         slug = _text(meta, "slug", check)
         problem = slug_problem(slug)
         if problem:
             check.error("slug", f"'slug' {shown(slug)} {problem}")
         return slug
-    slug = slugify(title)
+    slug = file_slug(rel_path) or slugify(title)
     if title and not slug:
         check.error("title", "the title gives an empty slug: set 'slug'")
     return slug
+
+
+def file_slug(rel_path: str) -> str:
+    """The slug a file name gives: '2019/2019-02-14-Harbour-Reopens.md' -> 'harbour-reopens',
+    'harbour/index.md' -> 'harbour'; "" for a bare 'index.md' or a name with no letters."""
+    parts = rel_path.split("/")
+    bundle = len(parts) > 1 and parts[-1].rsplit(".", 1)[0] == "index"
+    name = parts[-2] if bundle else parts[-1].rsplit(".", 1)[0]
+    name = FILENAME_DATE_RE.sub("", name)
+    return "" if name.lower() in ("index", "_index") else slugify(name)
+
+
+def _fixed_url(permalink: str, key: str, meta: dict[str, Any], check: _Checker,
+               urls: Urls) -> str:
+    """The URL Hugo's `url` or Jekyll's `permalink` gives the article, under the base path;
+    "" when there is none, when `slug` is set (it comes first) or when it is unusable."""
+    if not permalink or "slug" in meta:
+        return ""
+    if ":" in permalink and "://" not in permalink:  # Jekyll's placeholders (:year, :title)
+        check.warn(key, f"'{key}' {shown(permalink)} has placeholders: ignored, the URL "
+                        "follows the site's `permalink` setting")
+        return ""
+    problem = site_path_problem(permalink)
+    if problem:
+        check.error(key, f"'{key}' {shown(permalink)} {problem}")
+        return ""
+    url = urls.fixed(permalink)
+    if url == urls.home():
+        check.error(key, f"'{key}' {shown(permalink)} is the URL of the home page")
+        return ""
+    return url
+
+
+def _bundle_image_under(article: Article, fixed: str, urls: Urls) -> Article:
+    """A page-bundle image sits next to the page: at the folder of a `fixed` URL, not at the
+    URL the permalink pattern would have given."""
+    pattern = urls.article(article.slug, article.date) if fixed and article.url else ""
+    if not pattern or not article.image.startswith(pattern):
+        return article
+    folder = fixed if fixed.endswith("/") else fixed.rsplit("/", 1)[0] + "/"
+    return dataclasses.replace(article, image=folder + article.image[len(pattern):])
+
+
+def _check_aliases(aliases: tuple[str, ...], key: str, check: _Checker) -> None:
+    for alias in aliases:
+        problem = site_path_problem(alias)
+        if problem:
+            check.error(key, f"'{key}' entry {shown(alias)} {problem}")
+
+
+def _written_key(meta: dict[str, Any], target: str, config: Config) -> str:
+    """The key front matter wrote a field under (`url` or `permalink` for "permalink",
+    `aliases` or `redirect_from` for "aliases"), for messages and their line."""
+    site = dict(config.front_matter)
+    for key in meta:
+        if isinstance(key, str) and (site.get(key) or frontkeys.FOREIGN_KEYS.get(key.lower())
+                                     ) == target:
+            return key
+    return target
 
 
 def _term(name: str, kind: str, urls: Urls) -> Term:

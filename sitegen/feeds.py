@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from .config import Config
 from .indexes import Indexes
 from .records import Article, PageSpec
+from .redirects import plan_redirects, redirects_file_spec
 from .urls import Urls, url_filter
 
 SITEMAP_LIMIT = 50_000
@@ -31,11 +32,16 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
             yield from _feed_pair(ix.term.url, f"{config.title}: {ix.term.name}",
                                   f"Latest in {ix.term.name}", ix.articles, config, urls, want)
     if wanted is None or any(_is_sitemap(url, urls) for url in wanted):
-        yield from (spec for spec in _sitemaps(html_pages(), urls) if want(spec.url))
+        redirects = plan_redirects(indexes.articles, config, urls).redirects
+        moved = {urls.absolute(r.url) for r in redirects}  # not pages of their own
+        pages = [entry for entry in html_pages() if entry[0] not in moved]
+        yield from (spec for spec in _sitemaps(pages, urls) if want(spec.url))
     if want(urls.file("news-sitemap.xml")):
         news = _news_sitemap(indexes, config, urls)
         if news.context["items"]:  # the sitemap schema does not allow an empty <urlset>
             yield news
+    if config.redirects_file and want(urls.file("_redirects")):
+        yield redirects_file_spec(plan_redirects(indexes.articles, config, urls), urls)
     if want(urls.file("robots.txt")):
         yield PageSpec(urls.file("robots.txt"), "robots.txt",
                        {"sitemap": urls.absolute(urls.file("sitemap.xml"))}, kind="robots",

@@ -24,6 +24,7 @@ from .indexes import Indexes, paginate
 from .intros import Intro, intro_files, load_intro
 from .people import Person, by_slug
 from .records import Article, PageSpec, Pagination, Term
+from .redirects import plan_redirects, redirect_specs
 from .urls import Urls, url_filter
 
 HOME_SECTION_ITEMS = 5
@@ -37,14 +38,16 @@ def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | 
                ) -> Iterator[PageSpec]:
     """Every HTML page's spec; with `wanted`, only those of these URLs (see shape.replan)."""
     clashes = case_clashes(indexes.articles, config)
-    if clashes:
-        raise ContentError(clashes)
+    redirects = plan_redirects(indexes.articles, config, urls)  # aliases: old paths
+    if clashes or (redirects.problems and not config.keep_going):
+        raise ContentError(clashes + list(redirects.problems))
     nav = tuple(ix.term for ix in sorted(indexes.sections.values(), key=lambda i: i.term.name))
     planner = _Planner(indexes, config, urls, nav, wanted)
     want = planner.want
     if want(urls.home()):
         yield planner.home()
     yield from planner.articles()
+    yield from redirect_specs(redirects, urls, want)
     yield from planner.listing(urls.archive(), "All headlines", indexes.articles, "archive",
                                chart=planner.years_chart())
     yield from planner.date_archives()

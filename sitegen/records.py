@@ -167,11 +167,14 @@ class BuildReport:
     skipped: tuple[str, ...] = ()
     search_seconds: float = 0.0
     unused: tuple[str, ...] = ()  # files in content/ that are neither articles nor bundle files
+    redirects: int = 0  # redirect pages of the site (aliases, redirects.py)
 
     def summary_line(self) -> str:
         unused = (f", {len(self.unused)} other file{'' if len(self.unused) == 1 else 's'} "
                   "in content/ not used") if self.unused else ""
+        redirects = (f", {self.redirects} redirect page{'' if self.redirects == 1 else 's'}"
+                     if self.redirects else "")
         return (f"{self.articles} articles, {self.pages_planned} pages: "
                 f"{self.pages_rendered} rendered, {self.files_written} written, "
-                f"{self.files_unchanged} unchanged, {self.files_removed} removed "
+                f"{self.files_unchanged} unchanged, {self.files_removed} removed{redirects} "
                 f"in {self.seconds:.2f} s{unused}")

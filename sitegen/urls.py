@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Iterable, Set
 from datetime import datetime
 from functools import lru_cache
+from urllib.parse import unquote
 
 from .config import Config
 
@@ -24,10 +25,13 @@ FILE_LIKE_SLUG = re.compile(r"\.(html?|xhtml|xml|json|txt|css|m?js|php|aspx?|md|
 SITE_ROOT_NAMES = frozenset({
     "archive", "tags", "sections", "authors", "search", "assets", "pagefind", "page",
     "index.html", "404.html", "feed.xml", "atom.xml", "sitemap.xml", "news-sitemap.xml",
-    "robots.txt", ".nojekyll", "cname", "on-this-day",
+    "robots.txt", ".nojekyll", "cname", "_redirects", "on-this-day",
 })
 SITEMAP_PART = re.compile(r"^sitemap-\d+\.xml$")
 DATE_ARCHIVE_PATH = re.compile(r"^\d{4}/(?:\d{2}/(?:\d{2}/)?)?$")
+# A site path written in front matter names a file when it ends like one, else a folder.
+HTML_FILE = re.compile(r"\.html?$", re.IGNORECASE)
+MAX_SEGMENT_BYTES = 255  # a file name on every common file system
 
 
 @lru_cache(maxsize=65536)
@@ -48,6 +52,27 @@ def slug_problem(slug: str) -> str | None:
         return "must be one URL segment (letters, digits, '-', '_', '.'), with no '/' or '..'"
     if FILE_LIKE_SLUG.search(slug):
         return "looks like a file name: a slug names a folder, so it must not end in an extension"
+    return None
+
+
+def site_path_problem(path: str) -> str | None:
+    """Why a site path written in front matter (an alias, Hugo's `url`, Jekyll's `permalink`)
+    cannot be served from a file of the site, or None when it can."""
+    text = path.strip()
+    if not text:
+        return "is empty"
+    if "://" in text or text.startswith("//"):
+        return "must be a site path such as /2019/02/14/old-headline/, not a full URL"
+    if "?" in text or "#" in text:
+        return "has a query or fragment: a static host serves files by path alone"
+    rel = unquote(text).lstrip("/")
+    try:
+        safe_relative_path(rel.rstrip("/") or "index.html")
+    except ValueError:
+        return "must not hold '.', '..', '\\' or an empty segment ('//')"
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES
+           for part in rel.split("/")):
+        return f"has a segment longer than {MAX_SEGMENT_BYTES} bytes"
     return None
 
 
@@ -77,6 +102,15 @@ class Urls:
     def article(self, slug: str, date: datetime) -> str:
         return self.page(self.permalink.format(
             year=f"{date.year:04d}", month=f"{date.month:02d}", day=f"{date.day:02d}", slug=slug))
+
+    def fixed(self, path: str) -> str:
+        """The URL of a site path written in front matter (see `site_path_problem`), under
+        the base path: '/old/page.html' is that file; '/old/path', '/old/path/' and
+        'old/path' (Hugo reads it from the site's root) are the folder '/old/path/'."""
+        rel = unquote(path.strip()).lstrip("/")
+        if rel and not rel.endswith("/") and not HTML_FILE.search(rel):
+            rel += "/"
+        return self.page(rel)
 
     def taken_by_site(self, url: str) -> str | None:
         """What of the site's own an article URL would land on (e.g. "the site's own tags
