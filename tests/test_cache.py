@@ -281,7 +281,7 @@ def test_a_locked_database_is_not_damage(tmp_path, monkeypatch):
 
 def search_state(site: Path) -> Path:
     config = site_config(site, search=True)
-    return search._state_path(config.cache_dir, config.output_dir)
+    return search.state_path(config.cache_dir, config.output_dir)
 
 
 @pytest.mark.parametrize("text", [junk(200), b'{"settings": ', b"[1, 2]"])
@@ -294,7 +294,7 @@ def test_a_damaged_search_state_is_discarded(tmp_path, caplog, text):
 def test_damaged_search_pieces_are_discarded(tmp_path, caplog):
     def damage(site: Path) -> None:
         config = site_config(site, search=True)
-        pickles = list(search._pieces_dir(config.cache_dir, config.output_dir).iterdir())
+        pickles = list(search.pieces_dir(config.cache_dir, config.output_dir).iterdir())
         assert len(pickles) >= 2  # a piece, the runtime, the shard's digests
         for number, path in enumerate(pickles):
             path.write_bytes(junk(300, seed=number))
