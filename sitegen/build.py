@@ -480,7 +480,8 @@ def _duplicate_urls(articles: Sequence[Article], config: Config) -> list[Problem
 
 def attach_history(loaded: Loaded, config: Config) -> Loaded:
     """Revisions from git; `updated` defaults to the last commit when later than the date."""
-    history = git_history(config.content_dir, [a.source for a in loaded.articles])
+    history = git_history(config.content_dir, [a.source for a in loaded.articles],
+                          config.cache_dir)
     if not history:
         return loaded
     articles = []

@@ -21,6 +21,7 @@ from .sanitize import DEFAULT_IFRAME_HOSTS, RAW_HTML_MODES, validate_iframe_host
 if TYPE_CHECKING:
     from .people import Person
     from .records import Article
+    from .stories import Story
 
 DEFAULT_PERMALINK = "/{year}/{month}/{day}/{slug}/"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
@@ -64,6 +65,7 @@ class Config:
     iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
     front_matter: tuple[tuple[str, str], ...] = ()  # the site's own keys -> sitegen fields
     people: tuple[Person, ...] = ()  # data/authors.yaml (people.py)
+    stories: tuple[Story, ...] = ()  # data/stories.yaml (stories.py)
     shortcode_aliases: tuple[tuple[str, str], ...] = ()  # a name -> the shortcode it renders as
     site_variables: tuple[tuple[str, str], ...] = ()  # `{{ site.X }}` in articles
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -164,6 +166,10 @@ def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
         from .people import load_people
 
         values["people"] = load_people(site_dir)
+    if "stories" not in values:
+        from .stories import load_stories
+
+        values["stories"] = load_stories(site_dir)
     return Config(site_dir=site_dir, **values)
 
 

@@ -11,9 +11,13 @@ from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime, timedelta
 
 from .config import Config
+from .corrections import plan_feeds as correction_feeds
+from .dataexport import plan_data
 from .indexes import Indexes
+from .jsonfeed import json_feed_url
 from .records import Article, PageSpec
 from .redirects import plan_redirects, redirects_file_spec
+from .stories import threads
 from .urls import Urls, url_filter
 
 SITEMAP_LIMIT = 50_000
@@ -27,10 +31,17 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
     want = url_filter(wanted)
     yield from _feed_pair(urls.home(), config.title, config.description,
                           indexes.articles, config, urls, want)
-    for kind in ("sections", "tags"):
+    for kind in ("sections", "tags", "authors"):
         for ix in getattr(indexes, kind).values():
+            latest = "Latest by" if kind == "authors" else "Latest in"
             yield from _feed_pair(ix.term.url, f"{config.title}: {ix.term.name}",
-                                  f"Latest in {ix.term.name}", ix.articles, config, urls, want)
+                                  f"{latest} {ix.term.name}", ix.articles, config, urls, want)
+    for thread in threads(indexes.articles, config.stories, urls.home()).values():
+        yield from _feed_pair(thread.url, f"{config.title}: {thread.title}",
+                              thread.description or f"Latest in the story {thread.title}",
+                              thread.articles, config, urls, want, thread.articles[:1])
+    yield from correction_feeds(indexes.articles, config, urls, want)
+    yield from plan_data(indexes, urls, want)
     if wanted is None or any(_is_sitemap(url, urls) for url in wanted):
         redirects = plan_redirects(indexes.articles, config, urls).redirects
         moved = {urls.absolute(r.url) for r in redirects}  # not pages of their own
@@ -55,20 +66,22 @@ def _is_sitemap(url: str, urls: Urls) -> bool:
 
 
 def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[Article],
-               config: Config, urls: Urls, want: Callable[[str], bool]) -> Iterator[PageSpec]:
-    if not (want(urls.feed(scope_url)) or want(urls.feed(scope_url, atom=True))):
+               config: Config, urls: Urls, want: Callable[[str], bool],
+               titled_by: Sequence[Article] = ()) -> Iterator[PageSpec]:
+    """A scope's RSS, Atom and JSON Feed (`titled_by`: articles its title comes from)."""
+    kinds = ((urls.feed(scope_url), "rss.xml"), (urls.feed(scope_url, atom=True), "atom.xml"),
+             (json_feed_url(scope_url), "feed.json"))
+    if not any(want(url) for url, _ in kinds):
         return
     items = tuple(articles[: config.feed_items])
     updated = max((a.updated or a.date for a in items), default=None)
-    for atom in (False, True):
-        url = urls.feed(scope_url, atom=atom)
+    for url, template in kinds:
         if not want(url):
             continue
         context = {"feed": {"title": title, "description": description or title,
                             "url": url, "link": scope_url, "updated": updated},
                    "items": items}
-        yield PageSpec(url, "atom.xml" if atom else "rss.xml", context, kind="feed",
-                       shows=items)
+        yield PageSpec(url, template, context, kind="feed", shows=(*items, *titled_by))
 
 
 def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls) -> Iterator[PageSpec]:

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import Config
+from .corrections import corrections_url
+from .corrections import plan_pages as correction_pages
 from .datepages import (
     BarChart,
     MonthCalendar,
@@ -22,9 +24,12 @@ from .datepages import (
 from .errors import ContentError, Problem
 from .indexes import Indexes, paginate
 from .intros import Intro, intro_files, load_intro
+from .jsonfeed import feed_links
 from .people import Person, by_slug
 from .records import Article, PageSpec, Pagination, Term
 from .redirects import plan_redirects, redirect_specs
+from .stories import plan_pages as story_pages
+from .stories import story_slug, threads
 from .urls import Urls, url_filter
 
 HOME_SECTION_ITEMS = 5
@@ -54,6 +59,8 @@ def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | 
     yield from planner.on_this_day()
     for kind, label in (("sections", "Sections"), ("tags", "Tags"), ("authors", "Authors")):
         yield from planner.terms(kind, label)
+    yield from story_pages(planner)
+    yield from correction_pages(planner, indexes.articles)
     if want(urls.search()):
         yield planner.simple(urls.search(), "search.html", "Search", "search")
     if want(urls.file("404.html")):
@@ -96,6 +103,8 @@ class _Planner:
         self.people = {slug: _shown(person, urls)
                        for slug, person in by_slug(config.people).items()}
         self._intro_files: dict[tuple[str, str], os.PathLike] | None = None
+        self.threads = threads(indexes.articles, config.stories, urls.home())
+        self.corrections_url = corrections_url(urls)
 
     def spec(self, url: str, template: str, meta: dict[str, Any],
              shows: tuple[Article, ...] | None, body_of: str = "", **context: Any) -> PageSpec:
@@ -147,11 +156,17 @@ class _Planner:
             shows = (article, *(n for n in (neighbours.prev, neighbours.next,
                                             neighbours.section_prev, neighbours.section_next)
                                 if n is not None), *related, *story)
+            thread = self.threads.get(story_slug(article.story)) if article.story else None
+            if thread:
+                shows = (*shows, thread.articles[0])  # it titles the thread
             people = tuple(self.people.get(author.slug) for author in article.authors)
             yield self.spec(article.url, "article.html", meta, shows, body_of=article.digest,
                             article=article, people=people, neighbours=neighbours,
                             related=related,
-                            story=story, day_url=self.day_urls[(y, m, d)])
+                            story=story, day_url=self.day_urls[(y, m, d)],
+                            story_url=thread.url if thread else "",
+                            story_title=thread.title if thread else "",
+                            corrections_url=self.corrections_url)
 
     def listing(self, first_url: str, title: str, articles: Sequence[Article], kind: str,
                 description: str = "", feeds: tuple[tuple[str, str], ...] = (),
@@ -275,10 +290,7 @@ class _Planner:
         singular = {"sections": "Section", "tags": "Tag", "authors": "Author"}[kind]
         for term_index in index.values():
             term = term_index.term
-            feeds: tuple[tuple[str, str], ...] = ()
-            if kind in ("sections", "tags"):
-                feeds = ((f"{term.name} (RSS)", u.feed(term.url)),
-                         (f"{term.name} (Atom)", u.feed(term.url, atom=True)))
+            feeds = feed_links(term.name, term.url, u)
             if not any(self.want(u.paged(term.url, n)) for n in
                        range(1, -(-len(term_index.articles) // self.config.per_page) + 2)):
                 continue

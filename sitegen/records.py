@@ -40,10 +40,11 @@ class Correction:
 
 @dataclass(frozen=True, slots=True)
 class Revision:
-    """One commit that touched an article's file."""
+    """One update of an article (history.py): its date and the commit's `Revision-Note:`
+    trailer, if any (never the commit's own message, written for the newsroom)."""
 
     date: datetime
-    message: str
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

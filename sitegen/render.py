@@ -18,6 +18,7 @@ from jinja2.compiler import CodeGenerator
 from markupsafe import Markup
 
 from .config import Config
+from .dataexport import filters as data_filters
 from .errors import Problem, TemplateError
 from .records import PageSpec
 from .sources import layout_dirs
@@ -145,6 +146,7 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
         shortdate=_shortdate, time12=_time12, jsonld=_jsonld, memo=MacroMemo(),
         zone=ZoneNamer(config.tz),
     )
+    env.filters.update(data_filters(urls))  # /data/ files (dataexport.py)
     env.globals["site"] = {
         "title": config.title, "description": config.description,
         "base_url": config.base_url, "base_path": config.base_path,

@@ -26,6 +26,7 @@ SITE_ROOT_NAMES = frozenset({
     "archive", "tags", "sections", "authors", "search", "assets", "pagefind", "page",
     "index.html", "404.html", "feed.xml", "atom.xml", "sitemap.xml", "news-sitemap.xml",
     "robots.txt", ".nojekyll", "cname", "_redirects", "on-this-day",
+    "feed.json", "stories", "corrections", "data",
 })
 SITEMAP_PART = re.compile(r"^sitemap-\d+\.xml$")
 DATE_ARCHIVE_PATH = re.compile(r"^\d{4}/(?:\d{2}/(?:\d{2}/)?)?$")

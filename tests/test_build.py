@@ -394,21 +394,21 @@ def test_build_uses_pyproject_table(make_site):
 
 
 def test_git_history_gives_updated_and_a_revision_log(make_site):
-    site = make_site({"content/a.md": article("Alpha", "2025-01-01 09:00:00 +0000")})
+    site = make_site({"content/alpha.md": article("Alpha", "2025-01-01 09:00:00 +0000")})
 
     git = functools.partial(run_git, site)
 
     git("init", "-q")
     git("add", "content")
     git("commit", "-qm", "Publish alpha")
-    (site / "content/a.md").write_text(article("Alpha", "2025-01-01 09:00:00 +0000", "Fixed."))
-    git("commit", "-qam", "Fix a typo", date="2025-01-03T11:30:00+00:00")
+    (site / "content/alpha.md").write_text(article("Alpha", "2025-01-01 09:00:00 +0000", "Fixed."))
+    git("commit", "-qam", "Fix a typo\n\nRevision-Note: A typo fixed.",
+        date="2025-01-03T11:30:00+00:00")
     build_site(site)
     html = (site / "output/2025/01/01/alpha/index.html").read_text()
-    assert html.index("Fix a typo") < html.index("Publish alpha")
+    assert "Revision history (1 update)" in html and ": A typo fixed.</li>" in html
+    assert "Publish alpha" not in html and "Fix a typo" not in html  # dates and notes only
     assert 'Updated <time datetime="2025-01-03T11:30:00+00:00"' in html
-    assert "Fix a typo" not in (site / "output/2025/01/01/alpha/index.html").read_text().split(
-        "data-pagefind-body")[0]
     build_site(site, git_history=False, output_dir=site / "plain")
     assert "Revision history" not in (site / "plain/2025/01/01/alpha/index.html").read_text()
 
@@ -416,7 +416,7 @@ def test_git_history_gives_updated_and_a_revision_log(make_site):
 def test_a_history_only_change_rerenders_the_article(make_site):
     """Rewording a commit changes no file, only the revision log and `updated`: the cached
     parse is reused, so the article's digest must follow its history."""
-    site = make_site({"content/a.md": article("Alpha", "2025-01-01 09:00:00 +0000"),
+    site = make_site({"content/alpha.md": article("Alpha", "2025-01-01 09:00:00 +0000"),
                       "content/b.md": article("Beta", "2025-01-01 10:00:00 +0000")})
 
     git = functools.partial(run_git, site)
@@ -424,12 +424,14 @@ def test_a_history_only_change_rerenders_the_article(make_site):
     git("init", "-q")
     git("add", "content")
     git("commit", "-qm", "Publish both")
+    (site / "content/alpha.md").write_text(article("Alpha", "2025-01-01 09:00:00 +0000", "New."))
+    git("commit", "-qam", "Edit alpha\n\nRevision-Note: First note.")
     build_site(site)
-    git("commit", "-q", "--amend", "-m", "Publish both, reworded",
+    git("commit", "-q", "--amend", "-m", "Edit alpha\n\nRevision-Note: Reworded note.",
         date="2025-01-05T08:00:00+00:00")
     report = rebuild_and_compare(site)
     page = (site / "output/2025/01/01/alpha/index.html").read_text()
-    assert "Publish both, reworded" in page
+    assert "Reworded note." in page and "First note." not in page
     assert report.pages_rendered >= 2
 
 
