@@ -87,7 +87,9 @@ def outline_digest(article: Article, updated: datetime | None = None) -> str:
                       (article.section, *article.tags, None, *article.authors))
     when = updated or article.updated
     updated = when.isoformat() if when else ""
-    line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0{terms}" \
+    # how many corrections: the pages of /corrections/ follow from their number (corrections.py)
+    line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0" \
+        f"{len(article.corrections)}\0{terms}" \
         f"\0{chr(1).join(article.aliases)}"
     return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
 
