@@ -62,7 +62,7 @@ class Report:
                 f"{self.aliases} aliases written; not imported: {left or 'nothing'}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attachment:
     url: str
     parent: int

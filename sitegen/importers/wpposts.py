@@ -22,7 +22,7 @@ _TAG = re.compile(r"<[^>]*>")
 _ZERO_DATE = "0000-00-00 00:00:00"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Plan:
     """Where a post goes: its bundle (relative to the content folder) and its new site path."""
 
