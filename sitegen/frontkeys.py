@@ -301,5 +301,5 @@ def mapping_errors(mapping: Any, fields: Iterable[str]) -> Iterator[str]:
 OWN_KEYS = frozenset({
     "title", "date", "slug", "section", "tags", "authors", "author", "summary", "updated",
     "draft", "expires", "dateline", "source", "link", "image", "image_alt", "story",
-    "corrections", "lang",
+    "corrections", "lang", "image_caption", "image_credit", "featured",
 })
