@@ -356,8 +356,9 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
     url = (fixed or urls.article(slug, when)) if when is not None and not check.errors else ""
     taken = urls.taken_by_site(url) if url else None
     if taken:
-        check.error("slug" if "slug" in meta or not fixed else "permalink",
-                    f"the URL {url} is {taken}: set another 'slug'")
+        by = ("slug" if "slug" in meta else "permalink" if fixed
+              else "slug" if file_slug(src.path) else "title")  # the line of what gave the URL
+        check.error(by, f"the URL {url} is {taken}: set another 'slug'")
     updated = _date_field(meta, "updated", check, config.tz)
     expires = _date_field(meta, "expires", check, config.tz)
     corrections = _corrections(meta, check, config.tz)

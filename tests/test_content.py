@@ -58,7 +58,7 @@ def test_date_strings_keep_their_written_offset(raw, expected):
     ("date: 2020-07-07 23:30:00", datetime(2020, 7, 7, 23, 30, tzinfo=offset(-4))),
 ])
 def test_front_matter_dates_as_yaml_reads_them(line, expected):
-    article = parse(f"---\ntitle: T\n{line}\n---\nbody\n").article
+    article = parse(f"---\ntitle: T\n{line}\n---\nbody\n", path="2025/01/t.md").article
     assert article.date == expected
     assert article.date.utcoffset() == expected.utcoffset()
     assert article.url == f"/{expected:%Y/%m/%d}/t/"
@@ -264,14 +264,16 @@ def test_a_title_that_is_not_text_is_an_error(title, words):
 
 
 def test_a_title_of_5000_digits_is_text_and_its_slug_is_cut():
-    article = parse("---\ntitle: " + "7" * 5000 + "\ndate: 2020-01-01\n---\n").article
+    # a bare index.md names no slug: the title gives it
+    text = "---\ntitle: " + "7" * 5000 + "\ndate: 2020-01-01\n---\n"
+    article = parse(text, path="index.md").article
     assert article.title == "7" * 5000
     assert article.slug == "7" * 100
 
 
 def test_a_long_title_gives_a_slug_cut_at_a_word_boundary():
     title = " ".join(f"word{i}" for i in range(100))
-    slug = parse(f"---\ntitle: {title}\ndate: 2020-01-01\n---\n").article.slug
+    slug = parse(f"---\ntitle: {title}\ndate: 2020-01-01\n---\n", path="index.md").article.slug
     assert len(slug) <= 100 and slug.startswith("word0-word1-") and not slug.endswith("-")
     assert title.replace(" ", "-").startswith(slug + "-")  # whole words only
 
@@ -303,9 +305,17 @@ def test_a_root_permalink_slug_may_not_take_a_site_folder(slug):
 
 def test_a_title_slug_that_takes_a_site_folder_names_the_title():
     with pytest.raises(ArticleError) as info:
-        parse("---\ntitle: Search\ndate: 2020-01-01\n---\n", permalink="/{slug}/")
+        parse("---\ntitle: Search\ndate: 2020-01-01\n---\n", path="index.md", permalink="/{slug}/")
     [problem] = info.value.problems
     assert problem.line == 2 and "the site's own search folder" in problem.message
+
+
+def test_a_file_name_slug_that_takes_a_site_folder_is_refused():
+    with pytest.raises(ArticleError) as info:
+        parse("---\ntitle: T\ndate: 2020-01-01\n---\n", path="2020/search.md",
+              permalink="/{slug}/")
+    [problem] = info.value.problems
+    assert problem.line == 1 and "the site's own search folder" in problem.message
 
 
 def test_a_slug_that_is_a_date_archive_page_is_refused():
@@ -315,7 +325,10 @@ def test_a_slug_that_is_a_date_archive_page_is_refused():
 
 
 def test_site_folder_names_are_fine_below_the_root():
-    assert parse("---\ntitle: Search\ndate: 2020-01-01\n---\n").article.slug == "search"
+    assert parse("---\ntitle: Search\ndate: 2020-01-01\n---\n", path="index.md"
+                 ).article.slug == "search"
+    assert parse("---\ntitle: T\ndate: 2020-01-01\n---\n", path="2020/search.md"
+                 ).article.slug == "search"
 
 
 @pytest.mark.parametrize("key", ["date", "updated", "expires"])
@@ -471,10 +484,10 @@ def test_cli_names_both_files_of_urls_that_differ_only_in_case(make_site):
 
 def test_cli_names_the_site_folder_a_root_slug_would_take(make_site):
     config = 'base_url = "https://example.org/"\npermalink = "/{slug}/"\n'
-    site = make_site({"content/a.md": "---\ntitle: Pagefind\ndate: 2020-01-01\n---\nb\n"},
+    site = make_site({"content/index.md": "---\ntitle: Pagefind\ndate: 2020-01-01\n---\nb\n"},
                      config=config)
     out = assert_refused(cli("build", str(site), "--no-search", "--jobs", "1"))
-    assert "content/a.md:2" in out and "the site's own pagefind folder" in out
+    assert "content/index.md:2" in out and "the site's own pagefind folder" in out
 
 
 @pytest.mark.parametrize("permalink, words", [
