@@ -171,11 +171,17 @@ class BuildReport:
     redirects: int = 0  # redirect pages of the site (aliases, redirects.py)
 
     def summary_line(self) -> str:
-        unused = (f", {len(self.unused)} other file{'' if len(self.unused) == 1 else 's'} "
-                  "in content/ not used") if self.unused else ""
-        redirects = (f", {self.redirects} redirect page{'' if self.redirects == 1 else 's'}"
-                     if self.redirects else "")
+        """One line that adds up: every planned page was rendered or found up to date (its
+        fingerprint unchanged); every file was written, found unchanged or removed."""
+        extras = []
+        if self.redirects:
+            extras.append(f"{self.redirects} redirect page{'' if self.redirects == 1 else 's'}")
+        if self.unused:
+            extras.append(f"{len(self.unused)} other file{'' if len(self.unused) == 1 else 's'} "
+                          "in content/ not used")
+        up_to_date = self.pages_planned - self.pages_rendered
         return (f"{self.articles} articles, {self.pages_planned} pages: "
-                f"{self.pages_rendered} rendered, {self.files_written} written, "
-                f"{self.files_unchanged} unchanged, {self.files_removed} removed{redirects} "
-                f"in {self.seconds:.2f} s{unused}")
+                f"{self.pages_rendered} rendered, {up_to_date} up to date; "
+                f"{self.files_written} files written, {self.files_unchanged} unchanged, "
+                f"{self.files_removed} removed in {self.seconds:.2f} s"
+                + "".join(f"; {extra}" for extra in extras))

@@ -46,6 +46,11 @@ def test_parse_summary_and_stages() -> None:
     assert bench.parse_stages(err) == {"load": 0.032, "parse": 1.707, "index": 0.034,
                                        "render": 2.585, "search": 12.125}
     assert bench.parse_summary("nothing here") is None
+    # the line as this sitegen writes it (earlier revisions, timed by --rev, wrote the above)
+    now = bench.parse_summary("995 articles, 2759 pages: 0 rendered, 2759 up to date; 0 files "
+                              "written, 2764 unchanged, 0 removed in 0.21 s; 3 redirect pages")
+    assert now == bench.Summary(articles=995, pages=2759, rendered=0, written=0,
+                                unchanged=2764, removed=0, seconds=0.21)
 
 
 def test_parse_time_maxrss() -> None:

@@ -76,10 +76,10 @@ EDIT_PARAGRAPH = ("Update: this article was edited by the benchmark, which chang
                   "and adds this paragraph to its body.")
 MB = 1024  # kB per MB (memory figures are kibibytes from the kernel)
 
-SUMMARY_RE = re.compile(
+SUMMARY_RE = re.compile(  # this sitegen's line, and that of revisions before "up to date"
     r"(?P<articles>\d+) articles, (?P<pages>\d+) pages: (?P<rendered>\d+) rendered, "
-    r"(?P<written>\d+) written, (?P<unchanged>\d+) unchanged, (?P<removed>\d+) removed "
-    r"in (?P<seconds>[\d.]+) s")
+    r"(?:\d+ up to date; )?(?P<written>\d+) (?:files )?written, (?P<unchanged>\d+) unchanged, "
+    r"(?P<removed>\d+) removed in (?P<seconds>[\d.]+) s")
 STAGE_RE = re.compile(r"^(?P<name>[a-z][\w-]*)\s+(?P<seconds>\d+\.\d+) s\s*$", re.MULTILINE)
 MAXRSS_RE = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
