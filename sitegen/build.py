@@ -16,7 +16,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from contextlib import ExitStack, closing, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -36,6 +36,7 @@ from .cache import (
 from .config import Config
 from .errors import ContentError, Problem, SitegenError, TemplateError
 from .history import git_history, head_commit
+from .images import RESERVED as RESERVED_IMAGES
 from .intros import signature as intros_signature
 from .outputtree import MARKER, OutputError, journal_files, locked, refuse_foreign
 from .records import Article, BuildReport, PageSpec, SourceFile
@@ -131,6 +132,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         if config.git_history:
             with timer.stage("history"):
                 loaded = attach_history(loaded, config)
+        with timer.stage("images"):  # derived photos the cache lacks (images.py)
+            derived = derived_images(config, loaded, progress)
         with timer.stage("index"):
             indexes = index_articles(loaded, config, cache)
         with timer.stage("plan"):
@@ -145,7 +148,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         with timer.stage("write"):
             result, changed_urls, signatures = write_output(config, writer, list(staged),
                                                             states, loaded, cache, previous,
-                                                            strays.result())
+                                                            strays.result(), derived)
         search_seconds = 0.0
         search_folders: tuple[str, ...] = ()
         if config.search:
@@ -365,7 +368,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     keys = {s.path: parse_key(s.path, s.digest, config_digest, s.bundle_files)
             for s in sources if s.digest}
     bundles = {s.path: s.bundle_files for s in sources}
-    stored = cache.parsed_keys()
+    stored = cache.parsed_keys() - _image_changed(config, keys.values())
     missing = [s for s in sources if keys.get(s.path) not in stored]
     aside = _parsed_aside(missing, config)
     with aside or nullcontext():
@@ -386,6 +389,21 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
                               if isinstance(outcome, tuple)})
     return dataclasses.replace(_collect(sources, results, keys, config), digests=digests)
+
+
+def _image_changed(config: Config, keys: Iterable[str]) -> set[str]:
+    """Parse keys of articles whose images changed since they were parsed (images.py)."""
+    from .images import stale_keys
+
+    return stale_keys(config, keys)
+
+
+def derived_images(config: Config, loaded: Loaded, progress: Progress | None = None
+                   ) -> list[CopyJob]:
+    """The derived files of the published articles' photos, made where the cache lacks them."""
+    from .images import prepare
+
+    return prepare(config, loaded.keys.values(), progress)
 
 
 def _parsed_aside(missing: list[SourceFile], config: Config
@@ -606,7 +624,8 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
 
 def write_output(config: Config, writer: Writer, staged: list[Staged],
                  states: dict[str, tuple[str, str]], loaded: Loaded, cache: BuildCache,
-                 previous: dict[str, tuple[str, str]], strays: Sequence[str] = ()
+                 previous: dict[str, tuple[str, str]], strays: Sequence[str] = (),
+                 derived: Sequence[CopyJob] = ()
                  ) -> tuple[WriteResult, set[str], dict[str, str]]:
     """Apply the build to the tree being prepared: staged pages, copied files, removals;
     `strays` (files in output/ that sitegen did not write) are kept as they are.
@@ -622,7 +641,7 @@ def write_output(config: Config, writer: Writer, staged: list[Staged],
         item = writer.stage(rel, data)
         staged.append(item)
         states[rel] = ("", item.out_hash)
-    copies = list(copy_jobs(config, loaded.articles, urls))
+    copies = [*copy_jobs(config, loaded.articles, urls), *derived]  # derived: images.py
     clashes = copy_clashes(config, copies, states)
     if clashes:
         raise ContentError(clashes)
@@ -685,6 +704,9 @@ def copy_clashes(config: Config, copies: Sequence[CopyJob], pages: Set[str]
         elif job.rel_path.split("/", 1)[0] == "pagefind":
             problems.append(Problem(where, None, "would be copied into pagefind/, the search "
                                                  "index's folder; move it"))
+        elif RESERVED_IMAGES.match(job.rel_path) and config.cache_dir not in job.source.parents:
+            problems.append(Problem(where, None, f"would be copied to {job.rel_path}, a folder "
+                                                 "of derived photos; move it"))
         elif first.setdefault(job.rel_path, job.source) != job.source:
             problems.append(Problem(where, None, f"would be copied to {job.rel_path}, as "
                                                  f"{_shown(config, first[job.rel_path])} is"))

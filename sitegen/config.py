@@ -68,6 +68,7 @@ class Config:
     stories: tuple[Story, ...] = ()  # data/stories.yaml (stories.py)
     shortcode_aliases: tuple[tuple[str, str], ...] = ()  # a name -> the shortcode it renders as
     site_variables: tuple[tuple[str, str], ...] = ()  # `{{ site.X }}` in articles
+    image_widths: tuple[int, ...] = (480, 800, 1200, 1600)  # derived photos (images.py)
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -117,6 +118,7 @@ FILE_KEYS = {
     "output_dir": str, "layouts_dir": str, "static_dir": str, "cache_dir": str,
     "git_history": bool, "front_matter": dict, "redirects_file": bool,
     "raw_html": str, "iframe_hosts": list,
+    "image_widths": list,
     "shortcode_aliases": dict, "site_variables": dict,
 }
 PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
@@ -252,7 +254,20 @@ def _validate_values(values: dict[str, Any]) -> list[str]:
     permalink = values.get("permalink", DEFAULT_PERMALINK)
     if isinstance(permalink, str):
         errors += _permalink_errors(permalink)
+    errors += _image_width_errors(values)
     return errors
+
+
+def _image_width_errors(values: dict[str, Any]) -> list[str]:
+    """`image_widths`: whole pixel widths from 16 to 8192, then kept sorted as a tuple."""
+    widths = values.get("image_widths")
+    if widths is None or isinstance(widths, tuple):
+        return []
+    if not isinstance(widths, list) or not widths or not all(
+            isinstance(w, int) and not isinstance(w, bool) and 16 <= w <= 8192 for w in widths):
+        return [f"'image_widths' must be a list of pixel widths from 16 to 8192, got {widths!r}"]
+    values["image_widths"] = tuple(sorted(set(widths)))
+    return []
 
 
 def _permalink_errors(permalink: str) -> list[str]:

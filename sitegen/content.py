@@ -104,6 +104,7 @@ def parse_source(src: SourceFile, config: Config, urls: Urls) -> Parsed:
                        checker, urls)
     article = _bundle_image_under(_build_article(front.meta, src, checker, config, urls, fixed),
                                   fixed, urls)
+    article = photos.with_derived_image(article, front.meta.get("image"), src, config, checker)
     article = frontkeys.complete(article, front)
     _check_aliases(article.aliases, _written_key(meta, "aliases", config), checker)
     article = people.with_names(article, config.people)  # data/authors.yaml: ids to names

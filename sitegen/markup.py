@@ -24,6 +24,7 @@ from .urls import slugify
 
 if TYPE_CHECKING:
     from .errors import Problem
+    from .images import Resolver
     from .shortcodes import Engine as ShortcodeEngine
     from .shortcodes import Page
 
@@ -63,6 +64,61 @@ class _LinkRewriter(Treeprocessor):
                     element.set(attr, self.base_path + value[1:])
 
 
+class _ImageRewriter(Treeprocessor):
+    """Local raster images as a <picture>: WebP and fallback srcsets at the derived widths,
+    the size (no layout shift) and lazy loading (images.py). Runs after `_LinkRewriter`."""
+
+    def __init__(self, md: markdown.Markdown, resolver: Resolver):
+        super().__init__(md)
+        self.resolver = resolver
+        self.page: Page | None = None
+        self.text = ""  # the body as written, to find an image's line
+        self.problems: list[Problem] = []
+
+    def run(self, root: etree.Element) -> None:
+        if self.page is None:
+            return
+        parents = {child: parent for parent in root.iter() for child in parent}
+        for element in [e for e in root.iter("img") if e.get("src")]:
+            found = self._picture(element.get("src", ""))
+            if found is None:
+                continue
+            parent = parents[element]
+            at = list(parent).index(element)
+            wrapper = etree.Element("picture")
+            wrapper.tail, element.tail = element.tail, None
+            if found.webp_srcset:
+                etree.SubElement(wrapper, "source", type="image/webp",
+                                 srcset=found.webp_srcset, sizes=found.sizes)
+            for name, value in (("src", found.src), ("srcset", found.srcset),
+                                ("sizes", found.sizes), ("width", str(found.width)),
+                                ("height", str(found.height)), ("loading", "lazy"),
+                                ("decoding", "async")):
+                element.set(name, value)
+            wrapper.append(element)
+            parent[at] = wrapper
+
+    def _picture(self, src: str):  # noqa: ANN202 (images.Picture | None)
+        from .errors import Problem
+        from .images import ImageError
+
+        page = self.page
+        assert page is not None
+        written = src[len(self.md_base):] if src.startswith(self.md_base) else src
+        at = self.text.find(written.lstrip("/"))
+        line = page.body_line + self.text.count("\n", 0, at) if at >= 0 else page.body_line
+        bundle = getattr(page.article, "bundle_files", ())
+        try:
+            return self.resolver.picture(src, page.source, bundle, page.display, line)
+        except ImageError as exc:
+            self.problems.append(Problem(page.display, line, str(exc)))
+            return None
+
+    @property
+    def md_base(self) -> str:
+        return self.resolver.config.base_path
+
+
 class _HeadingIds(Treeprocessor):
     """Gives every h2-h6 without an id a slug id, unique within the document (for anchors)."""
 
@@ -80,15 +136,19 @@ class _HeadingIds(Treeprocessor):
 
 
 class _LinkExtension(Extension):
-    def __init__(self, base_path: str):
+    def __init__(self, base_path: str, images: Resolver | None = None):
         super().__init__()
         self.base_path = base_path
         self.processor: _LinkRewriter | None = None
+        self.images = _ImageRewriter(None, images) if images is not None else None  # type: ignore[arg-type]
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
         self.processor = _LinkRewriter(md, self.base_path)
         md.treeprocessors.register(self.processor, "sitegen-links", 1)
         md.treeprocessors.register(_HeadingIds(md), "sitegen-heading-ids", 2)
+        if self.images is not None:
+            self.images.md = md
+            md.treeprocessors.register(self.images, "sitegen-images", 0)
         if quickmarkdown.supported():
             md.treeprocessors.register(quickmarkdown.QuickInline(md), "inline", 20)
             quickmarkdown.quicken_block_parser(md)
@@ -99,8 +159,9 @@ class MarkdownRenderer:
     """Reuses one `Markdown` instance, as Python-Markdown#305 advises."""
 
     def __init__(self, base_path: str = "/", sanitizer: Sanitizer | None = None,
-                 shortcodes: ShortcodeEngine | None = None):
-        self.links = _LinkExtension(base_path)
+                 shortcodes: ShortcodeEngine | None = None, images: Resolver | None = None):
+        """`images`: local raster images become responsive pictures (images.py)."""
+        self.links = _LinkExtension(base_path, images)
         self.shortcodes = shortcodes
         self.sanitizer = sanitizer or Sanitizer()
         self.md = markdown.Markdown(
@@ -111,6 +172,9 @@ class MarkdownRenderer:
     def render(self, text: str, page: Page | None = None) -> Rendered:
         """`page`: the article the body is in, for its shortcodes (none expanded without)."""
         expansion = None
+        pictures = self.links.images
+        if pictures is not None:
+            pictures.page, pictures.text, pictures.problems = page, text, []
         if page is not None and self.shortcodes is not None and self.shortcodes.may_contain(text):
             expansion = self.shortcodes.expand(text, page, self._fragment)
             text = expansion.text
@@ -125,8 +189,12 @@ class MarkdownRenderer:
             html = expansion.substitute(html)
             links += tuple(expansion.links)
         plain = _TAGS.sub(" ", html)
-        return Rendered(html, links, _excerpt(html), len(plain.split()),
-                        cleaned.removed, tuple(expansion.problems) if expansion else ())
+        problems = tuple(expansion.problems) if expansion else ()
+        if pictures is not None:
+            problems += tuple(pictures.problems)
+            pictures.page = None
+        return Rendered(html, links, _excerpt(html), len(plain.split()), cleaned.removed,
+                        problems)
 
     def _fragment(self, text: str) -> tuple[str, tuple[str, ...]]:
         """The inner Markdown of a shortcode call: HTML (sanitized) and its internal links."""

@@ -1,18 +1,23 @@
 """Lead photos: where an article's `image` lives, its URL, and its pixel size.
 
-Every URL of a lead photo is made here (`image_url`), so a later srcset has one place to grow
-from. The size is read from the file's header at parse time (PNG, GIF, JPEG, WebP): enough
-for `width` and `height` attributes, so that a card does not shift when the photo arrives.
+Every URL of a lead photo is made here (`image_url`). The size is read from the file's header
+at parse time (PNG, GIF, JPEG, WebP): enough for `width` and `height` attributes, so that a
+card does not shift when the photo arrives. A local raster photo is then shown through its
+derived files (`with_derived_image`, images.py): `image` names the largest of them, which
+templates turn into srcsets (the `picture` filter).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import struct
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from .config import Config
+from .records import Article, SourceFile
 from .urls import Urls
 
 REMOTE = re.compile(r"^(https?:)?//", re.IGNORECASE)
@@ -37,6 +42,37 @@ def image_url(image: str, urls: Urls, when: datetime, slug: str) -> str:
     if image.startswith("/"):
         return urls.page(image)
     return urls.article(slug, when) + image
+
+
+class _Checker(Protocol):
+    def line_of(self, key: str) -> int: ...
+
+    def error(self, key: str, message: str) -> None: ...
+
+
+def with_derived_image(article: Article, written: Any, src: SourceFile, config: Config,
+                       check: _Checker) -> Article:
+    """The article with its local raster lead photo (`written`: `image` as in its front
+    matter) at the URL and size of its largest derived file; a file that is no image it can
+    read is an error on the `image` line."""
+    from . import images
+
+    if not article.url or not isinstance(written, str):
+        return article
+    local = local_file(written, src.path, src.bundle_files, config)
+    if local is None:
+        return article
+    display = str(Path(config.content_dir.name) / src.path)
+    try:
+        found = images.use_image(local, config, display, check.line_of("image"))
+    except images.ImageError as exc:
+        check.error("image", str(exc))
+        return article
+    if found is None:
+        return article
+    use, rel = found
+    return dataclasses.replace(article, image=config.base_path + rel, image_width=use.width,
+                               image_height=use.height)
 
 
 def local_file(image: str, source: str, bundle_files: tuple[str, ...], config: Config

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from .config import Config
 from .dataexport import filters as data_filters
 from .errors import Problem, TemplateError
+from .images import filters as image_filters
 from .records import PageSpec
 from .sources import layout_dirs
 from .urls import Urls
@@ -147,6 +148,7 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
         zone=ZoneNamer(config.tz),
     )
     env.filters.update(data_filters(urls))  # /data/ files (dataexport.py)
+    env.filters.update(image_filters(config))  # derived photos (images.py)
     env.globals["site"] = {
         "title": config.title, "description": config.description,
         "base_url": config.base_url, "base_path": config.base_path,

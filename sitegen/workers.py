@@ -16,6 +16,7 @@ from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import Any
 
+from . import images
 from .cache import (
     BuildCache,
     Fingerprinter,
@@ -113,11 +114,14 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
             unhashed.append(read[-1][1])
     known = _worker_cache().get_parsed_blobs(unhashed) if unhashed else {}
     rows = []
+    image_uses = []
     for src, key in read:
         if key in known:
             out.append((src.path, src.digest, known[key]))
             continue
         outcome, html = _parse_one(src)
+        uses = images.take_uses()  # the images it shows (recorded while it was parsed)
+        image_uses.append((key, uses if html is not None else []))
         if html is None:
             out.append((src.path, src.digest, outcome))
             continue
@@ -125,6 +129,7 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
         out.append((src.path, src.digest, record))
         rows.append((key, record, html))
     _worker_cache().put_parsed(rows)
+    images.remember_uses(state.config, image_uses)
     return out
 
 
@@ -134,6 +139,7 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
     from .htmlbody import is_html_source, render_html
     state = WorkerState
     assert state.config is not None and state.urls is not None
+    images.take_uses()  # from this article only
     if state.markdown is None:
         from .markup import MarkdownRenderer  # only workers that convert need Markdown
         from .sanitize import Sanitizer
@@ -141,7 +147,8 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
 
         state.markdown = MarkdownRenderer(state.config.base_path,
                                           Sanitizer.from_config(state.config),
-                                          Engine(state.config, state.urls))
+                                          Engine(state.config, state.urls),
+                                          images.Resolver(state.config))
     try:
         parsed = content.parse_source(src, state.config, state.urls)
     except content.ArticleError as exc:
@@ -158,6 +165,9 @@ def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
         parsed.article, summary=parsed.article.summary or rendered.excerpt,
         is_brief=not rendered.html, words=rendered.words,
         internal_links=_link_lines(rendered.internal_links, parsed.body, parsed.body_line))
+    # its page shows its images too: a changed photo renders it again (images.py)
+    article = dataclasses.replace(article, digest=images.fold_digest(article.digest,
+                                                                     images.peek_uses()))
     article = dataclasses.replace(article, card=card_digest(article),
                                   outline=outline_digest(article))
     # shortcode calls that could not render: errors, unless --keep-going (build._collect)
@@ -214,8 +224,10 @@ def render_many(specs: list[PageSpec]) -> list:
     return out
 
 
-def run_parallel(func, items: list, config: Config, progress: Progress | None, label: str):
-    """Run `func` over chunks of `items`, in a process pool when there is enough work.
+def run_parallel(func, items: list, config: Config, progress: Progress | None, label: str,
+                 costly: bool = False):
+    """Run `func` over chunks of `items`, in a process pool when there is enough work
+    (`costly`: each item is worth a worker of its own, as an image to resize is).
 
     Workers are forked after `items` exist and inherit them: only index ranges travel to
     the workers, never the page contexts themselves.
@@ -226,15 +238,17 @@ def run_parallel(func, items: list, config: Config, progress: Progress | None, l
     # neither this process nor a forked worker walks (and so copies) them again and again.
     gc.freeze()
     try:
-        yield from _run(func, items, config, progress, label)
+        yield from _run(func, items, config, progress, label, costly)
     finally:
         gc.unfreeze()
 
 
-def _run(func, items: list, config: Config, progress: Progress | None, label: str):
+def _run(func, items: list, config: Config, progress: Progress | None, label: str,
+         costly: bool = False):
     total, done = len(items), 0
-    workers = min(config.workers, max(1, len(items) // 50))
-    if workers <= 1 or len(items) < PARALLEL_THRESHOLD or "fork" not in get_all_start_methods():
+    workers = min(config.workers, len(items) if costly else max(1, len(items) // 50))
+    threshold = 2 if costly else PARALLEL_THRESHOLD
+    if workers <= 1 or len(items) < threshold or "fork" not in get_all_start_methods():
         _init_worker(config)
         collecting = gc.isenabled()
         for chunk in iter_chunks(items, 100):
@@ -248,6 +262,8 @@ def _run(func, items: list, config: Config, progress: Progress | None, label: st
                 progress(label, done, total)
         return
     size = max(20, min(100, total // (workers * 8)))  # small chunks: a short tail at the end
+    if costly:
+        size = max(1, min(8, total // (workers * 4)))
     ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
     WorkerState.items = items
     try:

@@ -3,15 +3,17 @@ times, and `sitegen due`."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import struct
-import zlib
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 from conftest import FIXED_NOW, article, build_site
 from lxml import html as lxml_html
+from PIL import Image
 
 from sitegen.cli import main
 from sitegen.photos import header_size
@@ -19,16 +21,16 @@ from sitegen.render import ZoneNamer
 
 
 def png(width: int, height: int) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = b"IHDR" + ihdr
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
-            + struct.pack(">I", zlib.crc32(chunk)))
+    """A real image (a build resizes local photos: images.py)."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 90, 140)).save(out, "PNG")
+    return out.getvalue()
 
 
 def jpeg(width: int, height: int) -> bytes:
-    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00" + b"\x00" * 9
-    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
-    return b"\xff\xd8" + app0 + sof + b"\xff\xd9"
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (140, 90, 40)).save(out, "JPEG")
+    return out.getvalue()
 
 
 def test_header_sizes_of_png_jpeg_gif_webp():
@@ -76,17 +78,20 @@ def test_article_figure_has_photo_caption_credit_and_size(make_site):
     build_site(site)
     page = doc(site, "2025/03/04/harbour-reopens/index.html")
     (figure,) = page.xpath('//figure[@class="story-image"]')
-    (img,) = figure.xpath("img")
-    assert (img.get("src"), img.get("alt"), img.get("width"), img.get("height")) == \
-        ("/2025/03/04/harbour-reopens/photo.png", "Boats in the harbour", "640", "427")
+    (img,) = figure.xpath(".//img")  # its derived files (images.py, test_images.py)
+    assert re.fullmatch(r"/assets/img/[0-9a-f]{16}/photo-640\.png", img.get("src"))
+    assert (img.get("alt"), img.get("width"), img.get("height")) == \
+        ("Boats in the harbour", "640", "427")
     assert figure.xpath('figcaption/span[@class="caption"]/text()') == ["The harbour on Tuesday."]
     assert figure.xpath('figcaption/span[@class="credit"]/text()') == ["Jane Doe/Ledger"]
     meta = {m.get("property"): m.get("content") for m in page.xpath("//meta[@property]")}
-    assert meta["og:image"] == "https://example.org/2025/03/04/harbour-reopens/photo.png"
-    assert (meta["og:image:width"], meta["og:image:height"]) == ("640", "427")
+    assert meta["og:image"] == "https://example.org" + img.get("src").replace("-640.png",
+                                                                              "-og.jpg")
+    assert (meta["og:image:width"], meta["og:image:height"]) == ("1200", "630")
     assert meta["og:image:alt"] == "Boats in the harbour"
     ld = json.loads(page.xpath('//script[@type="application/ld+json"]/text()')[0])
-    assert ld["image"] == [{"@type": "ImageObject", "url": meta["og:image"], "width": 640,
+    assert ld["image"] == [{"@type": "ImageObject", "url": "https://example.org" + img.get("src"),
+                            "width": 640,
                             "height": 427, "caption": "The harbour on Tuesday.",
                             "creditText": "Jane Doe/Ledger"}]
 
@@ -105,9 +110,10 @@ def test_cards_show_thumbnails_with_size_when_local(make_site):
     build_site(site)
     listed = doc(site, "2025/03/index.html").xpath('//article[contains(@class, "headline")]')
     cards = {c.xpath(".//h3//a/text()")[0]: c for c in listed}
-    thumb = cards["Static photo"].xpath('img[@class="headline-photo"]')[0]
-    assert (thumb.get("src"), thumb.get("width"), thumb.get("height"), thumb.get("alt")) == \
-        ("/img/wide.jpg", "1200", "800", "")  # the headline link beside it says it all
+    thumb = cards["Static photo"].xpath('.//img[@class="headline-photo"]')[0]
+    assert re.fullmatch(r"/assets/img/[0-9a-f]{16}/wide-1200\.jpg", thumb.get("src"))
+    assert (thumb.get("width"), thumb.get("height"), thumb.get("alt")) == \
+        ("1200", "800", "")  # the headline link beside it says it all
     remote = cards["Remote photo"].xpath("img")[0]
     assert remote.get("src") == "https://cdn.example.com/r.jpg" and remote.get("width") is None
     assert cards["No photo"].xpath("img") == []
@@ -121,7 +127,7 @@ def test_home_lead_shows_its_photo_and_gives_the_home_og_image(make_site):
     (img,) = home.xpath('//section[@class="lead"]//img')
     assert (img.get("width"), img.get("alt")) == ("640", "Boats in the harbour")
     assert home.xpath('//meta[@property="og:image"]/@content') == \
-        ["https://example.org/2025/03/04/harbour-reopens/photo.png"]
+        ["https://example.org" + img.get("src").replace("-640.png", "-og.jpg")]
 
 
 def test_zone_names_where_the_site_zone_names_the_offset():

@@ -180,6 +180,7 @@ class Engine:
         self._env: jinja2.Environment | None = None
         self._names: tuple[str, ...] | None = None
         self._resolver: _Resolver | None = None
+        self.images: Any = None  # an images.Resolver once a call asks for a picture
 
     def may_contain(self, text: str) -> bool:
         from .syntax import may_contain
@@ -410,8 +411,22 @@ class _Run:
             "site": {"title": self.engine.config.title, "base_url": self.engine.config.base_url,
                      "base_path": self.engine.config.base_path},
             "arg": _getter(args, kwargs),
+            "picture": functools.partial(self.picture, tag.pos),
         }
         return name, context
+
+    def picture(self, pos: int, src: str) -> Any:
+        """A local raster image's responsive versions (images.Picture), else None."""
+        from ..images import ImageError, Resolver
+
+        if self.engine.images is None:
+            self.engine.images = Resolver(self.engine.config)
+        bundle = getattr(self.page.article, "bundle_files", ())
+        try:
+            return self.engine.images.picture(str(src).strip(), self.page.source, bundle,
+                                              self.page.display, self.line(pos))
+        except ImageError as exc:
+            raise ShortcodeFailure(str(exc)) from None
 
     def render(self, name: str, context: dict[str, Any]) -> str:
         import jinja2
