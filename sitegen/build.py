@@ -535,6 +535,26 @@ def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes
 def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
               ) -> list[PageSpec]:
     """Every page's spec; or, with `wanted`, only those of these URLs."""
+    if config.languages:  # a site of several languages: each planned as a site of its own
+        from .languages import plan_languages
+
+        specs = plan_languages(indexes, config, wanted, _lastmod)
+    else:
+        specs = _plan_one_language(indexes, config, wanted)
+    seen: dict[str, PageSpec] = {}
+    clashes = []
+    for spec in specs:
+        if seen.setdefault(spec.url, spec) is not spec:
+            clashes.append(Problem(config.content_dir.name, None,
+                                   f"two pages want the URL {spec.url} "
+                                   f"({seen[spec.url].kind} and {spec.kind})"))
+    if clashes:
+        raise ContentError(clashes)
+    return specs
+
+
+def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
+                       ) -> list[PageSpec]:
     from .feeds import plan_feeds
     from .pages import plan_pages
 
@@ -547,17 +567,7 @@ def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
         return [(urls.absolute(s.url), _lastmod(s, changed)) for s in every_page
                 if s.kind != "404"]
 
-    specs = html + list(plan_feeds(indexes, config, urls, lastmods, wanted))
-    seen: dict[str, PageSpec] = {}
-    clashes = []
-    for spec in specs:
-        if seen.setdefault(spec.url, spec) is not spec:
-            clashes.append(Problem(config.content_dir.name, None,
-                                   f"two pages want the URL {spec.url} "
-                                   f"({seen[spec.url].kind} and {spec.kind})"))
-    if clashes:
-        raise ContentError(clashes)
-    return specs
+    return html + list(plan_feeds(indexes, config, urls, lastmods, wanted))
 
 
 def _lastmod(spec: PageSpec, changed: dict[int, tuple[datetime, datetime]]

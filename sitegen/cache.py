@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from . import __version__
 from .records import Article
 
-CACHE_FORMAT = 11  # bump when parsed records or page fingerprints change shape
+CACHE_FORMAT = 12  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -91,6 +91,8 @@ def outline_digest(article: Article, updated: datetime | None = None) -> str:
     line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0" \
         f"{len(article.corrections)}\0{terms}" \
         f"\0{chr(1).join(article.aliases)}"
+    if article.translation_key or article.translation_of:  # which pages link which versions
+        line += f"\0{article.lang}\0{article.translation_key}\0{article.translation_of}"
     return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
 
 

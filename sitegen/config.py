@@ -19,6 +19,7 @@ from .errors import ConfigError
 from .sanitize import DEFAULT_IFRAME_HOSTS, RAW_HTML_MODES, validate_iframe_hosts
 
 if TYPE_CHECKING:
+    from .i18n import Language
     from .people import Person
     from .records import Article
     from .stories import Story
@@ -69,6 +70,11 @@ class Config:
     shortcode_aliases: tuple[tuple[str, str], ...] = ()  # a name -> the shortcode it renders as
     site_variables: tuple[tuple[str, str], ...] = ()  # `{{ site.X }}` in articles
     image_widths: tuple[int, ...] = (480, 800, 1200, 1600)  # derived photos (images.py)
+    # Languages (i18n.py): none on a site of one language, whose language is `language`.
+    languages: tuple[Language, ...] = ()
+    default_language: str = ""  # "" means `language`
+    language_prefix_all: bool = False  # the default language under /<code>/ too
+    strings: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # [strings.<code>]
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -76,6 +82,11 @@ class Config:
         """The path part of `base_url`, always starting and ending with '/'."""
         path = urlsplit(self.base_url).path or "/"
         return path if path.endswith("/") else path + "/"
+
+    @property
+    def site_language(self) -> str:
+        """The default language: `default_language`, else `language`."""
+        return self.default_language or self.language
 
     @property
     def origin(self) -> str:
@@ -107,6 +118,9 @@ class Config:
         from .shortcodes import files_digest  # shortcode templates and includes/ shape bodies
 
         items.append(("shortcode_files", files_digest(self)))
+        from .i18n import files_digest as catalogs_digest  # shipped and the site's catalogs
+
+        items.append(("catalogs", catalogs_digest(self)))
         return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
 
 
@@ -120,6 +134,7 @@ FILE_KEYS = {
     "raw_html": str, "iframe_hosts": list,
     "image_widths": list,
     "shortcode_aliases": dict, "site_variables": dict,
+    "languages": dict, "default_language": str, "language_prefix_all": bool, "strings": dict,
 }
 PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
 
@@ -161,6 +176,7 @@ def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
     errors += _raw_html_errors(values)
     errors += _front_matter_errors(values)
     errors += _shortcode_errors(values)
+    errors += _language_errors(values)
     errors += _output_dir_errors(values, site_dir)
     if errors:
         raise ConfigError("\n".join(errors))
@@ -221,6 +237,13 @@ def _shortcode_errors(values: dict[str, Any]) -> list[str]:
             values[key] = tuple(sorted((n, str(v).lower() if isinstance(v, bool) else str(v))
                                        for n, v in table.items()))
     return errors
+
+
+def _language_errors(values: dict[str, Any]) -> list[str]:
+    """`languages`, `default_language` and `[strings]` checked, then kept as records."""
+    from .i18n import language_errors
+
+    return language_errors(values)
 
 
 def _raw_html_errors(values: dict[str, Any]) -> list[str]:

@@ -28,6 +28,7 @@ KNOWN_KEYS = (
     "title", "date", "slug", "section", "tags", "authors", "author", "summary", "updated",
     "draft", "expires", "dateline", "source", "link", "image", "image_alt", "story",
     "corrections", "lang", "image_caption", "image_credit", "featured",
+    "translation_key", "translation_of",
 )
 MAX_ARTICLE_BYTES = 10 * 1024 * 1024
 # Values that YAML aliases repeat (each use of an alias counts all it holds): an alias
@@ -354,6 +355,8 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
     image = _text(meta, "image", check)
     if image and (re.match(r"^\s*(javascript|data|vbscript):", image, re.I)):
         check.error("image", "'image' must be a URL or a bundle file name")
+    lang = _lang(meta, check, config)
+    site_urls, urls = urls, _language_urls(urls, config, lang)
     url = (fixed or urls.article(slug, when)) if when is not None and not check.errors else ""
     taken = urls.taken_by_site(url) if url else None
     if taken:
@@ -375,20 +378,45 @@ def _build_article(meta: dict[str, Any], src: SourceFile, check: _Checker, confi
         tags=_terms(tags, "tags", urls), authors=_terms(authors, "authors", urls),
         updated=updated,
         dateline=_text(meta, "dateline", check), source_name=_text(meta, "source", check),
-        link=urls.page(link) if link.startswith("/") and not link.startswith("//") else link,
-        image=photos.image_url(image, urls, when, slug),
+        link=site_urls.page(link) if link.startswith("/") and not link.startswith("//")
+        else link,
+        image=photos.image_url(image, site_urls if image.startswith("/") else urls, when, slug),
         image_alt=_text(meta, "image_alt", check),
         image_caption=_text(meta, "image_caption", check),
         image_credit=_text(meta, "image_credit", check),
         image_width=size[0], image_height=size[1],
         featured=_bool(meta, "featured", check),
         story=_text(meta, "story", check), corrections=corrections,
-        lang=_text(meta, "lang", check), draft=draft,
+        lang=lang, draft=draft,
         expires=expires,
         extra=tuple(sorted((k, v) for k, v in meta.items()
                            if isinstance(k, str) and k not in KNOWN_KEYS)),
         bundle_files=src.bundle_files,
+        translation_key=_text(meta, "translation_key", check),
+        translation_of=_text(meta, "translation_of", check),
     )
+
+
+def _lang(meta: dict[str, Any], check: _Checker, config: Config) -> str:
+    """The article's language: as written on a site of one language; on a site of several,
+    one of them (default: the site's)."""
+    lang = _text(meta, "lang", check)
+    if not config.languages:
+        return lang
+    codes = [language.code for language in config.languages]
+    if not lang:
+        return config.site_language
+    if lang not in codes:
+        check.error("lang", f"'lang' {shown(lang)} is not one of the site's languages "
+                            f"({', '.join(codes)})")
+    return lang
+
+
+def _language_urls(urls: Urls, config: Config, lang: str) -> Urls:
+    """The URLs of the article's language (its pages and terms under `/<lang>/`)."""
+    if not config.languages or lang == config.site_language and not config.language_prefix_all:
+        return urls
+    return Urls(config, lang)
 
 
 def _placeholder(src: SourceFile) -> Article:

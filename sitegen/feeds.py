@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from .config import Config
 from .corrections import plan_feeds as correction_feeds
 from .dataexport import plan_data
+from .i18n import PageLanguage, site_text
 from .indexes import Indexes
 from .jsonfeed import json_feed_url
 from .records import Article, PageSpec
@@ -25,20 +26,26 @@ SITEMAP_LIMIT = 50_000
 
 def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
                html_pages: Callable[[], Sequence[tuple[str, datetime | None]]],
-               wanted: Set[str] | None = None) -> Iterator[PageSpec]:
+               wanted: Set[str] | None = None, language: PageLanguage | None = None,
+               root_files: bool = True) -> Iterator[PageSpec]:
     """`html_pages()`: (URL, lastmod) of every HTML page, for the sitemaps. With `wanted`,
-    only the specs of those URLs."""
+    only the specs of those URLs. `language`: the feeds of one language of several, whose
+    sitemap carries hreflang alternates; `root_files`: robots.txt and _redirects too."""
     want = url_filter(wanted)
-    yield from _feed_pair(urls.home(), config.title, config.description,
+    t = language.t if language else str
+    title, description = site_text(config, language.code if language else "")
+    yield from _feed_pair(urls.home(), title, description,
                           indexes.articles, config, urls, want)
     for kind in ("sections", "tags", "authors"):
         for ix in getattr(indexes, kind).values():
-            latest = "Latest by" if kind == "authors" else "Latest in"
-            yield from _feed_pair(ix.term.url, f"{config.title}: {ix.term.name}",
-                                  f"{latest} {ix.term.name}", ix.articles, config, urls, want)
+            latest = "Latest by {name}" if kind == "authors" else "Latest in {name}"
+            yield from _feed_pair(ix.term.url, f"{title}: {ix.term.name}",
+                                  t(latest).format(name=ix.term.name), ix.articles, config,
+                                  urls, want)
     for thread in threads(indexes.articles, config.stories, urls.home()).values():
-        yield from _feed_pair(thread.url, f"{config.title}: {thread.title}",
-                              thread.description or f"Latest in the story {thread.title}",
+        yield from _feed_pair(thread.url, f"{title}: {thread.title}",
+                              thread.description or
+                              t("Latest in the story {title}").format(title=thread.title),
                               thread.articles, config, urls, want, thread.articles[:1])
     yield from correction_feeds(indexes.articles, config, urls, want)
     yield from plan_data(indexes, urls, want)
@@ -46,11 +53,14 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
         redirects = plan_redirects(indexes.articles, config, urls).redirects
         moved = {urls.absolute(r.url) for r in redirects}  # not pages of their own
         pages = [entry for entry in html_pages() if entry[0] not in moved]
-        yield from (spec for spec in _sitemaps(pages, urls) if want(spec.url))
+        alternates = language.alternates if language else None
+        yield from (spec for spec in _sitemaps(pages, urls, alternates) if want(spec.url))
     if want(urls.file("news-sitemap.xml")):
-        news = _news_sitemap(indexes, config, urls)
+        news = _news_sitemap(indexes, config, urls, language.code if language else "")
         if news.context["items"]:  # the sitemap schema does not allow an empty <urlset>
             yield news
+    if not root_files:
+        return
     if config.redirects_file and want(urls.file("_redirects")):
         yield redirects_file_spec(plan_redirects(indexes.articles, config, urls), urls)
     if want(urls.file("robots.txt")):
@@ -84,10 +94,18 @@ def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[
         yield PageSpec(url, template, context, kind="feed", shows=(*items, *titled_by))
 
 
-def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls) -> Iterator[PageSpec]:
+def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls,
+              alternates: dict[str, tuple[tuple[str, str], ...]] | None = None
+              ) -> Iterator[PageSpec]:
+    """`alternates`: page URL -> (language, URL) of its versions, as `xhtml:link`s."""
     entries = tuple(pages)
+    extra = {}
+    if alternates is not None:
+        extra["alternates"] = {urls.absolute(url): tuple((code, urls.absolute(href))
+                                                         for code, href in versions)
+                               for url, versions in alternates.items()}
     if len(entries) <= SITEMAP_LIMIT:
-        yield PageSpec(urls.file("sitemap.xml"), "sitemap.xml", {"entries": entries},
+        yield PageSpec(urls.file("sitemap.xml"), "sitemap.xml", {"entries": entries, **extra},
                        kind="sitemap", shows=())
         return
     parts = []
@@ -95,15 +113,17 @@ def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls) -> Itera
         url = urls.file(f"sitemap-{number}.xml")
         chunk = entries[start: start + SITEMAP_LIMIT]
         parts.append((url, max((d for _, d in chunk if d), default=None)))
-        yield PageSpec(url, "sitemap.xml", {"entries": chunk}, kind="sitemap", shows=())
+        yield PageSpec(url, "sitemap.xml", {"entries": chunk, **extra}, kind="sitemap",
+                       shows=())
     yield PageSpec(urls.file("sitemap.xml"), "sitemap-index.xml", {"sitemaps": tuple(parts)},
                    kind="sitemap", shows=())
 
 
-def _news_sitemap(indexes: Indexes, config: Config, urls: Urls) -> PageSpec:
+def _news_sitemap(indexes: Indexes, config: Config, urls: Urls, lang: str = ""
+                  ) -> PageSpec:
     """Google News wants only articles of the last two days (config: news_sitemap_days)."""
     since = config.now - timedelta(days=config.news_sitemap_days)
     recent = tuple(a for a in indexes.articles[:1000] if since <= a.date <= config.now)
     return PageSpec(urls.file("news-sitemap.xml"), "news-sitemap.xml",
-                    {"items": recent, "publication": config.title,
-                     "language": config.language}, kind="sitemap")
+                    {"items": recent, "publication": site_text(config, lang)[0],
+                     "language": lang or config.language}, kind="sitemap")

@@ -44,6 +44,7 @@ FOREIGN_KEYS: dict[str, str] = {
     "excerpt": "summary",
     "permalink": "permalink",
     "redirect_from": "aliases",
+    "translationkey": "translation_key",  # Hugo
     "category": "categories",
     "published": "published",
     "last_modified_at": "updated",
@@ -53,7 +54,7 @@ FOREIGN_KEYS: dict[str, str] = {
     # keys generators use for their own layout: kept in `extra`, never warned about
     **dict.fromkeys((
         "layout", "type", "linktitle", "menu", "menus", "toc", "comments", "markup",
-        "outputs", "sitemap", "build", "cascade", "resources", "translationkey",
+        "outputs", "sitemap", "build", "cascade", "resources",
         "iscjklanguage", "series", "version", "sidebar", "math", "share", "redirect_to",
         "subtitle", "header", "thumbnail", "wordpress_id", "guid", "status",
     ), "extra"),
@@ -302,4 +303,5 @@ OWN_KEYS = frozenset({
     "title", "date", "slug", "section", "tags", "authors", "author", "summary", "updated",
     "draft", "expires", "dateline", "source", "link", "image", "image_alt", "story",
     "corrections", "lang", "image_caption", "image_credit", "featured",
+    "translation_key", "translation_of",
 })

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import os
 from collections.abc import Iterable, Iterator, Sequence, Set
@@ -22,6 +21,7 @@ from .datepages import (
     on_this_day_keys,
 )
 from .errors import ContentError, Problem
+from .i18n import PageLanguage, page_language, site_text
 from .indexes import Indexes, paginate
 from .intros import Intro, intro_files, load_intro
 from .jsonfeed import feed_links
@@ -34,37 +34,35 @@ from .urls import Urls, url_filter
 
 HOME_SECTION_ITEMS = 5
 PAGE_WINDOW = 3
-# calendar.month_name formats a date with strftime at every lookup (~15,000 a build)
-MONTH_NAMES = tuple(calendar.month_name)
-MONTH_ABBRS = tuple(calendar.month_abbr)
 
 
-def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | None = None
-               ) -> Iterator[PageSpec]:
-    """Every HTML page's spec; with `wanted`, only those of these URLs (see shape.replan)."""
+def plan_pages(indexes: Indexes, config: Config, urls: Urls, wanted: Set[str] | None = None,
+               language: PageLanguage | None = None) -> Iterator[PageSpec]:
+    """Every HTML page's spec; with `wanted`, only those of these URLs (see shape.replan).
+    `language`: the pages of one language of several (languages.py)."""
     clashes = case_clashes(indexes.articles, config)
     redirects = plan_redirects(indexes.articles, config, urls)  # aliases: old paths
     if clashes or (redirects.problems and not config.keep_going):
         raise ContentError(clashes + list(redirects.problems))
     nav = tuple(ix.term for ix in sorted(indexes.sections.values(), key=lambda i: i.term.name))
-    planner = _Planner(indexes, config, urls, nav, wanted)
-    want = planner.want
+    planner = _Planner(indexes, config, urls, nav, wanted, language)
+    want, t = planner.want, planner.t
     if want(urls.home()):
         yield planner.home()
     yield from planner.articles()
     yield from redirect_specs(redirects, urls, want)
-    yield from planner.listing(urls.archive(), "All headlines", indexes.articles, "archive",
+    yield from planner.listing(urls.archive(), t("All headlines"), indexes.articles, "archive",
                                chart=planner.years_chart())
     yield from planner.date_archives()
     yield from planner.on_this_day()
     for kind, label in (("sections", "Sections"), ("tags", "Tags"), ("authors", "Authors")):
-        yield from planner.terms(kind, label)
+        yield from planner.terms(kind, t(label))
     yield from story_pages(planner)
     yield from correction_pages(planner, indexes.articles)
     if want(urls.search()):
-        yield planner.simple(urls.search(), "search.html", "Search", "search")
-    if want(urls.file("404.html")):
-        yield planner.simple(urls.file("404.html"), "404.html", "Page not found", "404")
+        yield planner.simple(urls.search(), "search.html", t("Search"), "search")
+    if planner.language.root_pages and want(urls.file("404.html")):
+        yield planner.simple(urls.file("404.html"), "404.html", t("Page not found"), "404")
 
 
 def case_clashes(articles: Iterable[Article], config: Config) -> list[Problem]:
@@ -95,8 +93,10 @@ def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = ""
 
 class _Planner:
     def __init__(self, indexes: Indexes, config: Config, urls: Urls, nav: tuple[Term, ...],
-                 wanted: Set[str] | None = None):
+                 wanted: Set[str] | None = None, language: PageLanguage | None = None):
         self.ix, self.config, self.urls, self.nav = indexes, config, urls, nav
+        self.language = language or page_language(config)
+        self.t, self.dates = self.language.t, self.language.dates
         self.want = url_filter(wanted)
         self.nav_root = os.path.commonprefix([term.url for term in nav])
         self.day_urls = {key: urls.day(*key) for key in indexes.day_keys}
@@ -112,6 +112,9 @@ class _Planner:
         shape (shape.site_shape: URLs, dates, terms, stories, configuration, templates)."""
         current = next((term.url for term in self.nav if url.startswith(term.url)), "") \
             if url.startswith(self.nav_root) else ""
+        alternates = self.language.alternates.get(url)
+        if alternates:
+            meta = {**meta, "alternates": alternates}
         return PageSpec(url, template,
                         {"page": meta, "nav": self.nav, "nav_current": current, **context},
                         body_of=body_of, kind=meta["kind"], shows=shows)
@@ -123,7 +126,8 @@ class _Planner:
         years = tuple((y, u.year(y), len(arts)) for y, arts in sorted(ix.years.items(),
                                                                        reverse=True))
         lead = self.lead()
-        meta = page_meta(u.home(), self.config.title, "home", u, self.config.description,
+        title, description = site_text(self.config, self.language.code)
+        meta = page_meta(u.home(), title, "home", u, description,
                          image=lead.image if lead else "")
         latest = ix.articles[: self.config.home_latest]
         # shows None: the lead follows the clock too (featured_days), so every build plans it
@@ -159,6 +163,9 @@ class _Planner:
             thread = self.threads.get(story_slug(article.story)) if article.story else None
             if thread:
                 shows = (*shows, thread.articles[0])  # it titles the thread
+            translations = self.language.translations.get(article.url, ())
+            if translations:
+                meta["translations"] = translations
             people = tuple(self.people.get(author.slug) for author in article.authors)
             yield self.spec(article.url, "article.html", meta, shows, body_of=article.digest,
                             article=article, people=people, neighbours=neighbours,
@@ -176,7 +183,8 @@ class _Planner:
             url = self.urls.paged(first_url, number)
             if not self.want(url):
                 continue
-            heading = title if number == 1 else f"{title} (page {number})"
+            heading = title if number == 1 else self.t("{title} (page {number})").format(
+                title=title, number=number)
             meta = page_meta(url, heading, kind, self.urls, description, feeds)
             yield self.spec(url, "list.html", meta, chunk, heading=title, articles=chunk,
                             pagination=self.pagination(first_url, number, len(pages)),
@@ -197,7 +205,7 @@ class _Planner:
         u, ix = self.urls, self.ix
         months_of: dict[int, list[tuple[str, str, int]]] = {}
         for (y, m), arts in sorted(ix.months.items(), reverse=True):
-            months_of.setdefault(y, []).append((MONTH_NAMES[m], u.month(y, m), len(arts)))
+            months_of.setdefault(y, []).append((self.dates.month(m), u.month(y, m), len(arts)))
         days_of: dict[tuple[int, int], list[tuple[str, str, int]]] = {}
         for (y, m, d), arts in sorted(ix.days.items(), reverse=True):
             days_of.setdefault((y, m), []).append((str(d), self.day_urls[(y, m, d)], len(arts)))
@@ -205,15 +213,16 @@ class _Planner:
         for y, arts in ix.years.items():
             before, after = neighbours(year_keys, y)
             yield from self.listing(u.year(y), str(y), arts, "year",
-                                    children=tuple(months_of[y]), child_label="Months",
+                                    children=tuple(months_of[y]),
+                                    child_label=self.t("Months"),
                                     prev_period=self._year_link(before),
                                     next_period=self._year_link(after),
                                     chart=self.months_chart(y))
         for (y, m), arts in ix.months.items():
             before, after = neighbours(month_keys, (y, m))
-            yield from self.listing(u.month(y, m), f"{MONTH_NAMES[m]} {y}", arts,
+            yield from self.listing(u.month(y, m), self.dates.month_year(y, m), arts,
                                     "month", children=tuple(days_of[(y, m)]),
-                                    child_label="Days", up=(str(y), u.year(y)),
+                                    child_label=self.t("Days"), up=(str(y), u.year(y)),
                                     prev_period=self._month_link(before),
                                     next_period=self._month_link(after),
                                     calendar=self.calendar(y, m, days_of[(y, m)]))
@@ -221,11 +230,11 @@ class _Planner:
         for i, (y, m, d) in enumerate(keys):
             prev_day = self._day_link(keys[i - 1]) if i > 0 else None
             next_day = self._day_link(keys[i + 1]) if i + 1 < len(keys) else None
-            yield from self.listing(self.day_urls[(y, m, d)], f"{MONTH_NAMES[m]} {d}, {y}",
+            yield from self.listing(self.day_urls[(y, m, d)], self.dates.day(y, m, d),
                                     ix.days[(y, m, d)], "day", prev_day=prev_day,
                                     next_day=next_day,
-                                    up=(f"{MONTH_NAMES[m]} {y}", u.month(y, m)),
-                                    on_this_day=(f"{MONTH_NAMES[m]} {d}",
+                                    up=(self.dates.month_year(y, m), u.month(y, m)),
+                                    on_this_day=(self.dates.month_day(m, d),
                                                  u.on_this_day(m, d)))
 
     def _year_link(self, year: int | None) -> tuple[str, str] | None:
@@ -234,27 +243,28 @@ class _Planner:
     def _month_link(self, key: tuple[int, int] | None) -> tuple[str, str] | None:
         if key is None:
             return None
-        return (f"{MONTH_NAMES[key[1]]} {key[0]}", self.urls.month(*key))
+        return (self.dates.month_year(*key), self.urls.month(*key))
 
     def years_chart(self) -> BarChart:
         """Articles per year, every year from the first to the last (empty ones too)."""
         years = self.ix.years
         span = range(min(years), max(years) + 1) if years else range(0)
-        return bar_chart("Articles per year", "Year",
+        return bar_chart(self.t("Articles per year"), self.t("Year"),
                          [(str(y), str(y), self.urls.year(y) if y in years else "",
                            len(years.get(y, ()))) for y in span])
 
     def months_chart(self, year: int) -> BarChart:
         months = self.ix.months
-        return bar_chart(f"Articles per month in {year}", "Month",
-                         [(MONTH_ABBRS[m], MONTH_NAMES[m],
+        return bar_chart(self.t("Articles per month in {year}").format(year=year),
+                         self.t("Month"),
+                         [(self.dates.month_abbr(m), self.dates.month(m),
                            self.urls.month(year, m) if (year, m) in months
                            else "", len(months.get((year, m), ()))) for m in range(1, 13)])
 
     def calendar(self, year: int, month: int, days: Sequence[tuple[str, str, int]]
                  ) -> MonthCalendar:
         counts = {int(label): count for label, _url, count in days}
-        return month_calendar(year, month, f"{MONTH_NAMES[month]} {year}", counts,
+        return month_calendar(year, month, self.dates.month_year(year, month), counts,
                               lambda day: self.day_urls[(year, month, day)])
 
     def on_this_day(self) -> Iterator[PageSpec]:
@@ -267,16 +277,18 @@ class _Planner:
         for m, d in on_this_day_keys(ix.day_keys):
             arts = by_day[(m, d)]
             years = len({a.day_key[0] for a in arts})
-            yield from self.listing(u.on_this_day(m, d), f"On this day: {MONTH_NAMES[m]} {d}",
+            day = self.dates.month_day(m, d)
+            about = ("Articles of {day} in {years} year, newest first" if years == 1
+                     else "Articles of {day} in {years} years, newest first")
+            yield from self.listing(u.on_this_day(m, d),
+                                    self.t("On this day: {day}").format(day=day),
                                     tuple(arts), "on-this-day",
-                                    f"Articles of {MONTH_NAMES[m]} {d} in "
-                                    f"{years} year{'' if years == 1 else 's'}, newest first",
-                                    up=("All headlines", u.archive()))
-
+                                    self.t(about).format(day=day, years=years),
+                                    up=(self.t("All headlines"), u.archive()))
 
     def _day_link(self, key: tuple[int, int, int]) -> tuple[str, str]:
         y, m, d = key
-        return (f"{MONTH_NAMES[m]} {d}, {y}", self.day_urls[key])
+        return (self.dates.day(y, m, d), self.day_urls[key])
 
     def terms(self, kind: str, label: str) -> Iterator[PageSpec]:
         u = self.urls
@@ -287,7 +299,8 @@ class _Planner:
             meta = page_meta(u.term_list(kind), label, f"{kind}-list", u)
             yield self.spec(u.term_list(kind), "terms.html", meta, (), heading=label,
                             terms=entries, term_kind=kind)
-        singular = {"sections": "Section", "tags": "Tag", "authors": "Author"}[kind]
+        described = {"sections": "Section: {title}", "tags": "Tag: {title}",
+                     "authors": "Author: {title}"}[kind]
         for term_index in index.values():
             term = term_index.term
             feeds = feed_links(term.name, term.url, u)
@@ -297,7 +310,7 @@ class _Planner:
             intro = self.intro(kind, term.slug)
             title = intro.title if intro and intro.title else term.name
             yield from self.listing(term.url, title, term_index.articles, kind[:-1],
-                                    f"{singular}: {title}", feeds,
+                                    self.t(described).format(title=title), feeds,
                                     up=(label, u.term_list(kind)), intro=intro,
                                     person=self.people.get(term.slug)
                                     if kind == "authors" else None)

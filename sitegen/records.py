@@ -104,6 +104,10 @@ class Article:
     image_width: int = 0
     image_height: int = 0
     featured: bool = False  # may lead the home page (Config.featured_days)
+    # Its versions in other languages (i18n.py): a key they share (Hugo's translationKey),
+    # or the site path or URL of the original, as written.
+    translation_key: str = ""
+    translation_of: str = ""
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Unpickled through `__init__` with the field values in order: the slots dataclass

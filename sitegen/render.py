@@ -20,6 +20,7 @@ from markupsafe import Markup
 from .config import Config
 from .dataexport import filters as data_filters
 from .errors import Problem, TemplateError
+from .i18n import Localizer
 from .images import filters as image_filters
 from .records import PageSpec
 from .sources import layout_dirs
@@ -33,9 +34,15 @@ class Renderer:
         self.config = config
         self.urls = Urls(config)
         self.env = make_environment(config, self.urls, cache_compiled)
+        self.sites: dict[str, dict[str, Any]] = {}  # a site of several languages: `site` of each
 
     def render(self, spec: PageSpec, body_html: str = "") -> bytes:
         context = dict(spec.context)
+        lang = context.get("lang")
+        if lang is not None:  # a page of one language of several (languages.py)
+            if lang not in self.sites:
+                self.sites[lang] = site_values(self.config, Urls(self.config, lang), lang)
+            context["site"] = self.sites[lang]
         if spec.body_of:
             context["body_html"] = Markup(body_html)
         try:
@@ -142,24 +149,52 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
     if quick:
         env.code_generator_class = _EscapingCodeGenerator
         env.sitegen_escape = escape  # type: ignore[attr-defined]
+    local = Localizer(config)  # dates and theme strings in the page's language (i18n.py)
     env.filters.update(
-        absolute=urls.absolute, isodate=_isodate, rfc822=_rfc822, longdate=_longdate,
-        shortdate=_shortdate, time12=_time12, jsonld=_jsonld, memo=MacroMemo(),
+        absolute=urls.absolute, isodate=_isodate, rfc822=_rfc822,
+        longdate=_with_context(local.longdate), shortdate=_with_context(local.shortdate),
+        time12=_with_context(local.time12), jsonld=_jsonld, memo=MacroMemo(),
         zone=ZoneNamer(config.tz),
     )
     env.filters.update(data_filters(urls))  # /data/ files (dataexport.py)
     env.filters.update(image_filters(config))  # derived photos (images.py)
-    env.globals["site"] = {
-        "title": config.title, "description": config.description,
+    env.globals["site"] = site_values(config, urls)
+    env.globals["_"] = env.globals["t"] = _with_context(local.gettext)
+    return env
+
+
+def _with_context(method: Any) -> Any:
+    """A Localizer method as a Jinja function or filter that is given the template's context
+    (for the page's language)."""
+
+    @jinja2.pass_context
+    def call(context: Any, *args: Any, **kwargs: Any) -> Any:
+        return method(context, *args, **kwargs)
+
+    return call
+
+
+def site_values(config: Config, urls: Urls, lang: str = "") -> dict[str, Any]:
+    """`site` in templates; `lang`: of a language of several, with its URLs and title."""
+    from .i18n import direction, display_name, language_of, site_text
+
+    title, description = site_text(config, lang)
+    root = Urls(config)
+    return {
+        "title": title, "description": description,
         "base_url": config.base_url, "base_path": config.base_path,
-        "language": config.language, "home_url": urls.home(),
+        "language": lang or config.site_language, "home_url": urls.home(),
         "archive_url": urls.archive(), "search_url": urls.search(),
         "sections_url": urls.term_list("sections"), "tags_url": urls.term_list("tags"),
         "authors_url": urls.term_list("authors"), "feed_url": urls.feed(),
-        "atom_url": urls.feed(atom=True), "assets_url": urls.page("assets/"),
-        "pagefind_url": urls.page("pagefind/"),
+        "atom_url": urls.feed(atom=True), "assets_url": root.page("assets/"),
+        "pagefind_url": root.page("pagefind/"),
+        "dir": direction(language_of(config, lang or config.site_language)),
+        # (code, name in itself, home page) of each language, for a language switch
+        "languages": tuple((language.code, display_name(language),
+                            Urls(config, language.code).home())
+                           for language in config.languages),
     }
-    return env
 
 
 class MacroMemo:
@@ -201,19 +236,6 @@ def _isodate(value: datetime | None) -> str:
 
 def _rfc822(value: datetime) -> str:
     return format_datetime(value)
-
-
-def _longdate(value: datetime) -> str:
-    return f"{value:%B} {value.day}, {value.year}"
-
-
-def _shortdate(value: datetime) -> str:
-    return f"{value:%b} {value.day}, {value.year}"
-
-
-def _time12(value: datetime) -> str:
-    hour = value.hour % 12 or 12
-    return f"{hour}:{value:%M} {'a.m.' if value.hour < 12 else 'p.m.'}"
 
 
 class ZoneNamer:

@@ -85,10 +85,14 @@ def is_safe_slug(slug: str) -> bool:
 class Urls:
     """Builds every URL of one site from its config."""
 
-    def __init__(self, config: Config):
-        self.base = config.base_path
+    def __init__(self, config: Config, lang: str = ""):
+        """`lang`: the URLs of that language's pages, under its prefix (`/es/`); the site's
+        own files (assets, the search bundle, output paths) stay at the site's root."""
+        self.root = config.base_path
+        self.base = self.root + language_prefix(config, lang)
         self.origin = config.origin
         self.permalink = config.permalink
+        self.languages = frozenset(language.code.casefold() for language in config.languages)
 
     def page(self, path: str) -> str:
         """A site path ('/a/b/') as a URL with the base path ('/repo/a/b/')."""
@@ -111,13 +115,15 @@ class Urls:
         rel = unquote(path.strip()).lstrip("/")
         if rel and not rel.endswith("/") and not HTML_FILE.search(rel):
             rel += "/"
-        return self.page(rel)
+        return self.root + rel
 
     def taken_by_site(self, url: str) -> str | None:
         """What of the site's own an article URL would land on (e.g. "the site's own tags
         folder"), or None. Case-folded: case-insensitive file systems and caches."""
         rel = url[len(self.base):] if url.startswith(self.base) else url.lstrip("/")
         first = rel.split("/", 1)[0].casefold()
+        if first in self.languages and self.base == self.root:
+            return f"the site's own {first} language folder"
         if first in SITE_ROOT_NAMES or SITEMAP_PART.match(first):
             kind = "folder" if first.isalpha() and first != "cname" else "file"
             return f"the site's own {first} {kind}"
@@ -161,9 +167,9 @@ class Urls:
 
     def output_path(self, url: str) -> str:
         """The file, relative to `output/`, that serves a URL: '/repo/a/' -> 'a/index.html'."""
-        if not url.startswith(self.base):
-            raise ValueError(f"URL {url!r} is outside the base path {self.base!r}")
-        rel = url[len(self.base):]
+        if not url.startswith(self.root):
+            raise ValueError(f"URL {url!r} is outside the base path {self.root!r}")
+        rel = url[len(self.root):]
         if rel == "" or rel.endswith("/"):
             rel += "index.html"
         return safe_relative_path(rel)
@@ -172,9 +178,9 @@ class Urls:
         """The URLs these output files serve (`output_path` the other way round)."""
         urls = set()
         for rel in rel_paths:
-            urls.add(self.base + rel)
+            urls.add(self.root + rel)
             if rel == "index.html" or rel.endswith("/index.html"):
-                urls.add(self.base + rel[:-len("index.html")])
+                urls.add(self.root + rel[:-len("index.html")])
         return urls
 
     def internal_target(self, href: str) -> str | None:
@@ -182,6 +188,16 @@ class Urls:
         if not href.startswith("/") or href.startswith("//"):
             return None
         return re.split(r"[?#]", href, maxsplit=1)[0]
+
+
+def language_prefix(config: Config, lang: str) -> str:
+    """'es/' for a language's pages: none for the site's default language, unless
+    `language_prefix_all`; none on a site of one language."""
+    if not lang or not config.languages:
+        return ""
+    if lang == config.site_language and not config.language_prefix_all:
+        return ""
+    return f"{lang}/"
 
 
 def url_filter(wanted: Set[str] | None) -> Callable[[str], bool]:
