@@ -24,6 +24,8 @@ import markdown.blockparser
 import markdown.util
 from markdown.treeprocessors import InlineProcessor
 
+from . import compat
+
 # What each inline pattern of Python-Markdown 3.x (and the footnotes extension) needs in a
 # text before it can match; a text with none of these goes through the inline stage unchanged.
 INLINE_TRIGGERS: dict[str, tuple[str, ...]] = {
@@ -123,7 +125,11 @@ def _trigger_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def supported() -> bool:
-    """Whether this Python-Markdown has the internals the shortcuts replace (3.x does)."""
+    """Whether this Python-Markdown is one the shortcuts are tested with (compat.MARKDOWN;
+    outside it, stock Python-Markdown runs and says so once) and has the internals they
+    replace."""
+    if not compat.usable(compat.MARKDOWN):
+        return False
     inline = all(hasattr(InlineProcessor, name) for name in
                  ("_InlineProcessor__handleInline", "_InlineProcessor__applyPattern"))
     return inline and hasattr(markdown.blockparser.BlockParser, "parseBlocks")

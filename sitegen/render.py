@@ -17,6 +17,7 @@ from jinja2 import meta as jinja_meta
 from jinja2.compiler import CodeGenerator
 from markupsafe import Markup
 
+from . import compat
 from .config import Config
 from .dataexport import filters as data_filters
 from .errors import Problem, TemplateError
@@ -25,6 +26,11 @@ from .images import filters as image_filters
 from .records import PageSpec
 from .sources import layout_dirs
 from .urls import Urls
+
+
+# Part of the compiled templates' folder name: Jinja compiles which filters receive the
+# template's context into the code (2: the date filters do, for the page's language).
+COMPILED_FORMAT = 2
 
 
 class Renderer:
@@ -126,14 +132,18 @@ def _ensure_dir(folder: Path) -> Path:
 
 
 def quick_escaping_supported() -> bool:
-    """Whether this Jinja and MarkupSafe have what `_EscapingCodeGenerator` relies on."""
-    return _escape_inner is not None and hasattr(CodeGenerator, "_output_child_pre")
+    """Whether this Jinja and MarkupSafe are versions `_EscapingCodeGenerator` and `escape`
+    are tested with (compat.py: outside them, Jinja's code generator and markupsafe.escape
+    run, and say so once) and have what they rely on."""
+    tested = all([compat.usable(compat.JINJA2), compat.usable(compat.MARKUPSAFE)])  # ask both
+    return tested and _escape_inner is not None and hasattr(CodeGenerator, "_output_child_pre")
 
 
 def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
                      ) -> jinja2.Environment:
     quick = quick_escaping_supported()
-    env = _Environment(
+    environment = _Environment if compat.usable(compat.JINJA2) else jinja2.Environment
+    env = environment(
         loader=jinja2.FileSystemLoader([str(d) for d in layout_dirs(config)]),
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -143,7 +153,7 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
         # the cache by template path and source checksum; the folder name adds what else
         # shapes the compiled code.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(_ensure_dir(
-            config.cache_dir / f"templates-{jinja2.__version__}-{int(quick)}")))
+            config.cache_dir / f"templates-{jinja2.__version__}-{int(quick)}-{COMPILED_FORMAT}")))
         if cache_compiled else None,
     )
     if quick:

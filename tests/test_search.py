@@ -335,7 +335,7 @@ def fake_pagefind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     search.pagefind_executable.cache_clear()
 
 
-@pytest.mark.parametrize("version", ["1.4.0", "1.6.0", "2.0.1", "unknown"])
+@pytest.mark.parametrize("version", ["1.4.0", "1.5.0", "1.6.0", "2.0.1", "unknown"])
 def test_an_unsupported_pagefind_stops_the_build_before_anything_is_written(
         make_site, fake_pagefind, version):
     site = make_site(FILES)
@@ -343,7 +343,7 @@ def test_an_unsupported_pagefind_stops_the_build_before_anything_is_written(
     with pytest.raises(SitegenError) as caught:
         build_site(site, search=True)
     message = str(caught.value)
-    assert f"Pagefind {version}" in message and ">=1.5,<1.6" in message
+    assert f"Pagefind {version}" in message and ">=1.5.2,<1.6" in message
     assert not (site / "output").exists() and not (site / ".sitegen-cache").exists()
 
 
@@ -361,8 +361,8 @@ def test_an_unsupported_pagefind_leaves_the_last_site_as_it_was(make_site, fake_
 def test_supported_versions_are_the_pinned_range():
     from sitegen.search.service import version_supported
 
-    assert [v for v in ("1.4.9", "1.5.0", "1.5.2", "1.5.10", "1.6.0", "x") if
-            version_supported(v)] == ["1.5.0", "1.5.2", "1.5.10"]
+    assert [v for v in ("1.4.9", "1.5.0", "1.5.1", "1.5.2", "1.5.10", "1.6.0", "x") if
+            version_supported(v)] == ["1.5.2", "1.5.10"]
     assert search.check_pagefind()[1].startswith("1.5.")  # the installed one
 
 

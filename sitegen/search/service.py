@@ -24,12 +24,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .. import compat
 from ..errors import SitegenError
 
-# The Pagefind versions whose bundle format `format` and `merge` know (pyproject.toml pins
-# pagefind[bin] to the same range): a bundle of another version is not read.
-SUPPORTED = ((1, 5), (1, 6))  # from 1.5 (included) to 1.6 (excluded)
-SUPPORTED_TEXT = ">=1.5,<1.6"
+# The Pagefind versions whose bundle format `format` and `merge` know (compat.PAGEFIND, the
+# range pyproject.toml pins): a bundle of another version is not read.
+SUPPORTED_TEXT = compat.PAGEFIND.text
 
 
 @cache
@@ -62,19 +62,13 @@ def check_pagefind() -> tuple[Path, str]:
     if not version_supported(version):
         raise SitegenError(
             f"search: Pagefind {version} ({executable}) is not supported: sitegen reads the "
-            f"bundles of Pagefind {SUPPORTED_TEXT}. Install a supported one "
-            f"(pip install 'pagefind[bin]{SUPPORTED_TEXT}') or build with --no-search.")
+            f"bundles of Pagefind {compat.PAGEFIND.text}. Install a supported one "
+            f"(pip install 'pagefind-bin{compat.PAGEFIND.text}') or build with --no-search.")
     return executable, version
 
 
 def version_supported(version: str) -> bool:
-    parts = version.split(".")
-    try:
-        number = (int(parts[0]), int(parts[1]))
-    except (IndexError, ValueError):
-        return False
-    low, high = SUPPORTED
-    return low <= number < high
+    return compat.PAGEFIND.contains(version)
 
 
 @cache
