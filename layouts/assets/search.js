@@ -49,7 +49,21 @@ function start(form) {
   let current = null; // {results, shown, state}
   let typing = false; // a burst of typing owns the history entry it created
   let typingTimer = 0;
-  const ready = loadBundle(bundle, base);
+  // A site of several languages: the reader's language (the page's <html lang>, which
+  // Pagefind follows), or with the "All languages" box (?languages=all) every language's index.
+  const allBox = form.querySelector("#search-all-languages");
+  const everyLanguage = Boolean(allBox) && new URLSearchParams(location.search).get("languages") === "all";
+  if (allBox) {
+    allBox.checked = everyLanguage;
+    allBox.addEventListener("change", () => {
+      const params = new URLSearchParams(location.search);
+      if (allBox.checked) params.set("languages", "all");
+      else params.delete("languages");
+      const query = params.toString();
+      location.assign(location.pathname + (query ? `?${query}` : ""));
+    });
+  }
+  const ready = loadBundle(bundle, base, everyLanguage);
 
   function setStatus(text, showHint = false) {
     status.textContent = text;
@@ -112,6 +126,7 @@ function start(form) {
     if (state.q) params.set("q", state.q);
     for (const key of [...FILTERS, ...RANGE]) if (state[key]) params.set(key, state[key]);
     if (state.sort) params.set("sort", state.sort);
+    if (everyLanguage) params.set("languages", "all");
     const query = params.toString();
     return location.pathname + (query ? `?${query}` : "");
   }
@@ -250,10 +265,17 @@ function start(form) {
   });
 }
 
-async function loadBundle(bundle, base) {
+async function loadBundle(bundle, base, everyLanguage = false) {
   const pagefind = await import(`${bundle}pagefind.js`);
   await pagefind.options({ basePath: bundle, baseUrl: base, excerptLength: 24 });
   await pagefind.init();
+  if (everyLanguage) {
+    const entry = await (await fetch(`${bundle}pagefind-entry.json`)).json();
+    const own = document.documentElement.lang;
+    for (const language of Object.keys(entry.languages || {})) {
+      if (language !== own) await pagefind.mergeIndex(bundle, { language, baseUrl: base });
+    }
+  }
   return pagefind;
 }
 
