@@ -40,6 +40,7 @@ from .cache import BuildCache, iter_chunks, parse_key, select_parsed, unpack_par
 from .config import Config
 from .errors import ContentError, Problem, TemplateError
 from .feeds import plan_feeds
+from .images import DERIVED_URL
 from .indexes import Indexes, build_indexes
 from .pages import plan_pages
 from .records import Article, PageSpec, SourceFile
@@ -282,7 +283,8 @@ class _Checker:
             self.check_target(urljoin(article.url, value), value, where, line, targets,
                               waiting, article, kind)
         if article.image and not _SCHEME.match(article.image) \
-                and not article.image.startswith("//"):
+                and not article.image.startswith("//") \
+                and not DERIVED_URL.search(article.image):  # made from a file found at parse
             self.check_target(article.image, _front_value(text, "image"), where,
                               _key_line(text, "image"), targets, waiting, article, "image")
         if article.link.startswith("/") and not article.link.startswith("//"):

@@ -53,7 +53,8 @@ OG_SIZE = (1200, 630)
 JPEG_QUALITY = 82
 WEBP_QUALITY = 78
 # Pillow's format -> the extension of the fallback files; others pass through unchanged
-FALLBACK = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "png"}
+FALLBACK = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "png"}
+EXIF_IN_HEADER = ("JPEG", "MPO", "WEBP")  # a PNG's EXIF may follow its pixels: not read
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".gif")
 ORIENTATION = 0x0112
 SIZES = "(min-width: 48rem) 46rem, 100vw"
@@ -184,11 +185,12 @@ def probe(path: Path) -> tuple[str, str, int, int] | None:
     try:
         with Image.open(BytesIO(data)) as image:
             fmt = image.format or ""
-            if fmt not in FALLBACK or getattr(image, "is_animated", False):
+            if fmt not in FALLBACK or fmt != "MPO" and getattr(image, "is_animated", False):
                 result = None
             else:
                 width, height = image.size
-                if image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):
+                turned = fmt in EXIF_IN_HEADER and image.getexif().get(ORIENTATION, 1) > 4
+                if turned:
                     width, height = height, width
                 digest = hashlib.blake2b(data, digest_size=16).hexdigest()
                 result = (digest, FALLBACK[fmt], width, height)
@@ -406,7 +408,8 @@ def make(job: Job, config: Config) -> Problem | None:
     try:
         with Image.open(use.path) as opened:
             opened.load()
-            image = ImageOps.exif_transpose(opened)
+            turn = opened.format in EXIF_IN_HEADER  # as `probe` measured it
+            image = ImageOps.exif_transpose(opened) if turn else opened.copy()
             icc = opened.info.get("icc_profile")
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         return Problem(use.display, use.line,
