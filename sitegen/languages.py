@@ -54,7 +54,7 @@ def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None,
                     for s in every if s.kind != "404"]
 
         feeds = list(plan_feeds(sub, config, urls, lastmods, wanted, plan, root_files=False))
-        specs += [_in_language(spec, code) for spec in (*html, *feeds)]
+        specs += [_in_language(spec, code, urls.home()) for spec in (*html, *feeds)]
         sitemaps.append(urls.absolute(urls.file("sitemap.xml")))
     specs += _root_files(indexes, config, sitemaps, wanted)
     return specs
@@ -84,8 +84,14 @@ def _root_files(indexes: Indexes, config: Config, sitemaps: Sequence[str],
     return specs
 
 
-def _in_language(spec: PageSpec, code: str) -> PageSpec:
-    return dataclasses.replace(spec, context={**spec.context, "lang": code})
+def _in_language(spec: PageSpec, code: str, home: str) -> PageSpec:
+    context = {**spec.context, "lang": code}
+    if context.get("nav_current") == "":
+        # The sections nav is rendered once per `nav_current` object (base.html's memo): with
+        # no current section, the language's home URL (no section's URL) keeps each
+        # language's nav apart, where "" is one object for all.
+        context["nav_current"] = home
+    return dataclasses.replace(spec, context=context)
 
 
 def _instant(when: datetime) -> tuple[datetime, datetime]:

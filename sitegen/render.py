@@ -27,6 +27,10 @@ from .records import PageSpec
 from .sources import layout_dirs
 from .urls import Urls
 
+# Part of the compiled templates' folder name: Jinja compiles which filters receive the
+# template's context into the code (2: the date filters do, for the page's language).
+COMPILED_FORMAT = 2
+
 
 class Renderer:
     def __init__(self, config: Config, cache_compiled: bool = False):
@@ -148,7 +152,7 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
         # the cache by template path and source checksum; the folder name adds what else
         # shapes the compiled code.
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(_ensure_dir(
-            config.cache_dir / f"templates-{jinja2.__version__}-{int(quick)}")))
+            config.cache_dir / f"templates-{jinja2.__version__}-{int(quick)}-{COMPILED_FORMAT}")))
         if cache_compiled else None,
     )
     if quick:
