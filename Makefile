@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOWEST ?= .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed-stamp
 
-.PHONY: build test test-fast test-browser serve bench lint check-site clean
+.PHONY: build test test-fast test-browser test-compat test-compat-lowest serve bench lint \
+	check-site clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +28,23 @@ test-fast: $(STAMP)
 
 test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser
+
+# Issue #17: the tests of the fast paths over upstream internals against the stock paths
+# (pytest -m compat) at both ends of each range in sitegen/compat.py: the newest versions in
+# $(VENV), the lowest (python -m sitegen.compat --lowest) in $(LOWEST).
+$(LOWEST_STAMP): pyproject.toml sitegen/compat.py
+	@test -x $(LOWEST)/bin/python || $(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m sitegen.compat --lowest > $(LOWEST)/lowest.txt
+	PYTHONWARNINGS="ignore:Editable installation" $(LOWEST)/bin/python -m pip install --quiet \
+		-e '.[dev]' -r $(LOWEST)/lowest.txt
+	@touch $(LOWEST_STAMP)
+
+test-compat: $(STAMP) $(LOWEST_STAMP)
+	$(BIN)/python -m pytest -rs -m compat
+	$(LOWEST)/bin/python -m pytest -rs -m compat
+
+test-compat-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m pytest -rs -m compat
 
 serve: $(STAMP)
 	$(BIN)/sitegen serve

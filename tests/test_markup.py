@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from sitegen.markup import MarkdownRenderer
 
 
@@ -64,6 +66,7 @@ INLINE_SAMPLES = [
 ]
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_quick_markdown_gives_the_same_html_as_python_markdown(monkeypatch):
     import markdown
     from markdown.treeprocessors import InlineProcessor
@@ -85,6 +88,7 @@ def test_quick_markdown_gives_the_same_html_as_python_markdown(monkeypatch):
     assert quick.md.treeprocessors["inline"].trigger is not None  # the quick path was on
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_the_lone_star_pattern_of_markdown_before_3_11_keeps_the_quick_path(monkeypatch):
     """Python-Markdown before 3.11 registers `not_strong` (a lone `*` or `_`): the quick
     path must know it, or every document takes the slow path (2.5x the time on 3.10)."""
@@ -128,6 +132,7 @@ def test_without_the_internals_it_replaces_markdown_runs_stock(monkeypatch):
         assert stock.render(text).html == quick.render(text).html
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_quick_markdown_matches_stock_on_random_markup(monkeypatch):
     """Random mixes of every construct the shortcuts reason about, against stock."""
     import random

@@ -107,6 +107,7 @@ def _payload(raw: bytes) -> bytes:
 # ---------------------------------------------------------------- determinism
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_the_same_pages_give_the_same_canonical_bundle(bundles):
     first = canonical_bundle(bundles[0])
     for files in bundles[1:]:
@@ -129,6 +130,7 @@ def test_only_the_filters_the_metadata_and_the_entry_are_rewritten(bundles):
 # ---------------------------------------------------------------- the format
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_decoding_and_encoding_gives_back_every_data_file(bundles):
     for files in bundles:
         for path in _data_files(files) - _fragments(files):  # fragments are JSON
@@ -140,6 +142,7 @@ def test_decoding_and_encoding_gives_back_every_data_file(bundles):
                           separators=(",", ":")).encode() == entry
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_the_canonical_bundle_says_the_same_as_the_original(bundles):
     for files in bundles:
         canonical = canonical_bundle(files)

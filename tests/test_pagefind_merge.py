@@ -68,6 +68,7 @@ def _plain(path: str, data: bytes | None) -> bytes | None:
     return data if data is None or path == ENTRY else gzip.decompress(data)
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_joined_pieces_are_the_bundle_pagefind_writes_for_all_pages(indexed):
     whole, pieces = indexed
     joined = merge_pieces([read_piece(files) for files in pieces])
@@ -89,6 +90,7 @@ def test_the_test_pages_carry_diacritic_variants_and_several_filters(indexed):
     assert sum(1 for path in whole if path.startswith("filter/")) == 2  # section and tag
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_one_piece_joined_alone_is_unchanged(indexed):
     _, pieces = indexed
     joined = merge_pieces([read_piece(pieces[2])])

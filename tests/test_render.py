@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from conftest import article, build_site, site_config
 
 from sitegen.render import template_digests
@@ -96,6 +97,7 @@ def test_dot_access_on_dicts_keeps_jinja_semantics(make_site):
     assert show("{{ t.upper() }} {{ l.0 }}", t="x", l=["first"]) == "X first"
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_quick_escape_is_markupsafe_escape():
     import markupsafe
 
@@ -115,6 +117,7 @@ def test_quick_escape_is_markupsafe_escape():
         assert (quick, type(quick)) == (stock, type(stock)), value
 
 
+@pytest.mark.compat  # fast path against stock: make test-compat
 def test_quick_escaping_renders_the_same_site(make_site, monkeypatch):
     from conftest import read_tree
 
