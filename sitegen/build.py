@@ -23,7 +23,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, search
+from . import __version__, compat, search
 from .background import Background
 from .cache import (
     CACHE_FORMAT,
@@ -87,6 +87,7 @@ def build(config: Config, progress: Progress | None = None,
     started = time.perf_counter()
     if config.search:  # an unsupported Pagefind stops the build before it writes anything
         search.check_pagefind()
+    compat.check_all()  # an untested Markdown or Jinja said once, not by each forked worker
     with locked(config.output_dir, say=log) as work:
         _refuse_foreign_output(config)
         if config.clean:  # forget every earlier build: parsed articles, page states, search

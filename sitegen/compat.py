@@ -117,9 +117,11 @@ def usable(tested: VersionRange) -> bool:
     version = installed_version(tested)
     if version is not None and tested.contains(version):
         return True
-    print(f"sitegen: {tested.name} {version or '(version unknown)'} is outside the range "
-          f"sitegen is tested with ({tested.requirements[0]}{tested.text}); using "
-          f"{tested.fallback} (slower, same output)", file=sys.stderr, flush=True)
+    sys.stderr.write(  # one write: the lines of processes at work at once stay whole
+        f"sitegen: {tested.name} {version or '(version unknown)'} is outside the range "
+        f"sitegen is tested with ({tested.requirements[0]}{tested.text}); using "
+        f"{tested.fallback} (slower, same output)\n")
+    sys.stderr.flush()
     return False
 
 

@@ -149,3 +149,20 @@ def test_the_installed_versions_are_inside_the_tested_ranges(capsys):
     assert compat.PAGEFIND.contains(search.check_pagefind()[1])
     assert quick_escaping_supported()
     assert capsys.readouterr().err == ""
+
+
+def test_a_build_with_forked_workers_says_it_once(make_site, monkeypatch, capfd):
+    """The build asks before it forks: its workers inherit the answers and say nothing."""
+    from conftest import article, build_site
+
+    versions = {compat.MARKDOWN: "3.12.0", compat.JINJA2: "3.2.0"}
+    real = compat.installed_version
+    monkeypatch.setattr(compat, "installed_version",
+                        lambda asked: versions[asked] if asked in versions else real(asked))
+    site = make_site({f"content/a{i}.md": article(f"Story {i}", f"2025-01-{i % 28 + 1:02d}",
+                                                  body=f"Some *words* {i}.") for i in range(210)})
+    report = build_site(site, jobs=2)
+    assert report is not None
+    lines = capfd.readouterr().err.splitlines()
+    assert len(lines) == 2, lines
+    assert "Python-Markdown 3.12.0" in lines[0] and "Jinja2 3.2.0" in lines[1]
