@@ -16,21 +16,22 @@ from sitegen.build import build
 from sitegen.errors import ContentError, TemplateError
 from sitegen.outputtree import MARKER
 
+# The file names give the URLs (a retitle keeps them): alpha-story.md -> /2025/03/04/alpha-story/
 FILES = {
-    "content/2025/03/a.md": article("Alpha story", "2025-03-04 09:24:00 -0500",
-                                    "Alpha body [beta](/2025/03/05/beta-story/).",
-                                    section="World", tags=["Mexico", "Cartels"],
-                                    authors=["Jane Doe"], story="s1"),
-    "content/2025/03/b.md": article("Beta story", "2025-03-05", "", section="World",
-                                    tags=["Mexico"], story="s1"),
-    "content/2025/04/c.md": article("Gamma story", "2025-04-01 23:30:00 -0700", "Gamma body.",
-                                    section="Business", tags=["Trade"], authors=["Ann Lee"],
-                                    summary="Gamma summary."),
-    "content/2024/12/d.md": article("Delta story", "2024-12-31", "Delta body.",
-                                    section="Business", tags=["Trade", "Mexico"]),
-    "content/bundle/index.md": article("Bundled story", "2025-02-01", "![map](map.svg)",
-                                       section="World", image="map.svg", image_alt="A map"),
-    "content/bundle/map.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    "content/2025/03/alpha-story.md": article("Alpha story", "2025-03-04 09:24:00 -0500",
+                                              "Alpha body [beta](/2025/03/05/beta-story/).",
+                                              section="World", tags=["Mexico", "Cartels"],
+                                              authors=["Jane Doe"], story="s1"),
+    "content/2025/03/beta-story.md": article("Beta story", "2025-03-05", "", section="World",
+                                             tags=["Mexico"], story="s1"),
+    "content/2025/04/gamma-story.md": article("Gamma story", "2025-04-01 23:30:00 -0700",
+                                              "Gamma body.", section="Business", tags=["Trade"],
+                                              authors=["Ann Lee"], summary="Gamma summary."),
+    "content/2024/12/delta-story.md": article("Delta story", "2024-12-31", "Delta body.",
+                                              section="Business", tags=["Trade", "Mexico"]),
+    "content/bundled-story/index.md": article("Bundled story", "2025-02-01", "![map](map.svg)",
+                                              section="World", image="map.svg", image_alt="A map"),
+    "content/bundled-story/map.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
 }
 
 
@@ -267,7 +268,7 @@ def test_editing_one_article_rewrites_exactly_the_pages_that_show_it(make_site):
     build_site(site)
     stamp = time.time_ns()
     time.sleep(0.01)
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
     report = rebuild_and_compare(site)
     assert report.pages_rendered == 1
@@ -278,7 +279,7 @@ def test_an_incremental_build_with_search_equals_a_clean_one(make_site):
     """The search bundle too: a re-indexed shard comes out as a clean build writes it."""
     site = make_site(FILES)
     build_site(site, search=True)
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("Gamma body.", "Gamma body, with a new word."))
     rebuild_and_compare(site, search=True)
     assert "pagefind/manifest.json" in read_tree(site / "output")
@@ -289,7 +290,7 @@ def test_retitling_an_article_updates_its_indexes_and_neighbours(make_site):
     build_site(site)
     stamp = time.time_ns()
     time.sleep(0.01)
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("title: Gamma story", "title: Gamma story\n"
                                              "slug: gamma-story").replace(
         "title: Gamma story", "title: Gamma retold", 1))
@@ -309,7 +310,7 @@ def test_retitling_an_article_updates_its_indexes_and_neighbours(make_site):
 def test_retagging_an_article_updates_related_lists(make_site):
     site = make_site(FILES)
     build_site(site)
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("tags: [Trade]", "tags: [Mexico, Cartels]"))
     rebuild_and_compare(site)
     alpha = (site / "output/2025/03/04/alpha-story/index.html").read_text()
@@ -319,7 +320,7 @@ def test_retagging_an_article_updates_related_lists(make_site):
 def test_adding_and_deleting_an_article(make_site):
     site = make_site(FILES)
     build_site(site)
-    new = site / "content/2025/05/e.md"
+    new = site / "content/2025/05/epsilon-story.md"
     new.parent.mkdir(parents=True)
     new.write_text(article("Epsilon story", "2025-05-02", tags=["Unique"], section="Sport"))
     rebuild_and_compare(site)
@@ -447,7 +448,7 @@ def test_no_change_shortcut_still_sees_time_and_missing_files(make_site):
     from datetime import datetime
 
     site = make_site({"content/a.md": article("Now", "2026-02-28"),
-                      "content/b.md": article("Embargoed", "2026-03-02 09:00:00 +0000")})
+                      "content/embargoed.md": article("Embargoed", "2026-03-02 09:00:00 +0000")})
     assert build_site(site).articles == 1
     assert build_site(site).pages_rendered == 0
     later = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -480,8 +481,9 @@ def test_an_interrupted_commit_into_a_mount_point_is_swept_by_the_next_build(mak
     real_ismount = os.path.ismount
     monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == output or real_ismount(p))
     build_site(site)
-    (site / "content/2025/03/b.md").unlink()
-    (site / "content/2025/03/new.md").write_text(article("Newer story", "2025-03-06", "New."))
+    (site / "content/2025/03/beta-story.md").unlink()
+    (site / "content/2025/03/newer-story.md").write_text(
+        article("Newer story", "2025-03-06", "New."))
     real_replace = os.replace
     calls = []
 
@@ -495,7 +497,7 @@ def test_an_interrupted_commit_into_a_mount_point_is_swept_by_the_next_build(mak
     with pytest.raises(KeyboardInterrupt):
         build_site(site)
     monkeypatch.setattr(writer.os, "replace", real_replace)
-    (site / "content/2025/03/new.md").unlink()  # the next build no longer plans its page
+    (site / "content/2025/03/newer-story.md").unlink()  # the next build no longer plans its page
     rebuild_and_compare(site)
     assert not (output / "2025/03/06/newer-story").exists()
 
@@ -504,7 +506,7 @@ def test_a_bundle_symlink_out_of_content_is_refused(make_site, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("private")
     site = make_site(FILES)
-    (site / "content/bundle/leak.txt").symlink_to(secret)
+    (site / "content/bundled-story/leak.txt").symlink_to(secret)
     with pytest.raises(ContentError) as info:
         build_site(site)
     assert "leak.txt" in str(info.value) and "outside" in str(info.value)
@@ -556,12 +558,12 @@ def fingerprinted(monkeypatch):
 
 
 def _correct_gamma(site):
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
 
 
 def _retitle(site, old, new):
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace(f"title: {old}", f"title: {new}\nslug: gamma-story"
                                              if "slug:" not in path.read_text()
                                              else f"title: {new}", 1))
@@ -607,7 +609,7 @@ def test_a_change_of_the_sites_shape_fingerprints_every_page(make_site, fingerpr
     site = make_site(FILES)
     build_site(site)
     everything = fingerprinted[-1]
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     text = path.read_text()
     assert change[0] in text
     path.write_text(text.replace(change[0], change[1], 1))
@@ -662,7 +664,7 @@ def test_a_lost_skeleton_means_planning_everything(make_site, fingerprinted):
     _correct_gamma(site)
     rebuild_and_compare(site)
     assert fingerprinted[-2] == fingerprinted[-1]
-    path = site / "content/2025/04/c.md"
+    path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("corrected.", "corrected twice."))
     rebuild_and_compare(site)  # the skeleton was written again
     assert len(fingerprinted[-2]) < len(fingerprinted[-1]) / 2
@@ -693,7 +695,7 @@ def test_the_sources_table_follows_the_content_folder(make_site):
 
     site = make_site(FILES)
     build_site(site)
-    (site / "content/2024/12/d.md").unlink()
+    (site / "content/2024/12/delta-story.md").unlink()
     _correct_gamma(site)
     build_site(site)
     config = site_config(site)
@@ -702,9 +704,11 @@ def test_the_sources_table_follows_the_content_folder(make_site):
         rows = cache.source_digests()
     finally:
         cache.close()
-    assert set(rows) == {"2025/03/a.md", "2025/03/b.md", "2025/04/c.md", "bundle/index.md"}
+    assert set(rows) == {"2025/03/alpha-story.md", "2025/03/beta-story.md",
+                         "2025/04/gamma-story.md", "bundled-story/index.md"}
     from sitegen.sources import stat_signature
-    assert rows["2025/04/c.md"][0] == stat_signature(site / "content/2025/04/c.md")
+    assert rows["2025/04/gamma-story.md"][0] == stat_signature(
+        site / "content/2025/04/gamma-story.md")
 
 
 def _parsed_groups(site) -> dict[int, bytes]:
@@ -846,7 +850,7 @@ def test_an_edit_is_parsed_in_a_forked_process_while_the_cache_loads(make_site, 
     _correct_gamma(site)
     build_site(site, search=False)
     [(pid, paths)] = [line.split(" ", 1) for line in log.read_text().splitlines()]
-    assert int(pid) != os.getpid() and paths == "2025/04/c.md"
+    assert int(pid) != os.getpid() and paths == "2025/04/gamma-story.md"
     assert "Gamma body, corrected." in \
         (site / "output/2025/04/01/gamma-story/index.html").read_text()
 
