@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import run_git
+from PIL import Image
 
 from sitegen import workers as workers_module
 from sitegen.build import build
@@ -42,6 +44,13 @@ def article(title: str, date: str = "2026-02-27 10:00:00 -0500", body: str = "Te
     return "---\n" + "\n".join(lines) + "\n---\n" + body + "\n"
 
 
+def image(fmt: str) -> bytes:
+    """A real image: a build reads local images (images.py), and fake bytes are an error."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (40, 90, 140)).save(out, fmt)
+    return out.getvalue()
+
+
 def check(site: Path, **overrides) -> list[Problem]:
     return check_site(load_config(site, **overrides))
 
@@ -62,12 +71,12 @@ BUNDLE = article("Bundle", date="2025-03-04", slug="bundle", image="lead.jpg",
                  body="![map](map.svg)\n\n[the report](docs/report.pdf)\n\n"
                       "[back](../../../../2026/02/27/good-story/)\n")
 VALID = {
-    "content/2026/02/good.md": GOOD,
+    "content/2026/02/good-story.md": GOOD,  # the file name gives the URL
     "content/2025/03/bundle/index.md": BUNDLE,
     "content/2025/03/bundle/map.svg": "<svg/>",
-    "content/2025/03/bundle/lead.jpg": b"\xff\xd8",
+    "content/2025/03/bundle/lead.jpg": image("JPEG"),
     "content/2025/03/bundle/docs/report.pdf": b"%PDF",
-    "static/img/logo.png": b"\x89PNG",
+    "static/img/logo.png": image("PNG"),
 }
 
 
@@ -141,8 +150,8 @@ def test_every_parse_error_of_every_file_in_one_run(tmp_path: Path) -> None:
 
 
 def test_duplicate_urls(tmp_path: Path) -> None:
-    files = {**VALID, "content/2026/02/again.md": article("Good story",
-                                                          date="2026-02-27 18:00:00 -0500")}
+    files = {**VALID, "content/2026/02/2026-02-27-good-story.md": article(
+        "Good story", date="2026-02-27 18:00:00 -0500")}
     problems = lines(check(make_site(tmp_path, files)))
     assert len(problems) == 1
     assert "URL /2026/02/27/good-story/ is also the URL of content/2026/02/" in problems[0]
@@ -165,9 +174,10 @@ def test_links_to_unpublished_articles(tmp_path: Path) -> None:
     files = {
         **VALID,
         "content/2026/02/draft.md": article(
-            "Draft story", date="2026-02-20", draft="true",
+            "Draft story", date="2026-02-20", draft="true", slug="draft-story",
             body="[good](/2026/02/27/good-story/) [other draft](/2026/02/21/second-draft/)"),
-        "content/2026/02/draft2.md": article("Second draft", date="2026-02-21", draft="true"),
+        "content/2026/02/draft2.md": article("Second draft", date="2026-02-21", draft="true",
+                                             slug="second-draft"),
         "content/2099/01/later.md": article("Later", date="2099-01-01"),
         "content/2026/02/links.md": article(
             "Links", body="[a draft](/2026/02/20/draft-story/)\n\n"
