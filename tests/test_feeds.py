@@ -15,8 +15,8 @@ NS = {"atom": "http://www.w3.org/2005/Atom", "sm": "http://www.sitemaps.org/sche
 
 
 def site_with(make_site, n=3, config=""):
-    files = {f"content/a{i}.md": article(f"Story {i}", f"2026-02-{i + 1:02d} 10:00:00 -0500",
-                                         section="World", tags=["Iran"], summary=f"Sum {i}.")
+    files = {f"content/story-{i}.md": article(f"Story {i}", f"2026-02-{i + 1:02d} 10:00:00 -0500",
+                                               section="World", tags=["Iran"], summary=f"Sum {i}.")
              for i in range(n)}
     return make_site(files, config=config or 'title = "T"\nbase_url = "https://x.org/repo/"\n')
 
