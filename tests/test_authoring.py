@@ -39,6 +39,7 @@ def test_writes_a_draft_with_its_front_matter(site: Path) -> None:
     assert path == site / "content/2026/11/senate-passes-the-budget.md"
     text = path.read_text(encoding="utf-8")
     assert text.startswith("---\ntitle: Senate passes the budget\n"
+                           "slug: senate-passes-the-budget\n"  # the URL outlives a new headline
                            "date: 2026-11-29 14:05:07 -0500\n")
     assert "draft: true\n" in text
     article = parse(path, config)
