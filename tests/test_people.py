@@ -27,8 +27,9 @@ jdoe:
 def site(make_site):
     return make_site({
         "data/authors.yaml": AUTHORS,
-        "content/a.md": article("Court rules", "2025-01-02", authors=["jdoe", "Ann Lee"]),
-        "content/b.md": article("Q&amp;A: EPA&#8217;s plan", "2025-01-03", author="jdoe"),
+        "content/court-rules.md": article("Court rules", "2025-01-02", authors=["jdoe", "Ann Lee"]),
+        "content/q-a-epas-plan.md": article("Q&amp;A: EPA&#8217;s plan", "2025-01-03",
+                                            author="jdoe"),
     })
 
 
