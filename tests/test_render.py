@@ -31,8 +31,8 @@ def test_template_digest_follows_extends_and_includes(make_site):
 
 
 def test_article_page_head(make_site):
-    site = make_site({"content/a.md": article("A headline", "2025-01-01 10:00:00 +0100",
-                                              summary="The summary.", image="/img/x.png")},
+    site = make_site({"content/a-headline.md": article("A headline", "2025-01-01 10:00:00 +0100",
+                                                       summary="The summary.", image="/img/x.png")},
                      config='base_url = "https://x.org/repo/"\nlanguage = "en-GB"\n')
     build_site(site)
     html = (site / "output/2025/01/01/a-headline/index.html").read_text()
