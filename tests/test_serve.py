@@ -39,7 +39,7 @@ from sitegen.serve import (
     start_observer,
 )
 
-ARTICLE = "---\ntitle: Hello World\ndate: 2025-01-02\n---\n\n{body}\n"
+ARTICLE = "---\ntitle: Hello World\nslug: hello-world\ndate: 2025-01-02\n---\n\n{body}\n"  # in a.md
 ARTICLE_URL = "/2025/01/02/hello-world/"
 
 
