@@ -266,9 +266,31 @@ def test_a_bundle_joined_from_cached_pieces_equals_a_clean_build(make_site, repo
     clean = make_site({**{k: v for k, v in YEAR.items() if not k.endswith("m3-9.md")},
                        **{f"content/{k}": article(k, d, b) for k, (d, b) in edits.items()},
                        "content/m4-1.md": article("April", "2024-04-01", "A new month."),
-                       "content/old.md": article("Old", "2019-06-01", "Quasarscope.")})
+                       "content/old.md": article("Old", "2019-06-01", "Quasarscope.")},
+                      name="clean")
     build_site(clean, search=True)
     assert read_tree(clean / "output" / "pagefind") == read_tree(site / "output" / "pagefind")
+
+
+def test_an_edit_is_spliced_into_the_bundle_and_equals_a_clean_build(make_site, reports,
+                                                                     small_pieces):
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    edits = {"m2-9.md": ("2024-02-09 10:00:00", "Rewritten: quasarscope café, harbor."),
+             "m5-3.md": ("2024-05-03 10:00:00", "Café zenithscope résumé")}
+    for name, (date, body) in edits.items():  # same pages a piece: nothing is renumbered
+        (site / "content" / name).write_text(article(name, date, body), encoding="utf-8")
+        build_site(site, search=True)
+        assert reports[-1].spliced and reports[-1].pages_indexed == 3
+    clean = make_site({**YEAR, **{f"content/{k}": article(k, d, b) for k, (d, b) in
+                                  edits.items()}}, name="clean")
+    build_site(clean, search=True)
+    assert not reports[-1].spliced
+    assert read_tree(clean / "output" / "pagefind") == read_tree(site / "output" / "pagefind")
+    (site / "content" / "m1-4.md").write_text(article("New", "2024-01-04", "A new page."),
+                                              encoding="utf-8")
+    build_site(site, search=True)  # a piece gains a page: every later page is renumbered
+    assert reports[-1].joined and not reports[-1].spliced
 
 
 def test_a_piece_lost_from_the_cache_is_indexed_again(make_site, reports, small_pieces):
@@ -277,6 +299,7 @@ def test_a_piece_lost_from_the_cache_is_indexed_again(make_site, reports, small_
     pieces = next((site / ".sitegen-cache").glob("search-index-*.pieces"))
     expected = read_tree(site / "output" / "pagefind")
     (pieces / "2024-03.pickle").write_bytes(b"not a pickle")
+    (pieces / "joined.state").unlink()  # the bundle must be joined in full: from every piece
     (site / "content" / "m2-9.md").write_text(article(
         "Story 2-9", "2024-02-09 10:00:00", "Rewritten.", section="World", tags=["Tag2"]),
         encoding="utf-8")

@@ -24,7 +24,6 @@ This module is the build step; the build calls `check_pagefind` before it writes
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -41,9 +40,10 @@ from typing import Any
 from ..config import Config
 from ..errors import SitegenError
 from ..records import Article
-from ..urls import Urls, safe_relative_path
+from ..urls import Urls
 from .format import canonical_bundle
-from .merge import Piece, merge_pieces, read_piece, runtime_files
+from .join import BundleWriter, Fallback, JoinStore, join_full, join_splice
+from .merge import Piece, read_piece, runtime_files
 from .plan import MAX_PIECE_PAGES, PiecePlan, plan_pieces
 from .service import (
     SUPPORTED_TEXT,
@@ -72,6 +72,7 @@ __all__ = [
     "trim_page", "update_search_index",
 ]
 
+MAX_SPLICED = 4  # more pieces re-indexed at once than this: the bundle is joined in full
 FORMAT = 7  # bump when page trimming, the bundle layout or the pieces change
 BUNDLE_DIR = "pagefind"
 STAGING = ".pagefind.new"  # beside pagefind/ in the tree: the bundle being written
@@ -94,6 +95,7 @@ class SearchReport:
     joined: bool  # the bundle was written again
     seconds: float
     changed_folders: tuple[str, ...] = ()  # paths under the tree this build changed as a whole
+    spliced: bool = False  # the bundle was joined by splicing the edited pieces into it
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
                              or bundle_problem(bundle) is not None)
     if join and not dirty and not cache.has(RUNTIME_KEY):
         dirty.append(pieces[0])  # only to get Pagefind's runtime files
+    earlier = _earlier(cache, dirty) if join else None
 
     for piece in dirty:  # a build that fails part way leaves no stale piece behind
         cache.forget(piece.id)
@@ -187,8 +190,9 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
 
     indexed_pages = _index(config, executable, dirty, documents, cache)
     changed: tuple[str, ...] = ()
+    spliced = False
     if join:
-        _join_bundle(pieces, cache, where.tree)
+        spliced = _join_bundle(pieces, cache, where.tree, earlier)
         changed = (BUNDLE_DIR,)
     elif not pieces and bundle.exists():  # no articles: no bundle
         _remove(bundle)
@@ -198,7 +202,7 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
     cache.keep(set(order) | {RUNTIME_KEY})
     save_state(config, settings, {"order": order, "pieces": new_pieces}, after)
     return SearchReport(sum(len(p.urls) for p in pieces), tuple(p.id for p in dirty),
-                        indexed_pages, join, time.perf_counter() - started, changed)
+                        indexed_pages, join, time.perf_counter() - started, changed, spliced)
 
 
 def _check_piece(piece: PiecePlan, old: dict[str, Signature], files: dict[str, str],
@@ -279,53 +283,68 @@ def _keep(cache: PieceCache, piece_id: str, files: dict[str, bytes]) -> None:
     cache.save_runtime(runtime_files(files))
 
 
-def _join_bundle(pieces: Sequence[PiecePlan], cache: PieceCache, tree: Path) -> None:
-    """Write the bundle of all pieces beside `pagefind/`, check it, then switch it in.
-    Word-index chunks and fragments already in `pagefind/` with the same content are
-    hard-linked rather than compressed and written again."""
+def _earlier(cache: PieceCache, dirty: Sequence[PiecePlan]
+             ) -> dict[str, tuple[Piece, str]] | None:
+    """The cached index of each piece about to be indexed again (and its digest), so the
+    bundle can be spliced rather than joined in full; None when one is missing or there are
+    too many."""
+    if len(dirty) > MAX_SPLICED or not JoinStore(cache.folder).has_state():
+        return None
+    try:
+        return {piece.id: cache.load_versioned(piece.id) for piece in dirty}
+    except CacheMiss:
+        return None
+
+
+def _join_bundle(pieces: Sequence[PiecePlan], cache: PieceCache, tree: Path,
+                 earlier: dict[str, tuple[Piece, str]] | None = None) -> bool:
+    """Write the bundle of all pieces beside `pagefind/`, check it, then switch it in: spliced
+    when `earlier` holds the previous index of every re-indexed piece (see `join`), else joined
+    in full. Word-index chunks and fragments already in `pagefind/` with the same content are
+    hard-linked rather than written again. Whether the bundle was spliced."""
     final = tree / BUNDLE_DIR
     new, old = tree / STAGING, tree / ASIDE
-    written = cache.load_digests()
-    present = _listing(final) if written else set()
-    loaded: list[Piece] = [cache.load(piece.id) for piece in pieces]
+    store = JoinStore(cache.folder)
+    state = store.load()
+    order = [piece.id for piece in pieces]
+    spliced = False
+    writer: BundleWriter | None = None
     try:
-        joined = merge_pieces(loaded, lambda path, digest: written.get(path) == digest
-                              and path in present)
-    except ValueError as exc:
-        raise SitegenError(f"search: cannot join the search index: {exc}") from exc
-    del loaded
-    files: dict[str, bytes | None] = dict(joined.files)
-    files.update(cache.load_runtime())
-    made: set[str] = set()
-    for rel, data in files.items():
-        path = os.path.join(new, safe_relative_path(rel))
-        folder = os.path.dirname(path)
-        if folder not in made:  # ~one fragment file a page: one mkdir a folder
-            os.makedirs(folder, exist_ok=True)
-            made.add(folder)
-        if data is None:
-            os.link(final / rel, path)
-        else:
-            with open(path, "wb") as file:
-                file.write(data)
-    problem = bundle_problem(new)
-    if problem:
-        raise SitegenError(f"search: the search index is incomplete: {problem}")
-    cache.forget_digests()  # the folder is about to change
+        joined = None
+        if state is not None and earlier is not None:
+            writer = BundleWriter(new, final, state.files)
+            try:
+                edits = {key: (before, cache.load_versioned(key))
+                         for key, before in earlier.items()}
+                joined = join_splice(state, order, edits, writer, store, cache.load)
+                spliced = True
+            except Fallback:
+                writer.abandon()
+                writer.close()
+                _remove(new)
+        if joined is None:
+            writer = BundleWriter(new, final, state.files if state else {})
+            joined = join_full(order, cache.load_versioned, writer, store,
+                               cache.folder / "scratch")
+        for rel, data in cache.load_runtime().items():
+            writer.write(rel, data)
+        writer.close()
+        problem = bundle_problem(new)
+        if problem:
+            raise SitegenError(f"search: the search index is incomplete: {problem}")
+    except BaseException as exc:
+        if writer is not None:
+            writer.abandon()  # pagefind/ stays whole
+        if isinstance(exc, ValueError):
+            raise SitegenError(f"search: cannot join the search index: {exc}") from exc
+        raise
+    store.forget()  # the folder is about to change
     if final.exists():
         os.replace(final, old)
     os.replace(new, final)
     _remove(old)
-    cache.save_digests(joined.digests)
-
-
-def _listing(folder: Path) -> set[str]:
-    """The word-index chunks and fragments in the bundle folder, as relative paths."""
-    present = set()
-    for sub in ("index", "fragment"):
-        with contextlib.suppress(OSError):
-            present.update(f"{sub}/{name}" for name in os.listdir(folder / sub))
-    return present
+    store.save(joined)
+    return spliced
 
 
 def _stat(path: str, url: str) -> tuple[int, int]:

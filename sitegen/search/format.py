@@ -276,10 +276,15 @@ def _decode(data: bytes, pos: int) -> tuple[Any, int]:
 
 
 def encode_cbor(value: Any) -> bytes:
-    """Canonical CBOR of ints, strs and lists, as minicbor encodes them."""
-    out = bytearray()
-    _encode(value, out)
-    return bytes(out)
+    """Canonical CBOR of ints, strs and lists, as minicbor encodes them (by cbor2, in C,
+    where it is installed: a bundle's metadata lists every page)."""
+    try:
+        import cbor2
+    except ImportError:
+        out = bytearray()
+        _encode(value, out)
+        return bytes(out)
+    return cbor2.dumps(value)
 
 
 def _encode(value: Any, out: bytearray) -> None:
@@ -347,6 +352,16 @@ def fast_encode(value: Any) -> bytes:
     import cbor2
 
     return cbor2.dumps(value)
+
+
+def fast_decode(data: bytes) -> Any:
+    """One CBOR value, decoded in C (see `fast_records`)."""
+    import cbor2
+
+    try:
+        return cbor2.loads(data)
+    except cbor2.CBORDecodeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def cbor_head(major: int, arg: int, out: bytearray) -> None:

@@ -8,6 +8,7 @@ the output folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import shutil
@@ -22,7 +23,6 @@ from .merge import Piece
 
 STATE_FILE = "search-index"
 RUNTIME_KEY = "runtime"  # Pagefind's runtime files in the piece cache
-DIGESTS = "bundle.written"  # the digests of the files the bundle folder holds
 
 
 def state_path(cache_dir: Path, output_dir: Path) -> Path:
@@ -104,11 +104,16 @@ class PieceCache:
         write_atomic(self._path(key), pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL))
 
     def load(self, key: str) -> Piece:
-        piece = self._load(key)
+        return self.load_versioned(key)[0]
+
+    def load_versioned(self, key: str) -> tuple[Piece, str]:
+        """The piece and a digest of what the cache holds of it: which index of the piece
+        a bundle was joined from."""
+        piece, digest = self._load(key)
         if not isinstance(piece, Piece):
             self._damaged(self._path(key), f"holds a {type(piece).__name__}")
             raise CacheMiss(key)
-        return piece
+        return piece, digest
 
     def save_runtime(self, files: dict[str, bytes]) -> None:
         with self._runtime_lock:
@@ -117,20 +122,20 @@ class PieceCache:
                 self._runtime_saved = True
 
     def load_runtime(self) -> dict[str, bytes]:
-        files = self._load(RUNTIME_KEY)
+        files, _ = self._load(RUNTIME_KEY)
         if not (isinstance(files, dict) and files):
             self._damaged(self._path(RUNTIME_KEY), "no runtime files in it")
             raise CacheMiss(RUNTIME_KEY)
         return files
 
-    def _load(self, key: str) -> Any:
+    def _load(self, key: str) -> tuple[Any, str]:
         path = self._path(key)
         try:
             data = path.read_bytes()
         except OSError as exc:  # lost, not damaged
             raise CacheMiss(key) from exc
         try:
-            return pickle.loads(data)
+            return pickle.loads(data), hashlib.blake2b(data, digest_size=12).hexdigest()
         except Exception as exc:  # damaged bytes can fail in any way the unpickler can
             self._damaged(path, f"does not unpickle: {exc!r}")
             raise CacheMiss(key) from exc
@@ -142,32 +147,6 @@ class PieceCache:
 
     def forget(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
-
-    def _digests_path(self) -> Path:
-        return self.folder / DIGESTS
-
-    def load_digests(self) -> dict[str, str]:
-        """The content digest of each chunk and fragment the bundle folder holds (empty when
-        unknown)."""
-        path = self._digests_path()
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return {}
-        try:
-            digests = pickle.loads(data)
-        except Exception:  # damaged bytes can fail in any way the unpickler can
-            digests = None
-        if not isinstance(digests, dict):
-            self._damaged(path, "not a mapping of digests")
-            return {}
-        return digests
-
-    def save_digests(self, digests: dict[str, str]) -> None:
-        write_atomic(self._digests_path(), pickle.dumps(digests))
-
-    def forget_digests(self) -> None:
-        self._digests_path().unlink(missing_ok=True)
 
     def keep(self, pieces: set[str]) -> None:
         """Remove what the cache holds of pieces that are no more."""
