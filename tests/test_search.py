@@ -505,6 +505,11 @@ def test_bench_search_runs_on_a_tiny_archive(tmp_path: Path):
         assert [cost.query for cost in results[0].page] == list(bench_search.QUERIES)
         assert all(cost.requests > 3 and cost.kilobytes > 10 for cost in results[0].page)
         assert "time to a first result" in bench_search.report(results, 1)
+    alone = bench_search.bench_size(30, 1, 1, tmp_path, lambda message: None, ("pieces",),
+                                    keep=True)  # sitegen's stage only, on the same archive
+    assert set(alone.runs[0]) == {"pieces", "edit", "no-op"}
+    assert alone.runs[0]["pieces"].pages == run["pieces"].pages
+    assert "Target" not in bench_search.report([alone], 1)
 
 
 def test_the_pagefind_binary_is_found_as_pagefinds_own_package_finds_it(monkeypatch, tmp_path):

@@ -10,12 +10,14 @@ by one Pagefind run: Pagefind cannot update an index (Pagefind/pagefind#71) and 
 2. has `pagefind --service` processes index the pieces whose pages changed, each page trimmed
    to what Pagefind reads of it (`trim`, `service`), and keeps each piece's index in the build
    cache (`store`),
-3. joins all pieces into the site-wide bundle (`merge`, in the canonical byte form of
-   `format`), written beside `pagefind/` and switched in whole.
+3. joins all pieces into the site-wide bundle (`join`, the bytes `merge` gives, in the
+   canonical form of `format`), written beside `pagefind/` and switched in whole.
 
-An edit re-indexes the one piece holding the article and joins the bundle again from the
-cached pieces; the joined bundle is the same bytes a clean build writes. Files of the bundle
-whose content did not change are hard-linked from the previous one rather than written again.
+An edit re-indexes the one piece holding the article; when no piece changed its number of
+pages, that piece is spliced into the bundle (only the words it changed are encoded again),
+else the bundle is joined in full from the cached pieces, one at a time. Either way it is the
+same bytes a clean build writes. Files of the bundle whose content did not change are
+hard-linked from the previous one rather than written again.
 
 This module is the build step; the build calls `check_pagefind` before it writes anything,
 `update_search_index` after the pages are written, `follow_generation` when search is off, and

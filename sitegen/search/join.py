@@ -63,7 +63,7 @@ from .merge import (
 
 PIECES_PER_BUCKET = 8  # a full join holds about this many pieces' words at once
 MAX_BUCKETS = 512
-FLUSH_WORDS = 200_000  # words buffered for the buckets before they are appended to disk
+FLUSH_WORDS = 40_000  # words buffered for the buckets before they are appended to disk
 LAYOUT = 3  # of the state and the word tables: bump when either changes
 STATE = "joined.state"  # in the piece cache folder: the JoinState of the bundle written
 WORDS = "joined.words"  # in the piece cache folder: each chunk's word table
