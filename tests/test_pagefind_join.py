@@ -47,16 +47,22 @@ def _rewritten(pages: list[tuple[str, str]], numbers: range, seed: int
 
 @pytest.fixture(scope="module")
 def indexed():
-    """Pieces of 120 pages, and the same pieces with pages of piece 2 and 3 rewritten."""
+    """Pieces of 120 pages; the same pieces with pages of piece 2 and 3 rewritten; and
+    piece 1 with two pages more, piece 3 with five pages fewer."""
     pages = _pages(7)
     edited = _rewritten(pages, range(20, 30), 11)
     edited = _rewritten(edited, range(75, 77), 12)
-    def pieces(of: list[tuple[str, str]]) -> list:
+    extra = _pages(8)[:2]
+    extra = [(url.replace("story-", "extra-"), html) for url, html in extra]
+
+    def pieces(of: list[tuple[str, str]], cuts: list[int] = CUTS) -> list:
         with PagefindProcess(pagefind_executable()) as service:
             return [read_piece(canonical_bundle(files)) for _, _, files in service.index_many(
-                (str(i), of[a:b]) for i, (a, b) in enumerate(zip(CUTS, CUTS[1:], strict=False)))]
+                (str(i), of[a:b]) for i, (a, b) in enumerate(zip(cuts, cuts[1:], strict=False)))]
 
-    return pieces(pages), pieces(edited)
+    grown = pieces([*pages[:17], *extra, *pages[17:18]], [0, 17, 20])[1]
+    shrunk = pieces(pages[70:90], [0, 20])[0]
+    return pieces(pages), pieces(edited), grown, shrunk
 
 
 def _join(tmp: Path, pieces, state=None, edits=None) -> tuple[Path, object]:
@@ -101,7 +107,7 @@ def _plain_tree(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_full_join_in_word_buckets_is_merge_pieces(indexed, tmp_path, monkeypatch):
-    before, _ = indexed
+    before = indexed[0]
     monkeypatch.setattr(join_module, "PIECES_PER_BUCKET", 1)  # five buckets,
     monkeypatch.setattr(join_module, "FLUSH_WORDS", 50)  # each appended to several times
     final, state = _join(tmp_path, before)
@@ -110,7 +116,7 @@ def test_a_full_join_in_word_buckets_is_merge_pieces(indexed, tmp_path, monkeypa
 
 
 def test_a_spliced_edit_is_the_bundle_of_the_edited_pieces(indexed, tmp_path, monkeypatch):
-    before, after = indexed
+    before, after = indexed[:2]
     monkeypatch.setattr(join_module, "PIECES_PER_BUCKET", 2)
     final, state = _join(tmp_path, before)
     first = _tree(final)
@@ -128,12 +134,25 @@ def test_a_spliced_edit_is_the_bundle_of_the_edited_pieces(indexed, tmp_path, mo
     assert len(linked) >= 100  # the pages of the pieces not edited
 
 
-def test_a_splice_refuses_what_would_renumber_pages(indexed, tmp_path):
-    before, _ = indexed
+def test_pieces_that_gain_or_lose_pages_are_spliced_and_later_pages_renumbered(indexed,
+                                                                                tmp_path):
+    before, after, grown, shrunk = indexed
+    final, state = _join(tmp_path, before)
+    now = [before[0], grown, *before[2:]]
+    final, state = _join(tmp_path, now, state, {"1": (before[1], grown)})
+    assert _plain_tree(final) == _expected(now)
+    assert state.languages["en"].pieces[1][1].pages == tuple(
+        (full, count) for full, count, _ in grown.languages["en"].pages)
+    then = [before[0], before[1], after[2], shrunk, before[4]]  # one back, two others at once
+    final, state = _join(tmp_path, then, state, {"1": (grown, before[1]),
+                                                 "2": (before[2], after[2]),
+                                                 "3": (before[3], shrunk)})
+    assert _plain_tree(final) == _expected(then)
+
+
+def test_a_splice_refuses_other_pieces(indexed, tmp_path):
+    before = indexed[0]
     _, state = _join(tmp_path, before)
-    grown = {"3": (before[3], before[2])}  # another number of pages
-    with pytest.raises(Fallback, match="number of pages"):
-        _join(tmp_path, [*before[:3], before[2], before[4]], state, grown)
     with pytest.raises(Fallback, match="pieces changed"):
         join_splice(state, ["0", "1"], {}, BundleWriter(tmp_path / "x", tmp_path / "final",
                                                         state.files), JoinStore(tmp_path / "c"),
@@ -143,7 +162,7 @@ def test_a_splice_refuses_what_would_renumber_pages(indexed, tmp_path):
 def test_a_splice_refuses_an_index_the_bundle_was_not_joined_from(indexed, tmp_path):
     """A build that failed after re-indexing a piece leaves the cache ahead of the bundle:
     the next edit of that piece must not take the cached index for the bundle's."""
-    before, after = indexed
+    before, after = indexed[:2]
     _, state = _join(tmp_path, before)
     with pytest.raises(Fallback, match="not joined from this index of piece 2"):
         _join(tmp_path, [*before[:2], after[2], *before[3:]], state,
@@ -151,7 +170,7 @@ def test_a_splice_refuses_an_index_the_bundle_was_not_joined_from(indexed, tmp_p
 
 
 def test_a_splice_refuses_a_bundle_the_state_does_not_describe(indexed, tmp_path):
-    before, after = indexed
+    before, after = indexed[:2]
     final, state = _join(tmp_path, before)
     (final / "pagefind-entry.json").write_text('{"languages": {}}')
     with pytest.raises(Fallback, match="not the one"):
@@ -160,7 +179,7 @@ def test_a_splice_refuses_a_bundle_the_state_does_not_describe(indexed, tmp_path
 
 
 def test_unchanged_chunks_are_linked_not_written(indexed, tmp_path):
-    before, _ = indexed
+    before = indexed[0]
     final, state = _join(tmp_path, before)
     inodes = {path: (final / path).stat().st_ino for path in _tree(final)
               if path.startswith("index/")}

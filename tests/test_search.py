@@ -282,14 +282,18 @@ def test_an_edit_is_spliced_into_the_bundle_and_equals_a_clean_build(make_site, 
         (site / "content" / name).write_text(article(name, date, body), encoding="utf-8")
         build_site(site, search=True)
         assert reports[-1].spliced and reports[-1].pages_indexed == 3
-    clean = make_site({**YEAR, **{f"content/{k}": article(k, d, b) for k, (d, b) in
-                                  edits.items()}}, name="clean")
+    (site / "content" / "m3-9.md").unlink()  # a piece loses a page: later pages move up
+    build_site(site, search=True)
+    assert reports[-1].spliced and reports[-1].pieces == ("2024-03",)
+    clean = make_site({**{k: v for k, v in YEAR.items() if not k.endswith("m3-9.md")},
+                       **{f"content/{k}": article(k, d, b) for k, (d, b) in edits.items()}},
+                      name="clean")
     build_site(clean, search=True)
     assert not reports[-1].spliced
     assert read_tree(clean / "output" / "pagefind") == read_tree(site / "output" / "pagefind")
-    (site / "content" / "m1-4.md").write_text(article("New", "2024-01-04", "A new page."),
+    (site / "content" / "m4-1.md").write_text(article("New", "2024-04-01", "A new page."),
                                               encoding="utf-8")
-    build_site(site, search=True)  # a piece gains a page: every later page is renumbered
+    build_site(site, search=True)  # Q2 now holds 4 articles: cut into months, new pieces
     assert reports[-1].joined and not reports[-1].spliced
 
 
