@@ -3,18 +3,21 @@
 `merge.merge_pieces` joins pieces held in memory all at once; the build joins them here into
 the same bytes (tests compare the two), in one of two ways:
 
-- **In full** (a first build, pieces added, removed or grown): one piece is loaded at a time.
-  Its fragments are named and written as it loads and its words are sorted into word-range
-  buckets on disk; then each bucket in turn is merged and cut into chunks, written as they
-  fill. Memory holds one piece or one bucket (about `PIECES_PER_BUCKET` pieces' words) and the
-  pages' list, whatever the size of the archive.
-- **By splicing** (an edit that changes no piece's page count, so no page is renumbered): the
-  join's state in the cache (`JoinState`) holds every piece's pages, filters and sorts, every
-  chunk's first and last word and digest, and for each chunk where each word's record lies in
-  it. Only the records of the words an edited piece changed are encoded again: the record in
-  the bundle is decoded, the piece's pages replaced by its new postings. Only the chunks
-  holding such words are cut and written again, with the chunks after one of them until the
-  cut falls where it fell before (Pagefind cuts greedily from the first word).
+- **By splicing**, when the re-indexed pieces are the pieces the bundle was joined from, in
+  the same order (an edit, an article added to or removed from a piece). The join's state in
+  the cache (`JoinState`) holds every piece's pages, filters and sorts and every chunk's bounds
+  and digest; each chunk's *word table* holds its CBOR, where each word's record lies in it, and
+  each record's *segments*: the byte run of each piece's postings. A record is changed in
+  place, byte for byte: the edited piece's run replaced by its new postings, the page delta
+  that starts the next run encoded again (the page numbers of the pieces after one that gained
+  or lost pages move). Records with diacritic variants are decoded and encoded again. Chunks
+  whose words did not change are linked as they are; the others are cut again, greedily from
+  the first word as Pagefind cuts them.
+- **In full** (a first build, a new piece, a piece cut in two, a state that does not describe
+  the bundle): one piece is loaded at a time. Its fragments are named and written as it loads
+  and its words are sorted into word-range buckets on disk; then each bucket in turn is merged
+  and cut into chunks, written as they fill. Memory holds about `PIECES_PER_BUCKET` pieces'
+  words and the list of pages, whatever the size of the archive.
 """
 
 from __future__ import annotations
@@ -109,8 +112,8 @@ class JoinState:
 
 
 class Fallback(Exception):
-    """The bundle cannot be spliced (the state does not describe it, a page would be
-    renumbered, ...): join it in full."""
+    """The bundle cannot be spliced (other pieces, a state that does not describe it, ...):
+    join it in full."""
 
 
 # ---------------------------------------------------------------- the store
@@ -129,7 +132,9 @@ class JoinStore:
             state = pickle.loads((self.folder / STATE).read_bytes())
         except Exception:  # none, or damaged: a full join writes it again
             return None
-        return state if isinstance(state, JoinState) and state.layout == LAYOUT else None
+        if isinstance(state, JoinState) and getattr(state, "layout", None) == LAYOUT:
+            return state
+        return None
 
     def save(self, state: JoinState) -> None:
         write_atomic(self.folder / STATE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
@@ -211,14 +216,15 @@ class BundleWriter:
     def can_link(self, rel: str, digest: str) -> bool:
         return self.previous.get(rel) == digest and rel in self.present
 
-    def add(self, rel: str, digest: str, data: bytes | Callable[[], bytes]) -> None:
-        """A chunk or fragment: linked when unchanged, else `data` (or what it returns)."""
+    def add(self, rel: str, digest: str, data: bytes) -> None:
+        """A chunk or fragment: linked (or left in an adopted folder) when unchanged, else
+        written."""
         self.files[rel] = digest
         if self.can_link(rel, digest):
             if rel.partition("/")[0] not in self._adopted:
                 os.link(self.final / rel, self._path(rel))
         else:
-            self.write(rel, data() if callable(data) else data)
+            self.write(rel, data)
 
     def add_chunk(self, rel: str, digest: str, data: bytes) -> None:
         """A word-index chunk, compressed in the background when it must be written."""
