@@ -69,8 +69,9 @@ def test_html_bodies_pass_through_with_links_under_the_base_path():
 
 def test_a_site_builds_markdown_html_and_intros_and_counts_unused_files(make_site):
     site = make_site({
-        "content/2025/a.markdown": article("Jekyll post", "2025-01-02", "Some *emphasis*."),
-        "content/2025/b.html": HTML_POST,
+        "content/2025/jekyll-post.markdown": article("Jekyll post", "2025-01-02",
+                                                    "Some *emphasis*."),
+        "content/2025/plain-html.html": HTML_POST,
         "content/2025/stray.html": "<p>no front matter</p>",
         "content/en/post/_index.md": "---\ntitle: Blog\nurl: /blog/\n---\n",
     })
