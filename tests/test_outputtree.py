@@ -28,8 +28,8 @@ from sitegen.outputtree import (
 )
 
 FILES = {
-    "content/2025/03/a.md": article("Alpha story", "2025-03-04", "Alpha body."),
-    "content/2025/03/b.md": article("Beta story", "2025-03-05", "Beta body."),
+    "content/2025/03/alpha-story.md": article("Alpha story", "2025-03-04", "Alpha body."),
+    "content/2025/03/beta-story.md": article("Beta story", "2025-03-05", "Beta body."),
 }
 
 
@@ -106,7 +106,7 @@ def test_cli_refuses_output_inside_content_with_exit_2(make_site):
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2, run.stderr
     assert "overlaps the content folder" in run.stderr and "Traceback" not in run.stderr
-    assert (site / "content/2025/03/a.md").is_file()
+    assert (site / "content/2025/03/alpha-story.md").is_file()
 
 
 # ---------------------------------------------------------------- one build at a time
@@ -224,7 +224,7 @@ def test_unchanged_files_keep_their_inode_and_mtime_across_builds(make_site):
     build_site(site)
     page = site / "output/2025/03/04/alpha-story/index.html"
     before = os.stat(page)
-    (site / "content/2025/03/b.md").write_text(article("Beta story", "2025-03-05", "New."))
+    (site / "content/2025/03/beta-story.md").write_text(article("Beta story", "2025-03-05", "New."))
     build_site(site)
     after = os.stat(page)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
@@ -240,7 +240,7 @@ def test_a_mount_point_is_written_in_place(make_site, monkeypatch):
     monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == output or real_ismount(p))
     build_site(site)
     inode = os.stat(output).st_ino
-    (site / "content/2025/03/b.md").unlink()
+    (site / "content/2025/03/beta-story.md").unlink()
     build_site(site)
     assert os.stat(output).st_ino == inode
     assert (output / "index.html").is_file()
@@ -252,7 +252,7 @@ def test_a_full_disk_is_one_clear_error_and_the_old_site_stays(make_site, monkey
     site = make_site(FILES)
     build_site(site)
     before = _snapshot(site / "output")
-    (site / "content/2025/03/b.md").write_text(article("Beta story", "2025-03-05", "New."))
+    (site / "content/2025/03/beta-story.md").write_text(article("Beta story", "2025-03-05", "New."))
     real_replace = os.replace
 
     def full(src, dst, *args, **kwargs):
@@ -273,7 +273,7 @@ def test_a_full_disk_is_one_clear_error_and_the_old_site_stays(make_site, monkey
 # ---------------------------------------------------------------- files sitegen did not write
 
 def _edit(site: Path, text: str) -> None:
-    (site / "content/2025/03/b.md").write_text(article("Beta story", "2025-03-05", text))
+    (site / "content/2025/03/beta-story.md").write_text(article("Beta story", "2025-03-05", text))
 
 
 def test_files_sitegen_did_not_write_survive_builds_and_so_does_their_removal(make_site):
@@ -296,13 +296,13 @@ def test_files_sitegen_did_not_write_survive_builds_and_so_does_their_removal(ma
     ("static/index.html", "a page sitegen generates"),
     ("static/pagefind/pagefind.js", "the search index's folder"),
     ("content/2025/03/c/index.html", "a page sitegen generates"),
-    ("static/2025/03/04/alpha-story/photo.jpg", "content/2025/03/alpha/photo.jpg"),
+    ("static/2025/03/04/alpha-story/photo.jpg", "content/2025/03/alpha-story/photo.jpg"),
 ])
 def test_a_copied_file_that_collides_with_a_generated_one_is_an_error(make_site, rel, says):
     files = {**FILES, "content/2025/03/c/index.md": article("Gamma", "2025-03-06", "G."),
-             "content/2025/03/alpha/index.md": article("Alpha story", "2025-03-04", "A."),
-             "content/2025/03/alpha/photo.jpg": "jpeg"}
-    del files["content/2025/03/a.md"]
+             "content/2025/03/alpha-story/index.md": article("Alpha story", "2025-03-04", "A."),
+             "content/2025/03/alpha-story/photo.jpg": "jpeg"}
+    del files["content/2025/03/alpha-story.md"]
     files[rel] = "x"
     site = make_site(files)
     with pytest.raises(ContentError) as info:
