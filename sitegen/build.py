@@ -18,7 +18,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from contextlib import ExitStack, closing, contextmanager, nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -403,8 +403,12 @@ def derived_images(config: Config, loaded: Loaded, progress: Progress | None = N
                    ) -> list[CopyJob]:
     """The derived files of the published articles' photos, made where the cache lacks them."""
     from .images import prepare
+    from .workers import make_images, run_parallel
 
-    return prepare(config, loaded.keys.values(), progress)
+    def make_all(jobs: list) -> Iterator[Problem | None]:
+        return run_parallel(make_images, jobs, config, progress, "images", costly=True)
+
+    return prepare(config, loaded.keys.values(), make_all)
 
 
 def _parsed_aside(missing: list[SourceFile], config: Config
@@ -557,13 +561,14 @@ def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
 def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
                        ) -> list[PageSpec]:
     from .feeds import plan_feeds
+    from .indexes import utc_instant
     from .pages import plan_pages
 
     urls = Urls(config)
     html = list(plan_pages(indexes, config, urls, wanted))
 
     def lastmods() -> list[tuple[str, datetime | None]]:
-        changed = {id(a): _instant(a.updated or a.date) for a in indexes.articles}
+        changed = {id(a): utc_instant(a.updated or a.date) for a in indexes.articles}
         every_page = html if wanted is None else plan_pages(indexes, config, urls)
         return [(urls.absolute(s.url), _lastmod(s, changed)) for s in every_page
                 if s.kind != "404"]
@@ -574,19 +579,13 @@ def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
 def _lastmod(spec: PageSpec, changed: dict[int, tuple[datetime, datetime]]
              ) -> datetime | None:
     """When a page last changed: its article's, or the latest of the articles it lists
-    (`changed`: each article's update or publication time, by id, see `_instant`)."""
+    (`changed`: each article's update or publication time, by id, see indexes.utc_instant)."""
     article = spec.context.get("article")
     if article is not None:
         return article.updated or article.date
     listed = spec.context.get("articles") or spec.context.get("latest") or ()
     latest = max(map(changed.__getitem__, map(id, listed)), default=None)
     return latest[1] if latest else None
-
-
-def _instant(when: datetime) -> tuple[datetime, datetime]:
-    """(naive UTC, the time as written): compared on the first, which is cheap, while
-    comparing aware datetimes asks both for their offset every time."""
-    return when.astimezone(UTC).replace(tzinfo=None), when
 
 
 # ---------------------------------------------------------------- render

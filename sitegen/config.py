@@ -20,9 +20,8 @@ from .sanitize import DEFAULT_IFRAME_HOSTS, RAW_HTML_MODES, validate_iframe_host
 
 if TYPE_CHECKING:
     from .i18n import Language
-    from .people import Person
     from .records import Article
-    from .stories import Story
+    from .sitedata import Person, Story
 
 DEFAULT_PERMALINK = "/{year}/{month}/{day}/{slug}/"
 PERMALINK_FIELDS = ("year", "month", "day", "slug")
@@ -65,8 +64,8 @@ class Config:
     raw_html: str = "safe"  # "trusted": article HTML is published as written (sanitize.py)
     iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
     front_matter: tuple[tuple[str, str], ...] = ()  # the site's own keys -> sitegen fields
-    people: tuple[Person, ...] = ()  # data/authors.yaml (people.py)
-    stories: tuple[Story, ...] = ()  # data/stories.yaml (stories.py)
+    people: tuple[Person, ...] = ()  # data/authors.yaml (sitedata.py)
+    stories: tuple[Story, ...] = ()  # data/stories.yaml (sitedata.py)
     shortcode_aliases: tuple[tuple[str, str], ...] = ()  # a name -> the shortcode it renders as
     site_variables: tuple[tuple[str, str], ...] = ()  # `{{ site.X }}` in articles
     image_widths: tuple[int, ...] = (480, 800, 1200, 1600)  # derived photos (images.py)
@@ -181,11 +180,11 @@ def load_config(site_dir: Path | str = ".", **overrides: Any) -> Config:
     if errors:
         raise ConfigError("\n".join(errors))
     if "people" not in values:
-        from .people import load_people
+        from .sitedata import load_people
 
         values["people"] = load_people(site_dir)
     if "stories" not in values:
-        from .stories import load_stories
+        from .sitedata import load_stories
 
         values["stories"] = load_stories(site_dir)
     return Config(site_dir=site_dir, **values)

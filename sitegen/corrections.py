@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .indexes import paginate
 from .records import Article, Correction, PageSpec
+from .urls import page_meta
 
 if TYPE_CHECKING:
     from .config import Config
@@ -62,8 +63,6 @@ def corrected(articles: Sequence[Article]) -> tuple[Article, ...]:
 
 def plan_pages(planner: Any, articles: Sequence[Article]) -> Iterator[PageSpec]:
     """The paginated `/corrections/` pages (`planner`: pages._Planner)."""
-    from .pages import page_meta
-
     urls, config = planner.urls, planner.config
     first = corrections_url(urls)
     shows = corrected(articles)

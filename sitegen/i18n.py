@@ -20,10 +20,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .config import Config
+
+class SiteSettings(Protocol):
+    """What this module reads of the site's Config (config.py imports this module, so it
+    cannot import config.py): its settings of languages and strings."""
+
+    site_dir: Path
+    title: str
+    description: str
+    languages: tuple[Language, ...]
+    site_language: str
+    strings: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -135,12 +145,12 @@ def _locale(code: str) -> Any:
         return None
 
 
-def site_languages(config: Config) -> tuple[Language, ...]:
+def site_languages(config: SiteSettings) -> tuple[Language, ...]:
     """The site's languages, its default first: one (`language`) on a site of one language."""
     return config.languages or (Language(config.site_language),)
 
 
-def language_of(config: Config, code: str) -> Language:
+def language_of(config: SiteSettings, code: str) -> Language:
     """The language record of `code`, or the default's when `code` is not a site language."""
     for language in site_languages(config):
         if language.code == code:
@@ -165,7 +175,7 @@ def display_name(language: Language) -> str:
 
 # ---------------------------------------------------------------- strings
 
-def strings_for(config: Config, code: str) -> dict[str, str]:
+def strings_for(config: SiteSettings, code: str) -> dict[str, str]:
     """Every translated string of a language (English text -> translation)."""
     strings = dict(_po_file(LOCALE_DIR / f"{code}.po"))
     site_dir = config.site_dir / "i18n"
@@ -175,7 +185,7 @@ def strings_for(config: Config, code: str) -> dict[str, str]:
     return {key: value for key, value in strings.items() if value}
 
 
-def translator(config: Config, code: str) -> Callable[[str], str]:
+def translator(config: SiteSettings, code: str) -> Callable[[str], str]:
     strings = strings_for(config, code)
     return lambda text: strings.get(text, text)
 
@@ -215,7 +225,7 @@ def _yaml_file(path: Path) -> dict[str, str]:
     return data
 
 
-def files_digest(config: Config) -> str:
+def files_digest(config: SiteSettings) -> str:
     """A digest of every catalog file a build may read (shipped and the site's own)."""
     digest = hashlib.blake2b(digest_size=12)
     for folder in (LOCALE_DIR, config.site_dir / "i18n"):
@@ -340,14 +350,14 @@ class PageLanguage:
     root_pages: bool = True  # the site's one 404 page
 
 
-def page_language(config: Config, code: str = "") -> PageLanguage:
+def page_language(config: SiteSettings, code: str = "") -> PageLanguage:
     """A site of one language, or one language's pages without alternates."""
     language = language_of(config, code or config.site_language)
     return PageLanguage(language.code, translator(config, language.code),
                         dates_for(language), {}, {})
 
 
-def site_text(config: Config, code: str = "") -> tuple[str, str]:
+def site_text(config: SiteSettings, code: str = "") -> tuple[str, str]:
     """The site's title and description in a language (`[languages.<code>]`, else the
     site's own)."""
     for language in config.languages:
@@ -365,7 +375,7 @@ class Localizer:
     shortdate(item.lang)`), else the page's (`lang` in the context of a site of several
     languages), else the site's."""
 
-    def __init__(self, config: Config):
+    def __init__(self, config: SiteSettings):
         self.config = config
         self.default = config.site_language
         self.codes = frozenset(language.code for language in site_languages(config))

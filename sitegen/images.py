@@ -32,7 +32,7 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,8 +42,11 @@ from .sources import stat_signature
 
 if TYPE_CHECKING:
     from .config import Config
-    from .workers import Progress
     from .writer import CopyJob
+
+# Runs `make` over jobs in the worker pool: workers.py owns the processes (and imports this
+# module), so the build hands it in.
+MakeAll = Callable[[list["Job"]], Iterable["Problem | None"]]
 
 FORMAT = 1  # bump when the derived bytes change for the same settings
 OUTPUT_FOLDER = "assets/img"
@@ -347,11 +350,10 @@ class Job:
     folder: str
 
 
-def prepare(config: Config, keys: Iterable[str], progress: Progress | None = None
-            ) -> list[CopyJob]:
-    """Make the derived files the cache lacks (in the worker pool) and return every derived
-    file of these articles (parse keys) as a copy job. A file that cannot be decoded is an
-    error naming the article and the line that uses it."""
+def prepare(config: Config, keys: Iterable[str], make_all: MakeAll) -> list[CopyJob]:
+    """Make the derived files the cache lacks (with `make_all`: the worker pool) and return
+    every derived file of these articles (parse keys) as a copy job. A file that cannot be
+    decoded is an error naming the article and the line that uses it."""
     from .writer import CopyJob
 
     uses = [u for group in uses_of(config, keys).values() for u in group]
@@ -364,10 +366,7 @@ def prepare(config: Config, keys: Iterable[str], progress: Progress | None = Non
     todo = [Job(use, str(root / key)) for key, use in sorted(first.items())
             if not (root / key / "done").is_file()]
     if todo:
-        from .workers import run_parallel
-
-        problems = [p for p in run_parallel(make_many, todo, config, progress, "images",
-                                            costly=True) if p is not None]
+        problems = [p for p in make_all(todo) if p is not None]
         if problems:
             raise ContentError(problems)
     copies: dict[str, CopyJob] = {}
@@ -388,15 +387,6 @@ def _forget_unused(root: Path, keep: set[str]) -> None:
         if entry.is_dir() and entry.name not in keep and re.fullmatch(r"[0-9a-f]{16}",
                                                                        entry.name):
             shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def make_many(jobs: list[Job]) -> list[Problem | None]:
-    """Each job's derived files, or the Problem that stopped it (a worker's share)."""
-    from .workers import WorkerState
-
-    config = WorkerState.config
-    assert config is not None
-    return [make(job, config) for job in jobs]
 
 
 def make(job: Job, config: Config) -> Problem | None:

@@ -219,3 +219,9 @@ def paginate(items: Sequence[Article], per_page: int) -> list[tuple[Article, ...
     if not items:
         return [()]
     return [tuple(items[i: i + per_page]) for i in range(0, len(items), per_page)]
+
+
+def utc_instant(when: datetime) -> tuple[datetime, datetime]:
+    """(naive UTC, the time as written): compared on the first, which is cheap, while
+    comparing aware datetimes asks both for their offset every time."""
+    return when.astimezone(UTC).replace(tzinfo=None), when

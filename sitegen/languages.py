@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from .config import Config
 from .errors import ContentError, Problem
 from .i18n import PageLanguage, dates_for, display_name, language_of, translator
-from .indexes import Indexes
+from .indexes import Indexes, utc_instant
 from .records import Article, PageSpec
 from .redirects import plan_redirects, redirects_file_spec
 from .urls import Urls
@@ -36,7 +36,7 @@ def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None,
     by_language: dict[str, list[Article]] = {lang.code: [] for lang in config.languages}
     for article in indexes.articles:
         by_language[article.lang].append(article)
-    changed = {id(a): _instant(a.updated or a.date) for a in indexes.articles}
+    changed = {id(a): utc_instant(a.updated or a.date) for a in indexes.articles}
     specs: list[PageSpec] = []
     sitemaps = []
     for language in config.languages:
@@ -92,12 +92,6 @@ def _in_language(spec: PageSpec, code: str, home: str) -> PageSpec:
         # language's nav apart, where "" is one object for all.
         context["nav_current"] = home
     return dataclasses.replace(spec, context=context)
-
-
-def _instant(when: datetime) -> tuple[datetime, datetime]:
-    from .build import _instant as instant
-
-    return instant(when)
 
 
 # ---------------------------------------------------------------- translations

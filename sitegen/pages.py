@@ -30,7 +30,7 @@ from .records import Article, PageSpec, Pagination, Term
 from .redirects import plan_redirects, redirect_specs
 from .stories import plan_pages as story_pages
 from .stories import story_slug, threads
-from .urls import Urls, url_filter
+from .urls import Urls, page_meta, url_filter
 
 HOME_SECTION_ITEMS = 5
 PAGE_WINDOW = 3
@@ -80,15 +80,6 @@ def case_clashes(articles: Iterable[Article], config: Config) -> list[Problem]:
                                     "case-insensitive file systems and caches they are one; "
                                     "change a 'slug'"))
     return problems
-
-
-def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = "",
-              feeds: tuple[tuple[str, str], ...] = (), image: str = "") -> dict[str, Any]:
-    return {
-        "url": url, "title": title, "kind": kind, "description": description,
-        "canonical": urls.absolute(url), "feeds": feeds,
-        "image": urls.absolute(image) if image else "",
-    }
 
 
 class _Planner:

@@ -14,109 +14,16 @@ author id with no entry shows as written.
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from .errors import ConfigError
 from .records import Article, shared_term
-from .urls import slugify
-
-NAMES = ("authors.yaml", "authors.yml", "authors.toml")
-FIELDS = ("name", "bio", "photo", "role", "links")
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: str
-    name: str
-    bio: str = ""
-    photo: str = ""
-    role: str = ""
-    links: tuple[tuple[str, str], ...] = ()  # (label, URL)
-
-
-def people_file(site_dir: Path) -> Path | None:
-    return next((site_dir / "data" / name for name in NAMES
-                 if (site_dir / "data" / name).is_file()), None)
-
-
-def load_people(site_dir: Path) -> tuple[Person, ...]:
-    """Every entry of the site's authors file, in id order; () when there is none."""
-    path = people_file(site_dir)
-    if path is None:
-        return ()
-    data = _read(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must map author ids to their details, "
-                          f"not a {type(data).__name__}")
-    errors: list[str] = []
-    people = [_person(str(key), value, path, errors) for key, value in data.items()]
-    if errors:
-        raise ConfigError("\n".join(errors))
-    return tuple(sorted(people, key=lambda p: p.id))
-
-
-def _read(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
-    if path.suffix == ".toml":
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-    import yaml  # only for a site that has a YAML authors file
-
-    try:
-        return yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
-
-
-def _person(key: str, value: Any, path: Path, errors: list[str]) -> Person:
-    if isinstance(value, str):  # `jdoe: Jane Doe`
-        value = {"name": value}
-    if not isinstance(value, dict):
-        errors.append(f"{path}: '{key}' must be a name or a table of {', '.join(FIELDS)}")
-        return Person(key, key)
-    for field in value:
-        if field not in FIELDS:
-            errors.append(f"{path}: '{key}' has an unknown field '{field}' "
-                          f"(use {', '.join(FIELDS)})")
-    text = {f: value.get(f) for f in FIELDS[:-1]}
-    for field, found in text.items():
-        if found is not None and not isinstance(found, str):
-            errors.append(f"{path}: '{key}.{field}' must be text, got {found!r}")
-    links = _links(value.get("links"), f"{path}: '{key}.links'", errors)
-    name = (text["name"] or key).strip() if isinstance(text["name"], str | None) else key
-    return Person(key, name, *(str(text[f] or "").strip() for f in ("bio", "photo", "role")),
-                  links=links)
-
-
-def _links(value: Any, where: str, errors: list[str]) -> tuple[tuple[str, str], ...]:
-    if value is None:
-        return ()
-    if isinstance(value, dict):
-        pairs = [(str(label), url) for label, url in value.items()]
-    elif isinstance(value, list):
-        pairs = [(urlsplit(url).netloc if isinstance(url, str) else "", url) for url in value]
-    else:
-        errors.append(f"{where} must be a list of URLs or a table of label = URL")
-        return ()
-    for _label, url in pairs:
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https", "mailto"):
-            errors.append(f"{where}: {url!r} is not an http(s) or mailto URL")
-    return tuple((label, url) for label, url in pairs if isinstance(url, str))
+from .sitedata import Person
+from .sitedata import load_people as load_people
+from .sitedata import people_file as people_file
+from .slugs import slugify
 
 
 @cache

@@ -20,13 +20,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     import nh3
 
-    from .config import Config
+class _Settings(Protocol):
+    """What the sanitizer reads of the site's Config (config.py imports this module)."""
+
+    raw_html: str
+    iframe_hosts: tuple[str, ...]
+
 
 RAW_HTML_MODES = ("safe", "trusted")
 DEFAULT_IFRAME_HOSTS = ("www.youtube.com", "www.youtube-nocookie.com", "player.vimeo.com",
@@ -113,7 +118,7 @@ class Sanitizer:
     iframe_hosts: tuple[str, ...] = DEFAULT_IFRAME_HOSTS
 
     @classmethod
-    def from_config(cls, config: Config) -> Sanitizer:
+    def from_config(cls, config: _Settings) -> Sanitizer:
         return cls(config.raw_html, config.iframe_hosts)
 
     def clean(self, html: str) -> Cleaned:

@@ -16,26 +16,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
 from .indexes import paginate
 from .jsonfeed import feed_links
-from .people import _read
 from .records import Article, PageSpec
-from .urls import Urls, is_safe_slug, slugify
-
-NAMES = ("stories.yaml", "stories.yml", "stories.toml")
-
-
-@dataclass(frozen=True, slots=True)
-class Story:
-    """A thread's entry in data/stories.yaml."""
-
-    id: str
-    title: str = ""
-    description: str = ""
+from .sitedata import Story
+from .sitedata import load_stories as load_stories
+from .sitedata import stories_file as stories_file
+from .urls import Urls, is_safe_slug, page_meta, slugify
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,48 +37,6 @@ class Thread:
     title: str
     description: str
     articles: tuple[Article, ...]
-
-
-def stories_file(site_dir: Path) -> Path | None:
-    return next((site_dir / "data" / name for name in NAMES
-                 if (site_dir / "data" / name).is_file()), None)
-
-
-def load_stories(site_dir: Path) -> tuple[Story, ...]:
-    """Every entry of the site's stories file, in id order; () when there is none."""
-    path = stories_file(site_dir)
-    if path is None:
-        return ()
-    data = _read(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must map story ids to their title and description, "
-                          f"not a {type(data).__name__}")
-    errors: list[str] = []
-    stories = [_story(str(key), value, path, errors) for key, value in data.items()]
-    if errors:
-        raise ConfigError("\n".join(errors))
-    return tuple(sorted(stories, key=lambda s: s.id))
-
-
-def _story(key: str, value: Any, path: Path, errors: list[str]) -> Story:
-    if isinstance(value, str):  # `my-story: The title`
-        return Story(key, value.strip())
-    if not isinstance(value, dict):
-        errors.append(f"{path}: story {key!r} must be a title or a mapping with 'title' and "
-                      f"'description', not a {type(value).__name__}")
-        return Story(key)
-    unknown = sorted(set(map(str, value)) - {"title", "description"})
-    if unknown:
-        errors.append(f"{path}: story {key!r}: unknown key(s) {', '.join(unknown)} "
-                      "(expected 'title', 'description')")
-    fields = {}
-    for name in ("title", "description"):
-        text = value.get(name, "")
-        if not isinstance(text, str):
-            errors.append(f"{path}: story {key!r}: '{name}' must be text, got {text!r}")
-            text = ""
-        fields[name] = text.strip()
-    return Story(key, **fields)
 
 
 def story_slug(story_id: str) -> str:
@@ -123,8 +70,6 @@ def stories_url(urls: Urls) -> str:
 
 def plan_pages(planner: Any) -> Iterator[PageSpec]:
     """`/stories/` and each thread's paginated timeline (`planner`: pages._Planner)."""
-    from .pages import page_meta
-
     urls, config = planner.urls, planner.config
     found: dict[str, Thread] = planner.threads
     up = ("Stories", stories_url(urls))

@@ -9,18 +9,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Set
 from datetime import datetime
-from functools import lru_cache
+from typing import Any
 from urllib.parse import unquote
 
 from .config import Config
+from .slugs import FILE_LIKE_SLUG as FILE_LIKE_SLUG
+from .slugs import MAX_SLUG_BYTES as MAX_SLUG_BYTES
+from .slugs import SAFE_SLUG as SAFE_SLUG
+from .slugs import is_safe_slug as is_safe_slug
+from .slugs import slug_problem as slug_problem
+from .slugs import slugify as slugify
 
-SAFE_SLUG = re.compile(r"^[\w][\w.~-]*$")
-# A path segment may have 255 bytes; a slug also becomes a file name (`sitegen new`) and a
-# folder beside others, so slugs stay well below that.
-MAX_SLUG_BYTES = 100
-# A slug names a folder: one ending like a file the site or a web server serves is refused.
-FILE_LIKE_SLUG = re.compile(r"\.(html?|xhtml|xml|json|txt|css|m?js|php|aspx?|md|rss|atom)$",
-                            re.IGNORECASE)
 # Every top-level name the site itself writes (folders and files), compared case-folded.
 SITE_ROOT_NAMES = frozenset({
     "archive", "tags", "sections", "authors", "search", "assets", "pagefind", "page",
@@ -33,27 +32,6 @@ DATE_ARCHIVE_PATH = re.compile(r"^\d{4}/(?:\d{2}/(?:\d{2}/)?)?$")
 # A site path written in front matter names a file when it ends like one, else a folder.
 HTML_FILE = re.compile(r"\.html?$", re.IGNORECASE)
 MAX_SEGMENT_BYTES = 255  # a file name on every common file system
-
-
-@lru_cache(maxsize=65536)
-def slugify(name: str) -> str:
-    """python-slugify's defaults, cut at a word boundary to `MAX_SLUG_BYTES`:
-    "Marco Rubio" -> "marco-rubio" (ASCII only, so characters are bytes)."""
-    from slugify import slugify as python_slugify  # on first use: a no-change build needs none
-
-    return python_slugify(name, max_length=MAX_SLUG_BYTES, word_boundary=True,
-                          save_order=True)
-
-
-def slug_problem(slug: str) -> str | None:
-    """Why `slug` cannot be one plain path segment of the site, or None when it can."""
-    if len(slug.encode("utf-8", "surrogatepass")) > MAX_SLUG_BYTES:
-        return f"is longer than {MAX_SLUG_BYTES} bytes"
-    if not SAFE_SLUG.match(slug) or ".." in slug:
-        return "must be one URL segment (letters, digits, '-', '_', '.'), with no '/' or '..'"
-    if FILE_LIKE_SLUG.search(slug):
-        return "looks like a file name: a slug names a folder, so it must not end in an extension"
-    return None
 
 
 def site_path_problem(path: str) -> str | None:
@@ -75,11 +53,6 @@ def site_path_problem(path: str) -> str | None:
            for part in rel.split("/")):
         return f"has a segment longer than {MAX_SEGMENT_BYTES} bytes"
     return None
-
-
-def is_safe_slug(slug: str) -> bool:
-    """A slug that is one plain path segment and cannot climb out of `output/`."""
-    return slug_problem(slug) is None
 
 
 class Urls:
@@ -216,3 +189,12 @@ def safe_relative_path(rel: str) -> str:
     if "//" in framed or "/./" in framed or "/../" in framed or "\\" in rel or "\0" in rel:
         raise ValueError(f"unsafe output path {rel!r}")
     return rel
+
+
+def page_meta(url: str, title: str, kind: str, urls: Urls, description: str = "",
+              feeds: tuple[tuple[str, str], ...] = (), image: str = "") -> dict[str, Any]:
+    return {
+        "url": url, "title": title, "kind": kind, "description": description,
+        "canonical": urls.absolute(url), "feeds": feeds,
+        "image": urls.absolute(image) if image else "",
+    }

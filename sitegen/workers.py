@@ -224,6 +224,13 @@ def render_many(specs: list[PageSpec]) -> list:
     return out
 
 
+def make_images(jobs: list) -> list[Problem | None]:
+    """Each job's derived image files, or the Problem that stopped it (images.make)."""
+    config = WorkerState.config
+    assert config is not None
+    return [images.make(job, config) for job in jobs]
+
+
 def run_parallel(func, items: list, config: Config, progress: Progress | None, label: str,
                  costly: bool = False):
     """Run `func` over chunks of `items`, in a process pool when there is enough work
