@@ -4,8 +4,10 @@ search engines, feed readers and screen-reader users rely on (issue #6).
 
     python tools/check_site.py [--work DIR] [--only TOOL ...] [--skip TOOL ...] [-n 300]
 
-The sites: this repository's sample site at the root of https://example.org/, and a generated
-300-article archive (tools/genarchive.py, seed 1) under the sub-path https://example.org/archive/.
+The sites: this repository's sample site at the root of https://example.org/, a generated
+300-article archive (tools/genarchive.py, seed 1) under the sub-path https://example.org/archive/,
+and the test site whose articles use every built-in shortcode (tests/sites/shortcodes) under
+https://example.org/gazette/.
 The tools, each over both sites:
 
   html        the Nu HTML Checker (vnu.jar from npm `vnu-jar`, run with Java) on every .html page
@@ -692,6 +694,9 @@ def pick_pages(site: Site) -> dict[str, str]:
         elif url.startswith("tags/") and url.count("/") == 2:
             tags.append((path.stat().st_size, url))
     pages = {"home": ""}
+    if site.name == "shortcodes":  # every article: each calls other built-in shortcodes
+        pages.update({f"article {url}": url for _size, url in sorted(articles + briefs)})
+        return pages
     if articles:
         pages["article"] = max(articles)[1]  # the richest: corrections, timeline, related
     if briefs:
@@ -856,7 +861,20 @@ def _site_folder(work: Path, site: Site) -> Path:
 
 
 def _toml(values: dict[str, Any]) -> str:
-    return "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
+    return "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML value: tables inline (`{"es" = {"title" = "..."}}`), lists, booleans, strings
+    and numbers as JSON writes them (which TOML reads alike)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_toml_value, value)) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
 
 
 def sample_folder(work: Path) -> Path:
@@ -892,7 +910,18 @@ def build_sites(work: Path, size: int) -> list[Site]:
         encoding="utf-8")
     archive = Site("archive", work / "archive-out", "https://example.org/archive/")
     build_site(archive.name, folder, archive.root, archive.base_url)
-    return [sample, archive]
+    shortcodes = Site("shortcodes", work / "shortcodes-out", "https://example.org/gazette/")
+    build_site(shortcodes.name, shortcodes_folder(work), shortcodes.root, shortcodes.base_url)
+    return [sample, archive, shortcodes]
+
+
+def shortcodes_folder(work: Path) -> Path:
+    """A copy of the test site whose articles call every built-in shortcode (issue #14: the
+    validators stay at zero on pages that use them), built apart from the tests' own."""
+    folder = work / "shortcodes"
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(REPO / "tests" / "sites" / "shortcodes", folder)
+    return folder
 
 
 # --------------------------------------------------------------------------- main
