@@ -6,6 +6,16 @@ auto-embed) becomes `[embed]URL[/embed]`; classic-editor text gets wpautop's par
 editor posts are HTML already); links to the old site's posts and to its uploads are rewritten;
 markdownify converts the HTML (wpmarkdown); the tokens are put back as written. A `[gallery]`
 without ids gets the ids of the images attached to the post, as WordPress shows it.
+
+Two changes make the body valid HTML under sitegen's page, whose headline is its only <h1>:
+an old-style caption (`<dl class="wp-caption"><dt>image</dt><dd>text</dd></dl>`, written by
+WordPress before 3.x kept the shortcode) becomes a `[caption]` call with its image and text
+(one with neither is left out and noted), and the body's headings are renumbered to sit under
+the headline: all are shifted so the shallowest is <h2>, then each heading's level is
+min(its shifted level, the previous heading's level + 1, 6), the previous level starting at 1.
+Relative nesting is kept where it never skips a level (h3, h4, h3 -> h2, h3, h2); a jump
+deeper becomes one level deeper (h3, h5, h4 -> h2, h3, h3). Headings inside <pre> or <code>
+are left as written.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import unescape
+from typing import Any
 
 from ..shortcodes import WORDPRESS_NAMES, parse_args
 from .wpmarkdown import Converter
@@ -36,6 +47,10 @@ _TOKEN = re.compile(r"xsgwp(\d+)x")
 _URL = re.compile(r"https?://[^\s\"'\[\]<>]+")
 _PRE = re.compile(r"<pre\b.*?</pre>", re.S | re.I)
 _IDS = re.compile(r"\s(?:ids|include)=(\"[^\"]*\"|'[^']*'|[\d,\s]+)", re.I)
+_OLD_CAPTION = re.compile(
+    r"<dl\b(?=[^>]*\bclass\s*=\s*(?:\"[^\"]*|'[^']*|)\bwp-caption\b)[^>]*>.*?</dl\s*>",
+    re.S | re.I)
+_HEADING = re.compile(r"^h[1-6]$")
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,7 @@ def convert(html: str, links: Links) -> Body:
     pres: list[str] = []
     html = _PRE.sub(lambda m: pres.append(m.group(0)) or f"<pre>xsgpre{len(pres) - 1}x</pre>",
                     html.replace("\r\n", "\n").replace("\r", "\n"))
+    html = _OLD_CAPTION.sub(lambda m: _caption_call(m.group(0), notes), html)
     html = _SHORTCODE.sub(shortcode, html)
     html = _URL_LINE.sub(lambda m: keep(f"[embed]{unescape(m.group(1))}[/embed]"), html)
     if "<!-- wp:" not in html:
@@ -95,6 +111,45 @@ def convert(html: str, links: Links) -> Body:
     markdown = _TOKEN.sub(lambda m: kept[int(m.group(1))], _tidy(markdown))
     return Body(markdown.strip() + "\n" if markdown.strip() else "", tuple(gallery),
                 tuple(notes))
+
+
+def _caption_call(html: str, notes: list[str]) -> str:
+    """An old-style caption (`dl.wp-caption`) as the `[caption]` call WordPress now writes,
+    on lines of its own; '' (and a note) when it holds neither an image nor text."""
+    from bs4 import BeautifulSoup
+
+    dl = BeautifulSoup(html, "html.parser").find("dl")
+    img = dl.find("img") if dl else None
+    dd = dl.find("dd") if dl else None
+    text = dd.decode_contents().strip() if dd else ""
+    if img is None:
+        if not text:
+            notes.append("an empty old-style caption (dl.wp-caption) was left out")
+            return ""
+        return f"\n<p>{text}</p>\n"
+    media = img.parent if img.parent is not None and img.parent.name == "a" else img
+    classes = dl.get("class") or []
+    width = img.get("width") or ""
+    if not str(width).isdigit():
+        style = re.search(r"width:\s*(\d+)px", str(dl.get("style") or ""))
+        width = str(int(style.group(1)) - 10) if style else ""  # WordPress adds 10px
+    attrs = {"id": dl.get("id") or "",
+             "align": next((c for c in classes if c.startswith("align")), ""),
+             "width": str(width)}
+    spelled = "".join(f' {k}="{v.replace(chr(34), "")}"' for k, v in attrs.items() if v)
+    return f"\n[caption{spelled}]{media}{' ' + text if text else ''}[/caption]\n"
+
+
+def _renumber_headings(soup: Any) -> None:
+    """The body's headings under the page's <h1> headline (the rule: module docstring)."""
+    headings = [h for h in soup.find_all(_HEADING) if h.find_parent(["pre", "code"]) is None]
+    if not headings:
+        return
+    shift = 2 - min(int(h.name[1]) for h in headings)
+    previous = 1
+    for heading in headings:
+        previous = min(int(heading.name[1]) + shift, previous + 1, 6)
+        heading.name = f"h{previous}"
 
 
 def _tidy(markdown: str) -> str:
@@ -159,6 +214,7 @@ def _to_markdown(html: str, links: Links) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
+    _renumber_headings(soup)
     for element in soup.find_all(True):
         for name in [a for a in element.attrs if a.startswith("data-")]:
             del element[name]  # the block editor's own bookkeeping (data-id, data-link)
