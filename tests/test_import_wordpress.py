@@ -3,7 +3,9 @@ export built and crawled, and memory on a generated export."""
 
 from __future__ import annotations
 
+import json
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +28,7 @@ NS = ('xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/" '
       'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
       'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/"')
 BLOG = "https://old.example.com"
+VNU_JAR = Path(__file__).resolve().parents[1] / "tools/node_modules/vnu-jar/build/dist/vnu.jar"
 
 
 def item(post_id: int, post_type: str = "post", status: str = "publish", title: str = "A post",
@@ -176,6 +179,33 @@ def test_block_editor_figure_kept_without_its_bookkeeping():
     assert '<abbr title="National">NASA</abbr>' in md
 
 
+def test_body_headings_start_at_h2_and_never_skip_a_level():
+    md = convert("<h3>A</h3><p>x</p><h5>B</h5><h4>C</h4><h6>D</h6><h3>E</h3>"
+                 "<table><tr><td><h4>In a cell</h4></td></tr></table>"
+                 "<pre><code><h3>code</h3></code></pre>", links()).markdown
+    lines = [line for line in md.split("```")[0].splitlines() if line.startswith("#")]
+    assert lines == ["## A", "### B", "### C", "#### D", "## E"]
+    assert "<h3>In a cell</h3>" in md  # a heading kept as HTML is renumbered too
+    assert "```\n### code\n```" in md  # left as written inside code
+    shifted = convert("<h1>Top</h1><h2>Sub</h2><h1>Next</h1>", links()).markdown
+    assert [line for line in shifted.splitlines() if line] == ["## Top", "### Sub", "## Next"]
+
+
+def test_old_style_caption_becomes_a_caption_call():
+    body = convert(
+        '<dl id="attachment_9" class="wp-caption alignright" style="width: 310px">'
+        '<dt class="wp-caption-dt"><a href="/big.jpg"><img src="/a.jpg" alt="Boat" /></a></dt>'
+        '<dd class="wp-caption-dd">A <em>boat</em></dd></dl>After.\n\n'
+        '<dl class="wp-caption aligncenter" style="width:650px;">'
+        '<dt class="wp-caption-dt"></dt></dl>&nbsp;\n\n<dl><dt>Term</dt><dd>Def</dd></dl>',
+        links())
+    md = body.markdown
+    assert ('[caption id="attachment_9" align="alignright" width="300"]'
+            "[![Boat](/a.jpg)](/big.jpg) A *boat*[/caption]\n\nAfter.") in md
+    assert "wp-caption" not in md and "<dt>Term</dt>" in md
+    assert body.notes == ("an empty old-style caption (dl.wp-caption) was left out",)
+
+
 def test_body_links_to_old_posts_and_uploads_rewritten():
     body = convert(
         f'<a href="{BLOG}/2019/02/14/old/#part">Earlier</a> and '
@@ -189,7 +219,10 @@ def test_body_links_to_old_posts_and_uploads_rewritten():
 def test_media_copied_missing_listed_and_built(site, tmp_path):
     uploads = tmp_path / "uploads" / "2019" / "02"
     uploads.mkdir(parents=True)
-    (uploads / "photo.jpg").write_bytes(b"\xff\xd8jpeg")
+    from PIL import Image
+
+    Image.new("RGB", (8, 6), "teal").save(uploads / "photo.jpg")  # the build reads it
+    photo = (uploads / "photo.jpg").read_bytes()
     body = (f'<img src="{BLOG}/wp-content/uploads/2019/02/photo.jpg" alt="Photo" />\n\n'
             f'<img src="{BLOG}/wp-content/uploads/2019/02/lost.jpg" alt="Lost" />\n\n'
             "[gallery]")
@@ -202,7 +235,7 @@ def test_media_copied_missing_listed_and_built(site, tmp_path):
     result = run_import(site, xml, "--media", str(tmp_path / "uploads"))
     assert result.exit_code == 0, result.output
     bundle = site / "content/2019/02/with-media"
-    assert (bundle / "photo.jpg").read_bytes() == b"\xff\xd8jpeg"
+    assert (bundle / "photo.jpg").read_bytes() == photo
     meta20, text = front(bundle / "index.md")
     assert "![Photo](photo.jpg)" in text
     assert meta20["attachments"] == {21: {"src": "photo.jpg"}}
@@ -279,6 +312,25 @@ def test_theme_unit_test_data_imports_builds_and_keeps_old_links(site):
     assert redirects == 10
     # the old address of a post whose URL did not change is the article itself
     assert file_for(out, "/2010/09/10/post-format-gallery/", "/") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not THEME_DATA.is_file(), reason="shared/realworld/wordpress is absent")
+@pytest.mark.skipif(shutil.which("java") is None, reason="no java for the Nu HTML Checker")
+@pytest.mark.skipif(not VNU_JAR.is_file(), reason=f"no Nu HTML Checker at {VNU_JAR}")
+def test_theme_unit_test_data_passes_the_nu_html_checker(site):
+    assert run_import(site, THEME_DATA).exit_code == 0
+    config = site_config(site)
+    build(config)
+    pages = sorted(str(p) for p in config.output_dir.rglob("*.html")
+                   if "pagefind" not in p.relative_to(config.output_dir).parts)
+    assert len(pages) > 200
+    done = subprocess.run(["java", "-Xss4m", "-jar", str(VNU_JAR), "--errors-only",
+                           "--format", "json", "--stdout", "--exit-zero-always", *pages],
+                          capture_output=True, text=True, timeout=600)
+    errors = [f"{m.get('url', '')}:{m.get('lastLine', '')}: {m.get('message', '')}"
+              for m in json.loads(done.stdout)["messages"]]
+    assert errors == []
 
 
 @pytest.mark.slow
