@@ -269,6 +269,7 @@ def linked_copy(source: Path, dest: Path) -> None:
 
 QUERIES = ("council", "stonebrook", '"council members"')  # common, rare, an exact phrase
 CHROMIUM = Path("/usr/bin/chromium")
+TIMEOUT_MS = 120_000  # a query with no first result by then is reported as timed out
 
 
 @dataclass
@@ -290,6 +291,7 @@ def browser_costs(output: Path, queries: Sequence[str] = QUERIES) -> list[PageCo
     from urllib.parse import quote
 
     try:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
         from playwright.sync_api import sync_playwright
     except ImportError:
         return []
@@ -317,10 +319,15 @@ def browser_costs(output: Path, queries: Sequence[str] = QUERIES) -> list[PageCo
                     request.sizes()["responseBodySize"]))
                 start = time.perf_counter()
                 page.goto(url + quote(query))
-                page.wait_for_function(  # a first result, or the word that there is none
-                    "document.querySelector('#search-results > li') || /^No results/"
-                    ".test(document.getElementById('search-status').textContent)",
-                    timeout=60_000)
+                try:
+                    page.wait_for_function(  # a first result, or the word that there is none
+                        "document.querySelector('#search-results > li') || /^No results/"
+                        ".test(document.getElementById('search-status').textContent)",
+                        timeout=TIMEOUT_MS)
+                except PlaywrightTimeout:  # reported as such; the other figures stand
+                    costs.append(PageCost(query, -1, len(seen), sum(seen) / 1024, -1.0))
+                    context.close()
+                    continue
                 elapsed = (time.perf_counter() - start) * 1000
                 requests, size = len(seen), sum(seen)
                 status = page.locator("#search-status").inner_text()
@@ -340,7 +347,9 @@ def costs_table(n: int, costs: Sequence[PageCost]) -> str:
              "server)", "", "| query | results | requests to a first result "
              "| bytes fetched | time to a first result |", "|---|---|---|---|---|"]
     lines += [f"| `{c.query}` | {c.results:,} | {c.requests} | {c.kilobytes:,.0f} KB "
-              f"| {c.milliseconds:,.0f} ms |" for c in costs]
+              f"| {c.milliseconds:,.0f} ms |" if c.milliseconds >= 0 else
+              f"| `{c.query}` | - | {c.requests} | {c.kilobytes:,.0f} KB "
+              f"| none within {TIMEOUT_MS // 1000} s |" for c in costs]
     return "\n".join(lines)
 
 

@@ -490,6 +490,7 @@ def join_full(order: Sequence[str], load: Callable[[str], tuple[Piece, str]],
             languages[code].add(piece_id, language)
         del piece
     states = {code: languages[code].finish() for code in sorted(languages)}
+    shutil.rmtree(scratch, ignore_errors=True)
     assert entry is not None
     _write_entry(entry, states, writer)
     return JoinState(tuple(order), entry, states, writer.files, versions)
