@@ -84,5 +84,5 @@ def test_a_site_builds_markdown_html_and_intros_and_counts_unused_files(make_sit
 
 def test_the_summary_line_counts_unused_files():
     report = BuildReport(3, 9, 9, 9, 0, 0, 0.5, unused=("img/a.png", "notes.txt"))
-    assert report.summary_line().endswith("in 0.50 s, 2 other files in content/ not used")
+    assert report.summary_line().endswith("in 0.50 s; 2 other files in content/ not used")
     assert "other" not in BuildReport(3, 9, 9, 9, 0, 0, 0.5).summary_line()
