@@ -78,6 +78,8 @@ def article(title: str, date: str, body: str = "Body text.", **fields) -> str:
 
 
 def read_tree(root: Path) -> dict[str, bytes]:
-    """Every file under `root` but sitegen's marker (it names the build that wrote it)."""
+    """Every file under `root` but sitegen's own: the marker (it names the build that wrote
+    it) and, in an output folder that is a mount point, its work folder `.sitegen/`."""
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.name != MARKER}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != MARKER
+            and p.relative_to(root).parts[0] != ".sitegen"}

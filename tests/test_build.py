@@ -271,8 +271,10 @@ def test_editing_one_article_rewrites_exactly_the_pages_that_show_it(make_site):
     path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("Gamma body.", "Gamma body, corrected."))
     report = rebuild_and_compare(site)
-    assert report.pages_rendered == 1
-    assert written_after(site / "output", stamp) == {"2025/04/01/gamma-story/index.html"}
+    # the article's page, and its year's line of the data export with the index listing it
+    assert report.pages_rendered == 3
+    assert written_after(site / "output", stamp) == {
+        "2025/04/01/gamma-story/index.html", "data/articles-2025.ndjson", "data/index.json"}
 
 
 def test_an_incremental_build_with_search_equals_a_clean_one(make_site):

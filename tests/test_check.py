@@ -258,15 +258,19 @@ def test_reads_the_build_cache_without_changing_it(tmp_path: Path,
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_layouts_are_checked_with_the_git_history_they_show(tmp_path: Path) -> None:
-    site = make_site(tmp_path, {"content/2026/02/good.md": article("Good story")})
+    site = make_site(tmp_path, {"content/2026/02/good-story.md": article("Good story")})
     broken = (ROOT / "layouts/article.html").read_text(encoding="utf-8").replace(
-        "{{ rev.message }}", "{{ rev.message.no_such_field }}")
+        "{{ rev.date | time12 }}", "{{ rev.date.no_such_field }}")
     assert "no_such_field" in broken
     (site / "layouts").mkdir()
     (site / "layouts/article.html").write_text(broken, encoding="utf-8")
     run_git(site, "init", "-q")
     run_git(site, "add", "content")
-    run_git(site, "commit", "-qm", "Publish")
+    run_git(site, "commit", "-qm", "Publish", date="2026-02-27T16:00:00+00:00")
+    story = site / "content/2026/02/good-story.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("Text.", "Text, updated."),
+                     encoding="utf-8")  # the body changes: an update, the loop's one revision
+    run_git(site, "commit", "-qam", "Update", date="2026-02-28T10:00:00+00:00")
     found = lines(check(site))
     assert any("layouts/article.html" in line and "no_such_field" in line for line in found), found
     assert lines(check(site, git_history=False)) == []  # no revisions: the loop never runs
