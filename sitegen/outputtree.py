@@ -251,8 +251,19 @@ def link_over(source: Path, target: Path) -> None:
 
 
 def clone_tree(source: Path, target: Path) -> None:
-    """A copy of `source` made of hard links (copies where links are refused)."""
-    shutil.copytree(source, target, copy_function=_link_or_copy, dirs_exist_ok=True)
+    """A copy of `source` made of hard links (copies where links are refused): one mkdir a
+    folder and one link a file, without shutil.copytree's stat and copystat of each."""
+    stack = [(os.fspath(source), os.fspath(target))]
+    while stack:
+        src, dst = stack.pop()
+        os.makedirs(dst, exist_ok=True)
+        with os.scandir(src) as entries:
+            for entry in entries:
+                path = os.path.join(dst, entry.name)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, path))
+                else:
+                    _link_or_copy(entry.path, path)
 
 
 def _link_or_copy(source: str, target: str) -> None:
