@@ -11,10 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
 
 
-def test_every_python_package_is_declared():
+def test_every_folder_of_the_package_is_declared():
+    """Python packages and data folders alike (setuptools warns about, and a non-editable
+    install would leave out, a folder that is neither)."""
     found = {".".join(p.parent.relative_to(ROOT).parts)
-             for p in (ROOT / "sitegen").rglob("__init__.py")}
+             for p in (ROOT / "sitegen").rglob("*")
+             if p.is_file() and "__pycache__" not in p.parts}
     assert found <= set(SETUP["packages"]), found - set(SETUP["packages"])
+
+
+def test_every_data_file_of_the_package_is_package_data():
+    data = SETUP["package-data"]
+    missing = [str(p.relative_to(ROOT)) for p in (ROOT / "sitegen").rglob("*")
+               if p.is_file() and p.suffix not in (".py", ".pyc")
+               and not any(fnmatch.fnmatch(p.name, glob) for glob in
+                           data.get(".".join(p.parent.relative_to(ROOT).parts), []))]
+    assert not missing, missing
 
 
 def test_every_theme_file_is_package_data():
