@@ -278,13 +278,14 @@ def test_editing_one_article_rewrites_exactly_the_pages_that_show_it(make_site):
 
 
 def test_an_incremental_build_with_search_equals_a_clean_one(make_site):
-    """The search bundle too: a re-indexed shard comes out as a clean build writes it."""
+    """The search bundle too: a re-indexed piece spliced in comes out as a clean build
+    writes the bundle."""
     site = make_site(FILES)
     build_site(site, search=True)
     path = site / "content/2025/04/gamma-story.md"
     path.write_text(path.read_text().replace("Gamma body.", "Gamma body, with a new word."))
     rebuild_and_compare(site, search=True)
-    assert "pagefind/manifest.json" in read_tree(site / "output")
+    assert "pagefind/pagefind-entry.json" in read_tree(site / "output")
 
 
 def test_retitling_an_article_updates_its_indexes_and_neighbours(make_site):
@@ -518,11 +519,11 @@ def test_a_bundle_symlink_out_of_content_is_refused(make_site, tmp_path):
 def test_an_unchanged_build_repairs_a_broken_search_bundle(make_site):
     site = make_site(FILES)
     build_site(site, search=True)
-    manifest = site / "output/pagefind/manifest.json"
-    assert manifest.is_file()
+    entry = site / "output/pagefind/pagefind-entry.json"
+    assert entry.is_file()
     shutil.rmtree(site / "output/pagefind")
     build_site(site, search=True)
-    assert manifest.is_file()
+    assert entry.is_file()
 
 
 def test_a_build_leaves_the_garbage_collector_as_it_found_it(make_site):
