@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-ARTICLE = "---\ntitle: Hello World\ndate: 2025-01-02\n---\n\n{body}\n"
+ARTICLE = "---\ntitle: Hello World\ndate: 2025-01-02\nslug: hello-world\n---\n\n{body}\n"
 ARTICLE_URL = "2025/01/02/hello-world/"
 TIMEOUT_MS = 15_000
 
@@ -86,8 +86,8 @@ def test_edit_break_and_fix_an_article(chromium_page, site: Path) -> None:
         expect(page.locator("main")).to_contain_text("Second text.", timeout=TIMEOUT_MS)
         assert page.evaluate("window.__notReloaded") is None  # reloaded by the script
 
-        article.write_text("---\ntitle: [Hello World\ndate: 2025-01-02\n---\n\nBroken.\n",
-                           encoding="utf-8")
+        article.write_text("---\ntitle: [Hello World\ndate: 2025-01-02\nslug: hello-world\n"
+                           "---\n\nBroken.\n", encoding="utf-8")
         overlay = page.get_by_role("alert")
         expect(overlay).to_contain_text(re.compile(r"content/2025/01/a\.md:\d+"),
                                         timeout=TIMEOUT_MS)
