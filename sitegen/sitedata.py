@@ -5,9 +5,10 @@ description: stories.py). YAML or TOML; a file with errors is a ConfigError nami
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
@@ -27,24 +28,35 @@ class Person:
 
 
 def people_file(site_dir: Path) -> Path | None:
-    return next((site_dir / "data" / name for name in PEOPLE_NAMES
-                 if (site_dir / "data" / name).is_file()), None)
+    return _data_file(site_dir, PEOPLE_NAMES)
 
 
 def load_people(site_dir: Path) -> tuple[Person, ...]:
     """Every entry of the site's authors file, in id order; () when there is none."""
-    path = people_file(site_dir)
+    return _load_entries(people_file(site_dir), _person, "author ids to their details")
+
+
+def _data_file(site_dir: Path, names: tuple[str, ...]) -> Path | None:
+    return next((site_dir / "data" / name for name in names
+                 if (site_dir / "data" / name).is_file()), None)
+
+
+Entry = TypeVar("Entry", "Person", "Story")
+
+
+def _load_entries(path: Path | None, make: Callable[[str, Any, Path, list[str]], Entry],
+                  what: str) -> tuple[Entry, ...]:
+    """Each key of a data file made into a record (every error at once), in id order."""
     if path is None:
         return ()
     data = read_data_file(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must map author ids to their details, "
-                          f"not a {type(data).__name__}")
+        raise ConfigError(f"{path}: must map {what}, not a {type(data).__name__}")
     errors: list[str] = []
-    people = [_person(str(key), value, path, errors) for key, value in data.items()]
+    entries = [make(str(key), value, path, errors) for key, value in data.items()]
     if errors:
         raise ConfigError("\n".join(errors))
-    return tuple(sorted(people, key=lambda p: p.id))
+    return tuple(sorted(entries, key=lambda entry: entry.id))
 
 
 def read_data_file(path: Path) -> Any:
@@ -118,24 +130,13 @@ class Story:
 
 
 def stories_file(site_dir: Path) -> Path | None:
-    return next((site_dir / "data" / name for name in STORY_NAMES
-                 if (site_dir / "data" / name).is_file()), None)
+    return _data_file(site_dir, STORY_NAMES)
 
 
 def load_stories(site_dir: Path) -> tuple[Story, ...]:
     """Every entry of the site's stories file, in id order; () when there is none."""
-    path = stories_file(site_dir)
-    if path is None:
-        return ()
-    data = read_data_file(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: must map story ids to their title and description, "
-                          f"not a {type(data).__name__}")
-    errors: list[str] = []
-    stories = [_story(str(key), value, path, errors) for key, value in data.items()]
-    if errors:
-        raise ConfigError("\n".join(errors))
-    return tuple(sorted(stories, key=lambda s: s.id))
+    return _load_entries(stories_file(site_dir), _story,
+                         "story ids to their title and description")
 
 
 def _story(key: str, value: Any, path: Path, errors: list[str]) -> Story:
