@@ -306,39 +306,53 @@ def browser_costs(output: Path, queries: Sequence[str] = QUERIES) -> list[PageCo
                                  functools.partial(Quiet, directory=str(output)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/search/?q="
-    costs = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
-            for query in queries:
-                context = browser.new_context()
-                page = context.new_page()
-                seen: list[int] = []
-                page.on("requestfinished", lambda request, seen=seen: seen.append(
-                    request.sizes()["responseBodySize"]))
-                start = time.perf_counter()
-                page.goto(url + quote(query))
-                try:
-                    page.wait_for_function(  # a first result, or the word that there is none
-                        "document.querySelector('#search-results > li') || /^No results/"
-                        ".test(document.getElementById('search-status').textContent)",
-                        timeout=TIMEOUT_MS)
-                except PlaywrightTimeout:  # reported as such; the other figures stand
-                    costs.append(PageCost(query, -1, len(seen), sum(seen) / 1024, -1.0))
+    costs: list[PageCost] = []
+    failures: list[BaseException] = []
+
+    def measure() -> None:
+        """Playwright's sync API refuses a thread with a running asyncio loop (the browser
+        tests' session keeps one in the test process): it runs in a thread of its own."""
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox"])
+                for query in queries:
+                    context = browser.new_context()
+                    page = context.new_page()
+                    seen: list[int] = []
+                    page.on("requestfinished", lambda request, seen=seen: seen.append(
+                        request.sizes()["responseBodySize"]))
+                    start = time.perf_counter()
+                    page.goto(url + quote(query))
+                    try:
+                        page.wait_for_function(  # a first result, or the word that there is none
+                            "document.querySelector('#search-results > li') || /^No results/"
+                            ".test(document.getElementById('search-status').textContent)",
+                            timeout=TIMEOUT_MS)
+                    except PlaywrightTimeout:  # reported as such; the other figures stand
+                        costs.append(PageCost(query, -1, len(seen), sum(seen) / 1024, -1.0))
+                        context.close()
+                        continue
+                    elapsed = (time.perf_counter() - start) * 1000
+                    requests, size = len(seen), sum(seen)
+                    status = page.locator("#search-status").inner_text()
+                    found = re.match(r"([\d,]+) results?", status)
+                    results = int(found.group(1).replace(",", "")) if found else 0
+                    costs.append(PageCost(query, results, requests, size / 1024, elapsed))
                     context.close()
-                    continue
-                elapsed = (time.perf_counter() - start) * 1000
-                requests, size = len(seen), sum(seen)
-                status = page.locator("#search-status").inner_text()
-                found = re.match(r"([\d,]+) results?", status)
-                costs.append(PageCost(query, int(found.group(1).replace(",", "")) if found else 0,
-                                      requests, size / 1024, elapsed))
-                context.close()
-            browser.close()
+                browser.close()
+        except BaseException as exc:  # re-raised by the caller's thread
+            failures.append(exc)
+
+    try:
+        worker = threading.Thread(target=measure)
+        worker.start()
+        worker.join()
     finally:
         server.shutdown()
         server.server_close()
+    if failures:
+        raise failures[0]
     return costs
 
 
