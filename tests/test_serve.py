@@ -570,11 +570,19 @@ def test_command_line_settings_outlive_a_config_reload(tmp_path: Path) -> None:
     assert (builds[-1].title, builds[-1].content_dir) == ("T2", site.resolve() / "archive")
 
 
+def default_sigint() -> None:
+    """Ctrl-C as a terminal delivers it, whatever started the tests: a shell that runs a
+    command in the background (`make test &`) leaves SIGINT ignored, and Python keeps an
+    ignored SIGINT ignored, so the server would never see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     sitegen = Path(sys.executable).with_name("sitegen")
     proc = subprocess.Popen([str(sitegen), "serve", str(site), "--port", "0", "--no-search"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=default_sigint)
     try:
         lines = []
         for line in proc.stdout:  # type: ignore[union-attr]

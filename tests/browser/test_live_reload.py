@@ -31,9 +31,10 @@ class Server:
 
     def __init__(self, site: Path) -> None:
         sitegen = Path(sys.executable).with_name("sitegen")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # with Ctrl-C's default action (test_serve's note)
             [str(sitegen), "serve", str(site), "--port", "0", "--no-search"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
