@@ -635,6 +635,13 @@ def check_search_bundle(site: Site) -> list[str]:
     return problems
 
 
+def _json_report(text: str) -> bool:
+    try:
+        return "links" in json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return False
+
+
 def run_links(sites: list[Site], result: Result) -> None:
     """linkinator over each served site from its home and its 404 page, anchors included;
     links that leave the site are not followed (no network), its public URLs (canonical links)
@@ -643,11 +650,13 @@ def run_links(sites: list[Site], result: Result) -> None:
         with serve(site) as local:
             start = [local, local + "404.html"]
             command = ["node", str(LINKINATOR), *start, "--recurse", "--check-fragments",
-                       "--format", "json", "--concurrency", "16", "--timeout", "20000",
+                       "--format", "json", "--concurrency", "8", "--timeout", "60000",
                        "--skip", f"^(?!{re.escape(local)})",
                        "--url-rewrite-search", re.escape(site.base_url),
                        "--url-rewrite-replace", local]
             done = run(command, timeout=900)
+            if not _json_report(done.stdout):  # a local request timed out (a loaded disk
+                done = run(command, timeout=900)  # after the test suite): once more
         try:
             links = json.loads(done.stdout)["links"]
         except (json.JSONDecodeError, KeyError):
@@ -695,7 +704,8 @@ def pick_pages(site: Site) -> dict[str, str]:
             tags.append((path.stat().st_size, url))
     pages = {"home": ""}
     if site.name == "shortcodes":  # every article: each calls other built-in shortcodes
-        pages.update({f"article {url}": url for _size, url in sorted(articles + briefs)})
+        pages.update({f"article {number}": url for number, (_size, url)
+                      in enumerate(sorted(articles + briefs), 1)})
         return pages
     if articles:
         pages["article"] = max(articles)[1]  # the richest: corrections, timeline, related
