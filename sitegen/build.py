@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, compat, search
-from .background import Background
 from .cache import (
     CACHE_FORMAT,
     BuildCache,
@@ -39,6 +38,7 @@ from .history import git_history, head_commit
 from .images import RESERVED as RESERVED_IMAGES
 from .intros import signature as intros_signature
 from .outputtree import MARKER, OutputError, journal_files, locked, refuse_foreign
+from .processes import Background
 from .records import Article, BuildReport, PageSpec, SourceFile
 from .shape import remember as remember_shape
 from .shape import replan, site_shape
@@ -48,7 +48,7 @@ from .writer import CopyJob, Staged, Writer, WriteResult, files_not_as_left, fin
 
 if TYPE_CHECKING:
     from .indexes import Indexes
-    from .workers import Progress
+    from .processes import Progress
 
 # The stages past `load` import their modules when they run: a build that finds nothing
 # changed (the common case in `serve` and CI) imports none of them.
@@ -403,10 +403,12 @@ def derived_images(config: Config, loaded: Loaded, progress: Progress | None = N
                    ) -> list[CopyJob]:
     """The derived files of the published articles' photos, made where the cache lacks them."""
     from .images import prepare
-    from .workers import make_images, run_parallel
+    from .processes import Work, run_parallel
+    from .workers import Worker, make_images
 
     def make_all(jobs: list) -> Iterator[Problem | None]:
-        return run_parallel(make_images, jobs, config, progress, "images", costly=True)
+        return run_parallel(Work(make_images, jobs, Worker, "images", costly=True), config,
+                            progress)
 
     return prepare(config, loaded.keys.values(), make_all)
 
@@ -417,7 +419,7 @@ def _parsed_aside(missing: list[SourceFile], config: Config
     while this one loads the cached articles."""
     if not missing:
         return None
-    from .workers import PARALLEL_THRESHOLD
+    from .processes import PARALLEL_THRESHOLD
 
     return Background(_parsed, missing, config) if len(missing) < PARALLEL_THRESHOLD else None
 
@@ -427,9 +429,10 @@ def _parsing(sources: list[SourceFile], config: Config, progress: Progress | Non
     """(path, digest, packed article or problems) of each source, from the parse workers."""
     if not sources:
         return iter(())
-    from .workers import parse_many, run_parallel
+    from .processes import Work, run_parallel
+    from .workers import Worker, parse_many
 
-    return run_parallel(parse_many, sources, config, progress, "parse")
+    return run_parallel(Work(parse_many, sources, Worker, "parse"), config, progress)
 
 
 def _parsed(sources: list[SourceFile], config: Config) -> list[tuple[str, str, object]]:
@@ -603,27 +606,25 @@ def render_pages(specs: Sequence[PageSpec], body_keys: dict[str, str], config: C
     pages not planned again (shape.replan), taken as they are. Workers fingerprint their own
     share of the pages, so that work is parallel too.
     """
+    from .processes import Work, run_parallel
     from .render import template_digests as digests_of  # Jinja2 only once there is work
-    from .workers import RenderJob, WorkerState, render_many, run_parallel
+    from .workers import RenderJob, Worker, render_many
 
     writer.discard_staging()
-    WorkerState.job = RenderJob(template_digests or digests_of(config),
-                                config.output_affecting_digest(), previous, not_as_left,
-                                body_keys, writer.staging)
+    job = RenderJob(template_digests or digests_of(config), config.output_affecting_digest(),
+                    previous, not_as_left, body_keys, writer.staging)
     staged: list[Staged] = []
     states: dict[str, tuple[str, str]] = dict(kept or {})
     problems: dict[str, Problem] = {}
-    try:
-        for outcome in run_parallel(render_many, list(specs), config, progress, "render"):
-            if isinstance(outcome, Problem):
-                problems.setdefault(str(outcome), outcome)
-                continue
-            rel, state, item = outcome
-            states[rel] = state
-            if item is not None:
-                staged.append(item)
-    finally:
-        WorkerState.job = None
+    for outcome in run_parallel(Work(render_many, specs, Worker, "render", job), config,
+                                progress):
+        if isinstance(outcome, Problem):
+            problems.setdefault(str(outcome), outcome)
+            continue
+        rel, state, item = outcome
+        states[rel] = state
+        if item is not None:
+            staged.append(item)
     if problems:
         writer.discard_staging()
         raise TemplateError(list(problems.values()))

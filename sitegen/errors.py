@@ -39,6 +39,9 @@ class ContentError(SitegenError):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple:  # crosses processes whole (the preview's build host)
+        return type(self), (self.problems,)
+
 
 class TemplateError(SitegenError):
     """One or more layouts failed to load or render."""
@@ -46,3 +49,6 @@ class TemplateError(SitegenError):
     def __init__(self, problems: list[Problem] | Problem):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple:  # crosses processes whole (the preview's build host)
+        return type(self), (self.problems,)

@@ -1,18 +1,14 @@
-"""The worker processes of a build: parse + Markdown, and render, over a fork pool.
+"""What a build's worker processes do: parse + Markdown, render, resize images.
 
-Each worker keeps one Markdown instance, one Jinja environment and one cache connection for its
-whole life; that per-process state is what makes the pool fast. Workers are forked after the
-work list exists and inherit it, so only index ranges travel to them.
+Each function is called as `func(worker, job, chunk)` by processes.run_parallel, which owns
+the processes. A `Worker` keeps one Markdown instance, one Jinja environment and one cache
+connection for its process's whole life; that per-process state is what makes the pool fast.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
-import multiprocessing
-import signal
-from collections.abc import Callable, Sequence, Set
-from multiprocessing import get_all_start_methods, get_context
+from collections.abc import Sequence, Set
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +17,6 @@ from .cache import (
     BuildCache,
     Fingerprinter,
     card_digest,
-    iter_chunks,
     outline_digest,
     pack_parsed,
     parse_key,
@@ -32,9 +27,6 @@ from .records import PageSpec, SourceFile
 from .sources import read_source
 from .urls import Urls
 from .writer import Stager
-
-PARALLEL_THRESHOLD = 200  # below this many items a process pool costs more than it saves
-Progress = Callable[[str, int, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,70 +48,83 @@ def _with_data(src: SourceFile, config: Config) -> SourceFile:
     return read_source(src.path, config.content_dir / src.path, src.bundle_files)
 
 
-class WorkerState:
-    config: Config | None = None
-    markdown: Any = None  # a markup.MarkdownRenderer once needed
-    renderer: Any = None  # a render.Renderer once needed
-    cache: BuildCache | None = None
-    writer: Stager | None = None
-    urls: Urls | None = None
-    fingerprint: Fingerprinter = Fingerprinter()
-    items: list = []  # set in the parent just before forking; the workers inherit it
-    job: RenderJob | None = None  # likewise
+class Worker:
+    """One worker process's state for its whole life (processes.run_parallel makes one per
+    process): what it builds on first use is kept for every later chunk."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.urls = Urls(config)
+        self.fingerprint = Fingerprinter()
+        self._markdown: Any = None  # a markup.MarkdownRenderer once needed
+        self._renderer: Any = None  # a render.Renderer once needed
+        self._cache: BuildCache | None = None
+        self._stagers: dict[Path, Stager] = {}
+
+    @property
+    def cache(self) -> BuildCache:
+        """This worker's connection to the build cache, opened on first use."""
+        if self._cache is None:
+            self._cache = BuildCache(self.config.cache_dir, self.config.output_dir)
+        return self._cache
+
+    @property
+    def markdown(self) -> Any:
+        if self._markdown is None:
+            from .markup import MarkdownRenderer  # only workers that convert need Markdown
+            from .sanitize import Sanitizer
+            from .shortcodes import Engine
+
+            self._markdown = MarkdownRenderer(self.config.base_path,
+                                              Sanitizer.from_config(self.config),
+                                              Engine(self.config, self.urls),
+                                              images.Resolver(self.config))
+        return self._markdown
+
+    @property
+    def renderer(self) -> Any:
+        if self._renderer is None:
+            from .render import Renderer
+
+            self._renderer = Renderer(self.config, cache_compiled=True)
+        return self._renderer
+
+    def stager(self, staging: Path) -> Stager:
+        if staging not in self._stagers:
+            self._stagers[staging] = Stager(staging)
+        return self._stagers[staging]
 
 
-def _init_worker(config: Config) -> None:
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-        gc.enable()  # for the worker's own garbage; what it inherited is frozen (run_parallel)
-    WorkerState.config = config
-    WorkerState.markdown = None
-    WorkerState.renderer = None
-    WorkerState.cache = None
-    WorkerState.writer = None
-    WorkerState.urls = Urls(config)
-    WorkerState.fingerprint = Fingerprinter()
-
-
-def _worker_cache() -> BuildCache:
-    """This worker's connection to the build cache, opened on first use."""
-    state = WorkerState
-    assert state.config is not None
-    if state.cache is None:
-        state.cache = BuildCache(state.config.cache_dir, state.config.output_dir)
-    return state.cache
-
-
-def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
+def parse_many(worker: Worker, job: None, sources: list[SourceFile]
+               ) -> list[tuple[str, str, object]]:
     """(path, digest, record) or (path, digest, problems) per source: the digest of the bytes
     read here, the article and its warnings packed as the cache keeps them (pickled once for
     both). Each parsed article and its body HTML go into the parse cache from here: the parent
     never receives the bodies. A source the parent had not hashed may be in the cache already
     (a touched, unchanged file): it is taken from there."""
-    state = WorkerState
-    assert state.config is not None
-    config_digest = state.config.output_affecting_digest()
+    config = worker.config
+    config_digest = config.output_affecting_digest()
     out: list[tuple[str, str, object]] = []
     read: list[tuple[SourceFile, str]] = []  # keyed by the bytes read here, not the parent's
     unhashed: list[str] = []
     for src in sources:
         try:
-            data = _with_data(src, state.config)
+            data = _with_data(src, config)
         except OSError as exc:
-            out.append((src.path, "", [Problem(Path(state.config.content_dir.name) / src.path,
+            out.append((src.path, "", [Problem(Path(config.content_dir.name) / src.path,
                                                None, f"cannot read: {exc.strerror}")]))
             continue
         read.append((data, parse_key(src.path, data.digest, config_digest, src.bundle_files)))
         if not src.digest:
             unhashed.append(read[-1][1])
-    known = _worker_cache().get_parsed_blobs(unhashed) if unhashed else {}
+    known = worker.cache.get_parsed_blobs(unhashed) if unhashed else {}
     rows = []
     image_uses = []
     for src, key in read:
         if key in known:
             out.append((src.path, src.digest, known[key]))
             continue
-        outcome, html = _parse_one(src)
+        outcome, html = _parse_one(worker, src)
         uses = images.take_uses()  # the images it shows (recorded while it was parsed)
         image_uses.append((key, uses if html is not None else []))
         if html is None:
@@ -128,39 +133,30 @@ def parse_many(sources: list[SourceFile]) -> list[tuple[str, str, object]]:
         record = pack_parsed(*outcome)
         out.append((src.path, src.digest, record))
         rows.append((key, record, html))
-    _worker_cache().put_parsed(rows)
-    images.remember_uses(state.config, image_uses)
+    worker.cache.put_parsed(rows)
+    images.remember_uses(config, image_uses)
     return out
 
 
-def _parse_one(src: SourceFile) -> tuple[Any, str | None]:
+def _parse_one(worker: Worker, src: SourceFile) -> tuple[Any, str | None]:
     """((article, warnings), body HTML) or (problems, None)."""
     from . import content  # YAML and front matter: only where something is parsed
     from .htmlbody import is_html_source, render_html
-    state = WorkerState
-    assert state.config is not None and state.urls is not None
+    config = worker.config
     images.take_uses()  # from this article only
-    if state.markdown is None:
-        from .markup import MarkdownRenderer  # only workers that convert need Markdown
-        from .sanitize import Sanitizer
-        from .shortcodes import Engine
-
-        state.markdown = MarkdownRenderer(state.config.base_path,
-                                          Sanitizer.from_config(state.config),
-                                          Engine(state.config, state.urls),
-                                          images.Resolver(state.config))
+    markdown = worker.markdown
     try:
-        parsed = content.parse_source(src, state.config, state.urls)
+        parsed = content.parse_source(src, config, worker.urls)
     except content.ArticleError as exc:
         return exc.problems, None
     if is_html_source(src.path):  # an .html article: its body is HTML already
-        rendered = render_html(parsed.body, state.config.base_path, state.markdown.sanitizer)
+        rendered = render_html(parsed.body, config.base_path, markdown.sanitizer)
     else:
         from .shortcodes import Page
 
-        page = Page(str(Path(state.config.content_dir.name) / src.path), parsed.body_line,
+        page = Page(str(Path(config.content_dir.name) / src.path), parsed.body_line,
                     parsed.article, src.path)
-        rendered = state.markdown.render(parsed.body, page)
+        rendered = markdown.render(parsed.body, page)
     article = dataclasses.replace(
         parsed.article, summary=parsed.article.summary or rendered.excerpt,
         is_brief=not rendered.html, words=rendered.words,
@@ -182,112 +178,42 @@ def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[
     return tuple(out)
 
 
-def render_many(specs: list[PageSpec]) -> list:
+def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
     """(output path, (fingerprint, output hash), Staged or None) per page, or Problems."""
-    state, job = WorkerState, WorkerState.job
-    assert state.config is not None and state.urls is not None and job is not None
-    if state.renderer is None:
-        from .render import Renderer
-
-        state.renderer = Renderer(state.config, cache_compiled=True)
-        state.writer = Stager(job.staging)
-    assert state.writer is not None
+    config, urls = worker.config, worker.urls
     out: list = []
     to_render: list[tuple[PageSpec, str, str]] = []
     for spec in specs:
-        fp = state.fingerprint(spec.template, job.digests.get(spec.template, ""),
-                               job.config_digest, spec.context, spec.body_of)
-        rel = state.urls.output_path(spec.url)
+        fp = worker.fingerprint(spec.template, job.digests.get(spec.template, ""),
+                                job.config_digest, spec.context, spec.body_of)
+        rel = urls.output_path(spec.url)
         old = job.previous.get(rel)
         if old and old[0] == fp and rel not in job.not_as_left:
             out.append((rel, old, None))
         else:
             to_render.append((spec, rel, fp))
-    bodies = _worker_cache().bodies([job.body_keys.get(spec.url, "")
-                                 for spec, _, _ in to_render if spec.body_of])
+    bodies = worker.cache.bodies([job.body_keys.get(spec.url, "")
+                                  for spec, _, _ in to_render if spec.body_of])
+    stager = worker.stager(job.staging)
     for spec, rel, fp in to_render:
         body_key = job.body_keys.get(spec.url, "")
         if spec.body_of and body_key not in bodies:  # never rendered without its body
-            out.append(Problem(Path(state.config.output_dir.name) / rel, None,
+            out.append(Problem(Path(config.output_dir.name) / rel, None,
                                "the build cache lost the body of this page's article; "
                                "run `sitegen build --clean`"))
             continue
         try:
-            data = state.renderer.render(spec, bodies[body_key] if spec.body_of else "")
+            data = worker.renderer.render(spec, bodies[body_key] if spec.body_of else "")
         except TemplateError as exc:
             out.extend(exc.problems)
             if len(out) > 20:
                 break
             continue
-        item = state.writer.stage(rel, data)
+        item = stager.stage(rel, data)
         out.append((rel, (fp, item.out_hash), item))
     return out
 
 
-def make_images(jobs: list) -> list[Problem | None]:
+def make_images(worker: Worker, job: None, jobs: list) -> list[Problem | None]:
     """Each job's derived image files, or the Problem that stopped it (images.make)."""
-    config = WorkerState.config
-    assert config is not None
-    return [images.make(job, config) for job in jobs]
-
-
-def run_parallel(func, items: list, config: Config, progress: Progress | None, label: str,
-                 costly: bool = False):
-    """Run `func` over chunks of `items`, in a process pool when there is enough work
-    (`costly`: each item is worth a worker of its own, as an image to resize is).
-
-    Workers are forked after `items` exist and inherit them: only index ranges travel to
-    the workers, never the page contexts themselves.
-    """
-    if not items:
-        return
-    # The build's records are acyclic and live until the end: out of every collection, so
-    # neither this process nor a forked worker walks (and so copies) them again and again.
-    gc.freeze()
-    try:
-        yield from _run(func, items, config, progress, label, costly)
-    finally:
-        gc.unfreeze()
-
-
-def _run(func, items: list, config: Config, progress: Progress | None, label: str,
-         costly: bool = False):
-    total, done = len(items), 0
-    workers = min(config.workers, len(items) if costly else max(1, len(items) // 50))
-    threshold = 2 if costly else PARALLEL_THRESHOLD
-    if workers <= 1 or len(items) < threshold or "fork" not in get_all_start_methods():
-        _init_worker(config)
-        collecting = gc.isenabled()
-        for chunk in iter_chunks(items, 100):
-            gc.enable()  # Jinja leaves reference cycles behind: collect them as we go
-            results = func(chunk)
-            if not collecting:
-                gc.disable()
-            yield from results
-            done += len(chunk)
-            if progress:
-                progress(label, done, total)
-        return
-    size = max(20, min(100, total // (workers * 8)))  # small chunks: a short tail at the end
-    if costly:
-        size = max(1, min(8, total // (workers * 4)))
-    ranges = [(start, min(total, start + size)) for start in range(0, total, size)]
-    WorkerState.items = items
-    try:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork"),
-                                 initializer=_init_worker, initargs=(config,)) as pool:
-            for (start, end), results in zip(ranges, pool.map(_run_range, [func] * len(ranges),
-                                                              ranges), strict=True):
-                yield from results
-                done += end - start
-                if progress:
-                    progress(label, done, total)
-    finally:
-        WorkerState.items = []
-
-
-def _run_range(func, bounds: tuple[int, int]) -> list:
-    start, end = bounds
-    return func(WorkerState.items[start:end])
+    return [images.make(item, worker.config) for item in jobs]

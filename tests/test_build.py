@@ -234,13 +234,13 @@ def test_clean_forgets_the_cache_and_renders_everything_again(make_site):
 
 
 def test_many_new_files_are_hashed_by_the_parse_workers(make_site, monkeypatch):
-    import sitegen.build as build_module
     import sitegen.content as content_module
+    import sitegen.scan as scan_module
 
     site = make_site(FILES)
     reference = site.parent / "reference"
     build_site(site, search=False, output_dir=reference, cache_dir=site.parent / "ref-cache")
-    monkeypatch.setattr(build_module, "HASHED_IN_PARENT", 0)  # every new file is "many"
+    monkeypatch.setattr(scan_module, "HASHED_IN_PARENT", 0)  # every new file is "many"
     build_site(site, search=False)
     assert read_tree(site / "output") == read_tree(reference)
 
@@ -443,7 +443,7 @@ def test_no_change_shortcut_is_off_after_a_cache_format_change(make_site, monkey
     site = make_site(FILES)
     build_site(site)
     assert build_site(site).stage_seconds[-1][0] == "load"  # the shortcut: load only
-    monkeypatch.setattr("sitegen.build.CACHE_FORMAT", 999)
+    monkeypatch.setattr("sitegen.scan.CACHE_FORMAT", 999)
     assert [name for name, _ in build_site(site).stage_seconds][-1] != "load"
 
 
@@ -546,17 +546,17 @@ def test_a_build_leaves_the_garbage_collector_as_it_found_it(make_site):
 @pytest.fixture
 def fingerprinted(monkeypatch):
     """The URLs of the pages each build sends to the render workers to fingerprint."""
-    from sitegen import workers
+    from sitegen import processes, workers
 
     seen: list[set[str]] = []
-    original = workers.run_parallel
+    original = processes.run_parallel
 
-    def spy(func, items, *args, **kwargs):
-        if func is workers.render_many:
-            seen.append({spec.url for spec in items})
-        return original(func, items, *args, **kwargs)
+    def spy(work, *args, **kwargs):
+        if work.func is workers.render_many:
+            seen.append({spec.url for spec in work.items})
+        return original(work, *args, **kwargs)
 
-    monkeypatch.setattr(workers, "run_parallel", spy)
+    monkeypatch.setattr(processes, "run_parallel", spy)
     return seen
 
 
@@ -776,7 +776,7 @@ def test_the_next_date_change_is_the_first_embargo_expiry_or_news_window_end(tmp
     import dataclasses as dc
     from datetime import datetime
 
-    from sitegen.build import _next_date_change
+    from sitegen.parse import _next_date_change
     from sitegen.records import Article
 
     now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -844,10 +844,10 @@ def test_an_edit_is_parsed_in_a_forked_process_while_the_cache_loads(make_site, 
     log = tmp_path / "parsed-by"
     real = workers.parse_many
 
-    def logged(sources):
+    def logged(worker, job, sources):
         with log.open("a") as out:
             out.write(f"{os.getpid()} {' '.join(s.path for s in sources)}\n")
-        return real(sources)
+        return real(worker, job, sources)
 
     monkeypatch.setattr(workers, "parse_many", logged)
     _correct_gamma(site)

@@ -247,7 +247,7 @@ def test_reads_the_build_cache_without_changing_it(tmp_path: Path,
     assert caches
     digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in caches]
 
-    def no_parsing(sources):
+    def no_parsing(worker, job, sources):
         raise AssertionError(f"parsed again: {[s.path for s in sources]}")
 
     monkeypatch.setattr(workers_module, "parse_many", no_parsing)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sitegen.background import Background
+from sitegen.processes import Background
 
 
 def _whose(value: int) -> tuple[int, int]:
