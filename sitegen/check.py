@@ -35,17 +35,20 @@ from urllib.parse import unquote, urljoin
 import jinja2
 
 from . import sources
-from .build import attach_history, copy_jobs, load_sources, parse_articles, plan_site
 from .cache import BuildCache, iter_chunks, parse_key, select_parsed, unpack_parsed
 from .config import Config
+from .copies import copy_jobs
 from .errors import ContentError, Problem, TemplateError
 from .feeds import plan_feeds
 from .images import DERIVED_URL
 from .indexes import Indexes, build_indexes
 from .pages import plan_pages
+from .parse import attach_history, parse_articles
+from .plan import plan_site
 from .records import Article, PageSpec, SourceFile
 from .render import Renderer
 from .sanitize import Sanitizer, may_need_cleaning
+from .scan import load_sources
 from .urls import Urls
 
 if TYPE_CHECKING:

@@ -12,9 +12,10 @@ import dataclasses
 from contextlib import closing
 from datetime import UTC, datetime
 
-from .build import parse_articles, scan_sources
 from .cache import BuildCache
 from .config import Config
+from .parse import parse_articles
+from .scan import scan_sources
 
 
 @dataclasses.dataclass(frozen=True)

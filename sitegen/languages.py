@@ -11,32 +11,30 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence, Set
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import ContentError, Problem
 from .i18n import PageLanguage, dates_for, display_name, language_of, translator
-from .indexes import Indexes, utc_instant
+from .indexes import Indexes
 from .records import Article, PageSpec
 from .redirects import plan_redirects, redirects_file_spec
 from .urls import Urls
 
 
-def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None,
-                   lastmod: object) -> list[PageSpec]:
-    """Every spec of a site of several languages (`lastmod`: build._lastmod's callable,
-    from a spec and the articles' times to the page's lastmod)."""
+def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None
+                   ) -> list[PageSpec]:
+    """Every spec of a site of several languages."""
     from .feeds import plan_feeds
     from .indexes import build_indexes
     from .pages import plan_pages
+    from .sitemap import sitemap_lastmods
 
     alternates, translations = versions(indexes.articles, config)
     by_language: dict[str, list[Article]] = {lang.code: [] for lang in config.languages}
     for article in indexes.articles:
         by_language[article.lang].append(article)
-    changed = {id(a): utc_instant(a.updated or a.date) for a in indexes.articles}
     specs: list[PageSpec] = []
     sitemaps = []
     for language in config.languages:
@@ -46,13 +44,7 @@ def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None,
         plan = PageLanguage(code, translator(config, code), dates_for(language), alternates,
                             translations, root_pages=code == config.site_language)
         html = list(plan_pages(sub, config, urls, wanted, plan))
-
-        def lastmods(sub: Indexes = sub, urls: Urls = urls, plan: PageLanguage = plan,
-                     html: list[PageSpec] = html) -> list[tuple[str, datetime | None]]:
-            every = html if wanted is None else plan_pages(sub, config, urls, None, plan)
-            return [(urls.absolute(s.url), lastmod(s, changed))  # type: ignore[operator]
-                    for s in every if s.kind != "404"]
-
+        lastmods = sitemap_lastmods(sub, config, urls, html, wanted, plan)
         feeds = list(plan_feeds(sub, config, urls, lastmods, wanted, plan, root_files=False))
         specs += [_in_language(spec, code, urls.home()) for spec in (*html, *feeds)]
         sitemaps.append(urls.absolute(urls.file("sitemap.xml")))

@@ -11,7 +11,7 @@ import operator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +156,15 @@ class PageSpec:
     # Every article the page shows, when the rest of its context follows from the site's
     # shape alone (shape.site_shape); None when the planner does not vouch for that.
     shows: tuple[Article, ...] | None = None
+
+
+class PageState(NamedTuple):
+    """What a build wrote at an output path: the page's fingerprint ("" for a file that is
+    not a rendered page) and the content hash of its bytes (writer.content_hash). A named
+    tuple: the cache stores it as a row, and older code may still unpack it."""
+
+    fingerprint: str
+    output_hash: str
 
 
 @dataclass(frozen=True)

@@ -7,27 +7,35 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sqlite3
 import stat
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import BuildCache
+from .config import Config
 from .outputtree import (
     MARKER,
     Journal,
     carry_over,
     is_mount_point,
+    journal_files,
     marker_text,
     mirror,
     new_generation,
     prepare_spare,
     read_generation,
+    refuse_foreign,
     remove_empty_folders,
     save_journal,
     switch,
     write_new,
 )
+from .records import PageState
+from .run import Run
 from .urls import safe_relative_path
 
 
@@ -56,6 +64,25 @@ class WriteResult:
     removed_paths: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """The render stage's outcome: the pages waiting in the staging folder, and the state of
+    every page of the plan (rendered, unchanged, or kept without being planned)."""
+
+    staged: tuple[Staged, ...]
+    states: dict[str, PageState]
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a build wrote: the counts, the state of every file it generated (pages and the
+    extra files), and the copies' signatures (recorded once the tree is in place)."""
+
+    result: WriteResult
+    states: dict[str, PageState]
+    signatures: dict[str, str]
+
+
 def content_hash(data: bytes) -> str:
     """Digest and size: the size lets a rebuild notice a file changed behind its back."""
     return f"{hashlib.blake2b(data, digest_size=16).hexdigest()}:{len(data)}"
@@ -81,7 +108,7 @@ def file_size(path: Path | str) -> int:
     return st.st_size if stat.S_ISREG(st.st_mode) else -2
 
 
-def files_not_as_left(output: Path, states: Mapping[str, tuple[str, str]]) -> frozenset[str]:
+def files_not_as_left(output: Path, states: Mapping[str, PageState]) -> frozenset[str]:
     """The output paths among `states` (path -> (fingerprint, output hash)) whose file is
     missing or not of the recorded size: not as the build that recorded them left them (a
     same-sized change goes unseen)."""
@@ -270,3 +297,63 @@ class Writer:
             folders.add(path.parent)
         remove_empty_folders(folders, self.tree)
         return removed
+
+
+# ---------------------------------------------------------------- the write and commit stages
+
+def extra_files(config: Config) -> dict[str, bytes]:
+    """Files of every site besides its pages: `.nojekyll` (GitHub Pages serves folders
+    starting with `_` then), and `CNAME` when the site has its own domain."""
+    extra = {".nojekyll": b""}
+    if config.cname:
+        extra["CNAME"] = config.cname.strip().encode() + b"\n"
+    return extra
+
+
+def write_output(run: Run, writer: Writer, rendered: Rendered, copies: Sequence[CopyJob],
+                 strays: Sequence[str] = ()) -> Written:
+    """Apply the build to the tree being prepared: staged pages, the extra files, copied
+    files, removals; `strays` (files in output/ that sitegen did not write) are kept as they
+    are."""
+    cache, previous = run.cache, run.previous
+    previous_hashes = {rel: out for rel, (_fp, out) in previous.items()}
+    old_signatures = cache.file_signatures()
+    staged, states = list(rendered.staged), dict(rendered.states)
+    for rel, data in extra_files(run.config).items():
+        item = writer.stage(rel, data)
+        staged.append(item)
+        states[rel] = PageState("", item.out_hash)
+    planned = set(states) | {c.rel_path for c in copies}
+    known = set(previous) | set(old_signatures)
+    if cache.get_meta("committing") == "1":
+        # a build killed after its switch, before it recorded its files: the journal lists them
+        known |= set(journal_files(writer.work))
+    cache.set_meta("committing", "1")  # until the records match the site in place
+    writer.begin(start_empty=not previous, strays=[rel for rel in strays if rel not in planned])
+    result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
+                                       planned, known=known)
+    return Written(result, states, signatures)
+
+
+def remember_pages(run: Run, written: Written) -> None:
+    """Record what the site now in place holds (after the switch: a build killed before it
+    leaves the records of the old site, which is still the one in place)."""
+    cache = run.cache
+    cache.save_pages(written.states, run.previous)
+    if written.signatures != cache.file_signatures():
+        cache.save_files(written.signatures)
+    cache.set_meta("committing", "0")
+
+
+def refuse_foreign_output(config: Config) -> None:
+    """An existing output folder must be one sitegen wrote (see outputtree.refuse_foreign)."""
+    output = config.output_dir
+    if config.force or not output.is_dir() or (output / MARKER).is_file():
+        refuse_foreign(output, True, config.force)
+        return
+    try:
+        with closing(BuildCache(config.cache_dir, output)) as cache:
+            recorded = bool(cache.page_states())
+    except sqlite3.DatabaseError:  # a damaged cache records nothing (the build heals it)
+        recorded = False
+    refuse_foreign(output, recorded, config.force)

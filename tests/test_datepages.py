@@ -162,15 +162,16 @@ def test_featured_article_outside_the_window_does_not_lead(make_site):
 
 
 def test_featured_window_end_is_a_date_change(make_site):
-    from sitegen.build import _next_date_change
     from sitegen.config import load_config
+    from sitegen.parse import _next_date_change
 
     recent = FIXED_NOW - timedelta(hours=5)
     site = make_site({"content/a.md": article("F", recent.strftime("%Y-%m-%d %H:%M:%S"),
                                               featured="true")})
     config = load_config(site, now=FIXED_NOW, news_sitemap_days=30)
-    from sitegen.build import load_sources, parse_articles
     from sitegen.cache import BuildCache
+    from sitegen.parse import parse_articles
+    from sitegen.scan import load_sources
 
     cache = BuildCache(config.cache_dir, config.output_dir)
     loaded = parse_articles(load_sources(config), config, cache)

@@ -1,0 +1,198 @@
+"""The parse stage: each source parsed (by the workers, or from the parse cache) into an
+`Article`, the published ones kept with what was warned and what was skipped; then their
+revisions from git (the history stage) and their photos' derived files (the images stage)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .cache import BuildCache, parse_key, unpack_parsed, with_revisions
+from .config import Config
+from .errors import ContentError, Problem
+from .history import git_history
+from .processes import Background
+from .records import Article, SourceFile
+from .writer import CopyJob
+
+if TYPE_CHECKING:
+    from .processes import Progress
+
+
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """The published articles of a run, with what was skipped and what was warned."""
+
+    articles: tuple[Article, ...]
+    keys: dict[str, str]  # article URL -> parse-cache key of its body
+    warnings: tuple[Problem, ...]
+    skipped: tuple[Problem, ...]
+    valid_until: datetime | None = None  # when embargoes, expiries or the news window change
+    digests: dict[str, str] = dataclasses.field(default_factory=dict)  # source path -> digest
+
+
+def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
+                   progress: Progress | None = None) -> Loaded:
+    """Articles from the parse cache, or parsed by the workers (which also hash the sources
+    whose digest is not known yet). A few sources to parse (an edit) are parsed in a forked
+    process while this one loads the cached articles: Markdown's and YAML's imports alone
+    take as long as loading 10,000 articles."""
+    config_digest = config.output_affecting_digest()
+    keys = {s.path: parse_key(s.path, s.digest, config_digest, s.bundle_files)
+            for s in sources if s.digest}
+    bundles = {s.path: s.bundle_files for s in sources}
+    stored = cache.parsed_keys() - _image_changed(config, keys.values())
+    missing = [s for s in sources if keys.get(s.path) not in stored]
+    aside = _parsed_aside(missing, config)
+    with aside or nullcontext():
+        cached = cache.get_parsed(key for key in keys.values() if key in stored)
+        results: dict[str, tuple[Article, tuple] | list[Problem]] = {
+            path: cached[key] for path, key in keys.items() if key in cached}
+        lost = [s for s in sources if s.path not in results and keys.get(s.path) in stored]
+        outcomes = chain(aside.result() if aside else _parsing(missing, config, progress),
+                         _parsing(lost, config, progress))  # lost: rows gone since listed
+        digests = {s.path: s.digest for s in sources}
+        for path, digest, outcome in outcomes:
+            # the workers put articles and bodies into the cache, and send the packed article
+            results[path] = unpack_parsed(outcome) if isinstance(outcome, bytes) else outcome
+            digests[path] = digest  # of the bytes the worker parsed and cached them under
+            keys[path] = parse_key(path, digest, config_digest, bundles[path])
+    if missing or lost:
+        cache.forget_parsed_except(set(keys.values()))
+    cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
+                              if isinstance(outcome, tuple)})
+    return dataclasses.replace(_collect(sources, results, keys, config), digests=digests)
+
+
+def _image_changed(config: Config, keys: Iterable[str]) -> set[str]:
+    """Parse keys of articles whose images changed since they were parsed (images.py)."""
+    from .images import stale_keys
+
+    return stale_keys(config, keys)
+
+
+def derived_images(config: Config, loaded: Loaded, progress: Progress | None = None
+                   ) -> list[CopyJob]:
+    """The derived files of the published articles' photos, made where the cache lacks them."""
+    from .images import prepare
+    from .processes import Work, run_parallel
+    from .workers import Worker, make_images
+
+    def make_all(jobs: list) -> Iterator[Problem | None]:
+        return run_parallel(Work(make_images, jobs, Worker, "images", costly=True), config,
+                            progress)
+
+    return prepare(config, loaded.keys.values(), make_all)
+
+
+def _parsed_aside(missing: list[SourceFile], config: Config
+                  ) -> Background[list[tuple[str, str, object]]] | None:
+    """Too few sources to parse for the worker pool (an edit): parsed in one forked process
+    while this one loads the cached articles."""
+    if not missing:
+        return None
+    from .processes import PARALLEL_THRESHOLD
+
+    return Background(_parsed, missing, config) if len(missing) < PARALLEL_THRESHOLD else None
+
+
+def _parsing(sources: list[SourceFile], config: Config, progress: Progress | None = None
+             ) -> Iterator[tuple[str, str, object]]:
+    """(path, digest, packed article or problems) of each source, from the parse workers."""
+    if not sources:
+        return iter(())
+    from .processes import Work, run_parallel
+    from .workers import Worker, parse_many
+
+    return run_parallel(Work(parse_many, sources, Worker, "parse"), config, progress)
+
+
+def _parsed(sources: list[SourceFile], config: Config) -> list[tuple[str, str, object]]:
+    return list(_parsing(sources, config))
+
+
+def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
+             config: Config) -> Loaded:
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    articles: list[Article] = []
+    for src in sources:
+        outcome = results[src.path]
+        if isinstance(outcome, list):
+            errors.extend(outcome)
+            continue
+        article, article_warnings = outcome
+        failed = [w for w in article_warnings if w.severity == "error"]
+        if failed and not config.keep_going:  # shortcode calls that could not be rendered
+            errors.extend(failed)
+            continue
+        warnings.extend(article_warnings)
+        if config.strict and article_warnings:
+            errors.extend(dataclasses.replace(w, severity="error") for w in article_warnings)
+            continue
+        if config.publishes(article):
+            articles.append(article)
+    valid_until = _next_date_change([r[0] for r in results.values() if isinstance(r, tuple)],
+                                    articles, config)
+    from .pages import case_clashes  # past the load stage: imported when there is work
+
+    errors.extend(_duplicate_urls(articles, config))
+    errors.extend(case_clashes(articles, config))
+    if errors and not config.keep_going:
+        raise ContentError(errors)
+    if errors:  # --keep-going: drop the articles of files with errors (duplicate URLs)
+        bad_sources = {str(p.path) for p in errors}
+        articles = [a for a in articles
+                    if str(Path(config.content_dir.name) / a.source) not in bad_sources]
+    return Loaded(tuple(articles), {a.url: keys[a.source] for a in articles},
+                  tuple(warnings), tuple(errors), valid_until)
+
+
+def _next_date_change(parsed: Sequence[Article], published: Sequence[Article],
+                      config: Config) -> datetime | None:
+    """The first moment at which the passing of time alone changes the site."""
+    now = config.now
+    window = timedelta(days=config.news_sitemap_days)
+    moments = [] if config.future else [a.date for a in parsed if a.date > now]
+    moments += [a.expires for a in published if a.expires and a.expires > now]
+    since = now - window  # in the news window: `date <= now < date + window`, one sum fewer
+    moments += [a.date + window for a in published if since < a.date <= now]
+    featured = timedelta(days=config.featured_days)  # a featured lead leaves the home page
+    moments += [a.date + featured for a in published
+                if a.featured and now - featured < a.date <= now]
+    return min(moments, default=None)
+
+
+def _duplicate_urls(articles: Sequence[Article], config: Config) -> list[Problem]:
+    first: dict[str, Article] = {}
+    problems = []
+    for article in articles:
+        other = first.setdefault(article.url, article)
+        if other is not article:
+            folder = Path(config.content_dir.name)
+            problems.append(Problem(folder / article.source, None,
+                                    f"URL {article.url} is also the URL of "
+                                    f"{folder / other.source}"))
+    return problems
+
+
+def attach_history(loaded: Loaded, config: Config) -> Loaded:
+    """Revisions from git; `updated` defaults to the last commit when later than the date."""
+    history = git_history(config.content_dir, [a.source for a in loaded.articles],
+                          config.cache_dir)
+    if not history:
+        return loaded
+    articles = []
+    for article in loaded.articles:
+        revisions = history.get(article.source, ())
+        if revisions:
+            last = revisions[0].date
+            updated = article.updated or (last if last > article.date else None)
+            article = with_revisions(article, revisions, updated)
+        articles.append(article)
+    return dataclasses.replace(loaded, articles=tuple(articles))

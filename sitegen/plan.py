@@ -1,0 +1,122 @@
+"""The index and plan stages: every index of the published articles, then the pages to
+render: every page's `PageSpec`, or while the site's shape is the one the last build
+recorded, only the pages showing an article that changed (shape.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Set
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .cache import BuildCache
+from .config import Config
+from .errors import ContentError, Problem
+from .records import Article, PageSpec, PageState
+from .run import Run
+from .scan import file_signatures
+from .shape import remember as remember_shape
+from .shape import replan, site_shape
+from .sources import layout_dirs
+from .urls import Urls
+
+if TYPE_CHECKING:
+    from .indexes import Indexes
+    from .parse import Loaded
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The pages to fingerprint (and render when changed) and the states of those kept as
+    they are; `wanted`, the URLs planned again (None: every page); `not_as_left`, output
+    paths whose file is not as the last build left it (rendered whatever their fingerprint);
+    the site's shape and each template's digest."""
+
+    specs: list[PageSpec]
+    kept: dict[str, PageState]
+    wanted: frozenset[str] | None
+    not_as_left: frozenset[str]
+    shape: str
+    template_digests: dict[str, str]
+
+
+def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes:
+    """Every index; related lists (the costly one) come from the cache when no article's URL,
+    instant or tags changed since they were computed."""
+    from .indexes import build_indexes, related_key, related_ranks
+
+    key = related_key(loaded.articles, config.related_count)
+    known = cache.get_related(key)
+    if known is not None and len(known) != len(loaded.articles) * config.related_count:
+        known = None  # ranks that do not fit these articles (a damaged cache): computed again
+    indexes = build_indexes(loaded.articles, config.related_count, known)
+    if known is None:
+        cache.put_related(key, related_ranks(indexes))
+    return indexes
+
+
+def plan_run(run: Run, indexes: Indexes, intros: str, not_as_left: frozenset[str]) -> Plan:
+    """The plan of this run (see `Plan`)."""
+    config, cache = run.config, run.cache
+    digests = _template_digests(config, cache)
+    shape = site_shape(config, indexes.articles, digests, intros)
+    todo = replan(cache, config, shape, indexes.articles, run.previous, not_as_left)
+    specs = plan_site(indexes, config, todo.wanted)
+    return Plan(specs, todo.kept, todo.wanted, not_as_left, shape, digests)
+
+
+def remember_plan(run: Run, plan: Plan, articles: tuple[Article, ...]) -> None:
+    """Keep the site's shape; after a full plan (`wanted` None), `specs` is the whole plan:
+    its skeleton is kept too (shape.py)."""
+    remember_shape(run.cache, run.config, plan.shape, articles,
+                   plan.specs if plan.wanted is None else None)
+
+
+def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
+              ) -> list[PageSpec]:
+    """Every page's spec; or, with `wanted`, only those of these URLs."""
+    if config.languages:  # a site of several languages: each planned as a site of its own
+        from .languages import plan_languages
+
+        specs = plan_languages(indexes, config, wanted)
+    else:
+        specs = _plan_one_language(indexes, config, wanted)
+    seen: dict[str, PageSpec] = {}
+    clashes = []
+    for spec in specs:
+        if seen.setdefault(spec.url, spec) is not spec:
+            clashes.append(Problem(config.content_dir.name, None,
+                                   f"two pages want the URL {spec.url} "
+                                   f"({seen[spec.url].kind} and {spec.kind})"))
+    if clashes:
+        raise ContentError(clashes)
+    return specs
+
+
+def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
+                       ) -> list[PageSpec]:
+    from .feeds import plan_feeds
+    from .pages import plan_pages
+    from .sitemap import sitemap_lastmods
+
+    urls = Urls(config)
+    html = list(plan_pages(indexes, config, urls, wanted))
+    lastmods = sitemap_lastmods(indexes, config, urls, html, wanted)
+    return html + list(plan_feeds(indexes, config, urls, lastmods, wanted))
+
+
+def _template_digests(config: Config, cache: BuildCache) -> dict[str, str]:
+    """render.template_digests, kept in the cache while no layout file's stat signature
+    changed (parsing every layout for its references took ~25 ms a build)."""
+    key = hashlib.blake2b(digest_size=16)
+    for root in layout_dirs(config):
+        key.update(f"{root}\0".encode() + file_signatures(root))
+    known = cache.get_meta("template_digests")
+    if known and known.startswith(key.hexdigest() + "\n"):
+        return json.loads(known[len(key.hexdigest()) + 1:])
+    from .render import template_digests  # Jinja2 only once there is work for it
+
+    digests = template_digests(config)
+    cache.set_meta("template_digests", key.hexdigest() + "\n" + json.dumps(digests))
+    return digests

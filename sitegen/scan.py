@@ -1,0 +1,196 @@
+"""The load stage: every article file with its digest, a digest of everything a build reads,
+and whether anything changed since the last build (then the last report stands)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import __version__, search
+from .cache import CACHE_FORMAT, BuildCache
+from .config import Config
+from .errors import ContentError, Problem, SitegenError
+from .history import head_commit
+from .intros import signature as intros_signature
+from .outputtree import MARKER
+from .records import BuildReport, SourceFile
+from .run import Run
+from .sources import discover_found, layout_dirs, read_source, stat_signature
+
+if TYPE_CHECKING:
+    from .processes import Background
+
+HASHED_IN_PARENT = 500  # past this many new or touched files, the parse workers hash them
+
+
+@dataclasses.dataclass(frozen=True)
+class Scanned:
+    """The article files, the other files of content/ no build uses, the intros' signature,
+    and the digest of every input (None while some source's digest is not known yet)."""
+
+    sources: tuple[SourceFile, ...]
+    unused: tuple[str, ...]
+    intros: str
+    inputs: str | None
+
+
+def scan(run: Run) -> Scanned:
+    """The sources of this run (see `scan_sources`) and the digest of its inputs."""
+    config = run.config
+    sources, unused = scan_sources(config, run.cache)
+    intros = intros_signature(config.content_dir)
+    hashed = all(s.digest for s in sources)
+    return Scanned(tuple(sources), unused, intros,
+                   inputs_key(config, sources, intros) if hashed else None)
+
+
+def with_digests(run: Run, scanned: Scanned, digests: dict[str, str]) -> Scanned:
+    """`scanned` with the digests the parse workers computed (when there were too many new
+    files to hash here), remembered for the next build."""
+    if scanned.inputs is not None:
+        return scanned
+    sources = [dataclasses.replace(s, digest=digests[s.path]) for s in scanned.sources]
+    remember_sources(run.cache, sources)
+    return dataclasses.replace(scanned, sources=tuple(sources),
+                               inputs=inputs_key(run.config, sources, scanned.intros))
+
+
+def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:
+    """Every article file (see `scan_sources`)."""
+    return scan_sources(config, cache)[0]
+
+
+def scan_sources(config: Config, cache: BuildCache | None = None
+                 ) -> tuple[list[SourceFile], tuple[str, ...]]:
+    """Every article file, and the other files of content/ that no build uses (neither an
+    article, an intro nor a bundle file). An article whose stat signature is unchanged is not
+    read again.
+
+    When more than HASHED_IN_PARENT files are new (a first build, a fresh clone), they are
+    not read here: the parse workers read them anyway, so they hash them too, in parallel,
+    and their digest stays "" until then (see `remember_sources`).
+    """
+    if not config.content_dir.is_dir():
+        raise SitegenError(f"{config.content_dir}: no content folder")
+    known = cache.source_digests() if cache else {}
+    found, problems = [], []
+    scanned = discover_found(config.content_dir)
+    for rel, path, bundle in scanned.articles:
+        try:
+            signature = stat_signature(path)
+        except OSError as exc:
+            problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
+            continue
+        old = known.get(rel)
+        found.append(SourceFile(rel, b"", old[1] if old and old[0] == signature else "",
+                                bundle, signature))
+    new = [i for i, src in enumerate(found) if not src.digest]
+    defer = cache is not None and len(new) > HASHED_IN_PARENT
+    for i in [] if defer else new:  # hash now; the worker that parses it reads it again
+        src = found[i]
+        try:
+            digest = read_source(src.path, config.content_dir / src.path, ()).digest
+        except OSError as exc:
+            problems.append(Problem(config.content_dir / src.path, None,
+                                    f"cannot read: {exc.strerror}"))
+            continue
+        found[i] = dataclasses.replace(src, digest=digest)
+    if problems:
+        raise ContentError(problems)
+    if cache and not defer:
+        remember_sources(cache, found, known)
+    return found, tuple(sorted(scanned.unused))
+
+
+def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
+                     known: dict[str, tuple[str, str]] | None = None) -> None:
+    """Keep each file's signature and digest, so that the next build reads only what changed."""
+    rows = {s.path: (s.signature, s.digest) for s in sources if s.digest}
+    if rows != known:
+        cache.save_sources(rows, known)
+
+
+# ---------------------------------------------------------------- nothing changed?
+
+def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") -> str:
+    """A digest of everything a build reads: sources, intros, layouts, static files, config,
+    git, and the cache format (a new sitegen may render the same inputs differently)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(intros.encode() + b"\0")
+    for part in (__version__, str(CACHE_FORMAT), config.output_affecting_digest(),
+                 str(config.search), str(config.strict), str(config.keep_going)):
+        digest.update(part.encode() + b"\0")
+    for src in sources:
+        digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
+    for root in [*layout_dirs(config), config.static_dir, *_bundle_dirs(config, sources)]:
+        digest.update(file_signatures(root))
+    if config.git_history:
+        digest.update(head_commit(config.content_dir).encode())
+    return digest.hexdigest()
+
+
+def file_signatures(root: Path) -> bytes:
+    """Each file under `root`: its relative path and stat signature, in path order."""
+    return "".join(f"{rel}\0{stat_signature(path)}\0"
+                   for rel, path in sorted(files_under(root, "").items())).encode()
+
+
+def files_under(root: Path, prefix: str) -> dict[str, Path]:
+    """The files under `root` but hidden ones, by `prefix` + their '/'-separated path."""
+    found = {}
+    if root.is_dir():
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                if not name.startswith("."):
+                    path = Path(folder, name)
+                    found[prefix + path.relative_to(root).as_posix()] = path
+    return found
+
+
+def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
+    return [config.content_dir / Path(s.path).parent for s in sources if s.bundle_files]
+
+
+def unchanged_since_last_build(run: Run, inputs: str | None,
+                               disturbed: Background[frozenset[str]]) -> BuildReport | None:
+    """The last report when no input changed, no date-driven change is due and every file
+    the last build wrote is still in place (none is `disturbed`); else None (also when
+    `inputs` is not known)."""
+    config, cache, states = run.config, run.cache, run.previous
+    if config.clean or inputs is None or cache.get_meta("inputs") != inputs or \
+            cache.get_meta("committing") == "1":
+        return None
+    valid_until = cache.get_meta("valid_until")
+    if valid_until and config.now >= datetime.fromisoformat(valid_until):
+        return None
+    if config.search and search.index_problem(config):
+        return None
+    if not states or disturbed.result() or not (config.output_dir / MARKER).is_file():
+        return None
+    last = cache.get_meta("report")
+    counts = json.loads(last) if last else {}
+    return BuildReport(articles=counts.get("articles", 0), pages_planned=len(states),
+                       pages_rendered=0, files_written=0, files_unchanged=len(states),
+                       files_removed=0, seconds=0.0,
+                       warnings=tuple(counts.get("warnings", ())),
+                       unused=tuple(counts.get("unused", ())),
+                       redirects=counts.get("redirects", 0))
+
+
+def remember_build(run: Run, inputs: str, valid_until: datetime | None, report: BuildReport
+                   ) -> None:
+    """What the next build needs to find that nothing changed (`unchanged_since_last_build`)."""
+    cache = run.cache
+    cache.set_meta("inputs", inputs)
+    cache.set_meta("valid_until", valid_until.isoformat() if valid_until else "")
+    cache.set_meta("report", json.dumps({"articles": report.articles,
+                                         "warnings": list(report.warnings),
+                                         "unused": list(report.unused),
+                                         "redirects": report.redirects}))
