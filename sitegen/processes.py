@@ -279,9 +279,7 @@ class BuildHost:
             try:
                 kind, value = self._conn.recv()
             except (EOFError, OSError):
-                code = self._process.exitcode if self._process is not None else None
-                self._forget()
-                raise HostDied(f"the build process ended unexpectedly (exit code {code})") \
+                raise HostDied(f"the build process ended unexpectedly ({self._ended()})") \
                     from None
             if kind == "log":
                 log(value)
@@ -309,6 +307,17 @@ class BuildHost:
                 self._process.kill()
             self._process.join(5)
         self._forget()
+
+    def _ended(self) -> str:
+        """How the host ended, once it has; it is forgotten (the next call starts one)."""
+        process, code = self._process, None
+        if process is not None:
+            process.join(5)
+            code = process.exitcode
+        self._forget()
+        if code is not None and code < 0:
+            return f"killed by {signal.Signals(-code).name}"
+        return f"exit code {code}"
 
     @property
     def pid(self) -> int | None:

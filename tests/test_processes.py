@@ -1,13 +1,19 @@
-"""Work handed to a forked process: the same result as computing it here, whatever happens
-to the child."""
+"""The processes sitegen starts: work handed to a forked process gives the same result as
+computing it here, whatever happens to the child; the preview's build host answers, relays
+its log, sends errors back whole, and dies with everything it started."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
+import time
+from pathlib import Path
 
 import pytest
 
-from sitegen.processes import Background
+from sitegen.errors import ContentError, Problem
+from sitegen.processes import Background, BuildHost, HostDied, HostError
 
 
 def _whose(value: int) -> tuple[int, int]:
@@ -54,3 +60,107 @@ def test_a_result_nobody_waits_for_does_not_leave_the_child_behind():
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped already
     assert work.result() == b"x" * (4 << 20)  # computed here once the child is gone
+
+
+# ---------------------------------------------------------------- the build host
+
+def _answer(request, log):
+    log(f"building {request}")
+    log("done building")
+    return {"built": request, "pid": os.getpid()}
+
+
+def _fails_with_problems(request, log):
+    raise ContentError([Problem(Path("content/a.md"), 3, "bad date")])
+
+
+def _has_a_bug(request, log):
+    return {}["missing"]
+
+
+def _dies(request, log):
+    if request == "die":
+        os._exit(3)
+    return "alive"
+
+
+def _starts_a_grandchild(request, log):
+    child = subprocess.Popen(["sleep", "60"])
+    log(str(child.pid))
+    time.sleep(60)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_the_build_host_answers_in_a_process_of_its_own_and_relays_its_log() -> None:
+    host = BuildHost(_answer)
+    logged: list[str] = []
+    try:
+        first = host.call("a", logged.append)
+        second = host.call("b", logged.append)
+    finally:
+        host.close()
+    assert first["built"] == "a" and second["built"] == "b"
+    assert first["pid"] == second["pid"] != os.getpid()  # one host for every call
+    assert logged == ["building a", "done building", "building b", "done building"]
+    assert not _alive(first["pid"])
+
+
+def test_a_sitegen_error_crosses_whole_and_a_bug_brings_its_traceback() -> None:
+    host = BuildHost(_fails_with_problems)
+    try:
+        with pytest.raises(ContentError) as caught:
+            host.call("x", print)
+    finally:
+        host.close()
+    assert caught.value.problems == [Problem(Path("content/a.md"), 3, "bad date")]
+    host = BuildHost(_has_a_bug)
+    try:
+        with pytest.raises(HostError, match="KeyError: 'missing'") as bug:
+            host.call("x", print)
+    finally:
+        host.close()
+    assert "_has_a_bug" in bug.value.details and "Traceback" in bug.value.details
+
+
+def test_a_host_that_dies_is_reported_and_the_next_call_starts_another() -> None:
+    host = BuildHost(_dies)
+    try:
+        with pytest.raises(HostDied, match="exit code 3"):
+            host.call("die", print)
+        assert host.call("live", print) == "alive"
+    finally:
+        host.close()
+
+
+def test_kill_ends_the_host_and_every_process_it_started() -> None:
+    host = BuildHost(_starts_a_grandchild)
+    pids: list[str] = []
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            host.call("x", pids.append)
+        except BaseException as exc:  # noqa: BLE001 - the test looks at it
+            errors.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 30
+    while not pids and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pids, "the host did not start its child"
+    host_pid = host.pid
+    host.kill()
+    caller.join(10)
+    assert not caller.is_alive() and isinstance(errors[0], HostDied)
+    deadline = time.monotonic() + 10
+    while (_alive(int(pids[0])) or _alive(host_pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pids[0])) and not _alive(host_pid)

@@ -10,8 +10,8 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,9 +24,8 @@ from watchdog.observers.polling import PollingObserver
 from sitegen.config import Config, load_config
 from sitegen.errors import ContentError, Problem, SitegenError
 from sitegen.serve import (
-    BuildState,
+    BuildStatus,
     ChangeFilter,
-    ForkGate,
     Preview,
     Rebuilder,
     SiteBuilder,
@@ -237,7 +236,7 @@ def test_output_folder_never_holds_the_script(tmp_path: Path, running) -> None:
 
 def test_a_burst_of_changes_is_one_build() -> None:
     fake = FakeBuild()
-    rebuilder = Rebuilder(fake, BuildState(), quiet=0.1, max_wait=2.0)
+    rebuilder = Rebuilder(fake, BuildStatus(), quiet=0.1, max_wait=2.0)
     rebuilder.start()
     try:
         for i in range(500):
@@ -252,7 +251,7 @@ def test_a_burst_of_changes_is_one_build() -> None:
 
 def test_changes_during_a_build_make_exactly_one_more() -> None:
     fake = FakeBuild(delay=0.3)
-    rebuilder = Rebuilder(fake, BuildState(), quiet=0.05, max_wait=1.0)
+    rebuilder = Rebuilder(fake, BuildStatus(), quiet=0.05, max_wait=1.0)
     rebuilder.start()
     try:
         rebuilder.notify("a.md")
@@ -268,7 +267,7 @@ def test_changes_during_a_build_make_exactly_one_more() -> None:
 
 def test_a_long_burst_builds_after_max_wait() -> None:
     fake = FakeBuild()
-    rebuilder = Rebuilder(fake, BuildState(), quiet=0.2, max_wait=0.3)
+    rebuilder = Rebuilder(fake, BuildStatus(), quiet=0.2, max_wait=0.3)
     rebuilder.start()
     try:
         end = time.monotonic() + 0.8
@@ -486,31 +485,6 @@ def test_base_path_site(tmp_path: Path, running) -> None:
     assert get(preview, ARTICLE_URL)[0] == 404
 
 
-def test_fork_gate_waits_for_busy_responses_but_not_forever() -> None:
-    gate = ForkGate(limit=1.0)
-    entered = threading.Event()
-    release = threading.Event()
-
-    def respond() -> None:
-        with gate.busy():
-            entered.set()
-            release.wait(5)
-
-    worker = threading.Thread(target=respond)
-    worker.start()
-    entered.wait(5)
-    started = time.monotonic()
-    gate.before_fork()  # the response is still busy: waits `limit`, then goes on
-    assert 0.95 < time.monotonic() - started < 5
-    gate.after_fork_in_parent()
-    release.set()
-    worker.join(5)
-    started = time.monotonic()
-    gate.before_fork()
-    gate.after_fork_in_parent()
-    assert time.monotonic() - started < 0.5  # well short of the limit, even on a busy machine
-
-
 # ---------------------------------------------------------------- a real site, edited
 
 def test_editing_an_article_rebuilds_and_bumps_the_epoch(tmp_path: Path, running) -> None:
@@ -599,3 +573,53 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
             proc.wait()
     assert proc.returncode == 0
     assert "Traceback" not in rest and rest.strip().endswith("Stopped.")
+
+
+# The server process logs every fork it makes (os.register_at_fork) and runs with
+# DeprecationWarning as an error (Python 3.12+ warns when a process with threads forks).
+FORK_PROBE = """
+import os, sys, threading
+log = open(sys.argv[1], "a")
+def record():
+    log.write(f"fork with {threading.active_count()} threads\\n")
+    log.flush()
+os.register_at_fork(before=record)
+from sitegen.cli import main
+sys.argv = ["sitegen", *sys.argv[2:]]
+main()
+"""
+
+
+def test_the_server_never_forks_its_builds_run_in_the_build_host(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    forks = tmp_path / "forks.log"
+    proc = subprocess.Popen([sys.executable, "-W", "error::DeprecationWarning", "-c", FORK_PROBE,
+                             str(forks), "serve", str(site), "--port", "0", "--no-search"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=default_sigint)
+    try:
+        lines = []
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if line.startswith("Serving http://"):
+                break
+        assert lines and lines[-1].startswith("Serving"), lines
+        url = lines[-1].split()[1]
+        (site / "content/2025/01/a.md").write_text(ARTICLE.format(body="Rebuilt text."))
+        page = url.rstrip("/") + ARTICLE_URL
+
+        def rebuilt() -> bool:
+            with urllib.request.urlopen(page, timeout=10) as response:
+                return b"Rebuilt text." in response.read()
+
+        assert wait_until(rebuilt, 30)
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = "".join(lines) + rest
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output and "DeprecationWarning" not in output
+    assert not forks.exists() or forks.read_text() == ""  # the builds forked in the host

@@ -22,7 +22,8 @@ from rich.console import Console
 
 from sitegen.cli import main
 from sitegen.config import load_config
-from sitegen.serve import HANDLER_THREAD, Limits, Preview, allowed_hosts, host_allowed
+from sitegen.serve import Limits, Preview, allowed_hosts, host_allowed
+from sitegen.serve.server import HANDLER_THREAD
 
 PAGE = b"<html><body>the page</body></html>"
 
