@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from sitegen import sources
 from sitegen.cli import main
 from sitegen.config import load_config
-from sitegen.content import ArticleError, parse_date, parse_source
+from sitegen.content import ArticleError, parse_source
+from sitegen.dates import parse_date
 from sitegen.errors import ContentError
 from sitegen.records import SourceFile
 from sitegen.urls import Urls
