@@ -358,8 +358,8 @@ class BuildCache:
         return {key for (key,) in self.db.execute("SELECT key FROM parsed")}
 
     def keep_parsed_groups(self, parsed: dict[str, tuple[Article, tuple]]) -> int:
-        """Make the groups hold exactly `parsed` (by key), rewriting only the groups whose keys
-        changed; returns how many were written."""
+        """Make the groups hold exactly `parsed` (by key), rewriting only the groups whose
+        records changed; returns how many were written."""
         groups: dict[int, dict[str, tuple[Article, tuple]]] = {}
         for key in sorted(parsed):
             groups.setdefault(parsed_group(key), {})[key] = parsed[key]
@@ -367,7 +367,7 @@ class BuildCache:
         stale = [(grp,) for grp in known if grp not in groups]
         rows = []
         for grp, members in groups.items():
-            keys = _keys_digest(members)
+            keys = _group_digest(members)
             if known.get(grp) != keys:
                 rows.append((grp, keys, pickle.dumps(members, protocol=5)))
         self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", stale)
@@ -463,8 +463,13 @@ class BuildCache:
         self.db.commit()
 
 
-def _keys_digest(keys: Iterable[str]) -> str:
-    return hashlib.blake2b("\0".join(keys).encode(), digest_size=16).hexdigest()
+def _group_digest(members: dict[str, tuple[Article, tuple]]) -> str:
+    """Which records a group holds: each key with its article's card and digest. An article
+    is parsed again under the same key when one of its images changed (images.stale_keys):
+    its new record must replace the group's."""
+    line = "\0".join(f"{key}:{article.card}:{article.digest}"
+                     for key, (article, _warnings) in members.items())
+    return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
 
 
 def iter_chunks(items: list, size: int) -> Iterator[list]:

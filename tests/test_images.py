@@ -201,3 +201,16 @@ def test_check_is_unaffected(make_site):
     result = CliRunner().invoke(main, ["check", str(site)])
     assert result.exit_code == 0, result.output
     assert not (site / "output").exists()
+
+
+def test_a_replaced_lead_photo_keeps_its_new_size_in_later_builds(make_site):
+    """The photo is parsed again under the same parse key (its article did not change): the
+    parsed records kept by group must follow, not only the parse cache's rows."""
+    site = make_site(site_files())
+    build_site(site)
+    (site / BUNDLE / "lead.jpg").write_bytes(photo(1000, 900, colour=(10, 200, 10)))
+    build_site(site)
+    (site / "content/2025/03/other.md").write_text(article("Other", "2025-03-01 10:00:00"))
+    build_site(site)  # another edit: the harbour article comes from the parse cache
+    lead = page(site).xpath('//figure[@class="story-image"]//img')[0]
+    assert (lead.get("width"), lead.get("height")) == ("1000", "900")
