@@ -257,6 +257,7 @@ class BuildHost:
         self._run = run
         self._process: BaseProcess | None = None
         self._conn: Any = None
+        self._waiting = False  # a call was sent and its answer not read (an interrupted call)
 
     def start(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -275,6 +276,7 @@ class BuildHost:
         """The host's `run(request)`; its exception is raised here."""
         self.start()
         self._conn.send(request)
+        self._waiting = True
         while True:
             try:
                 kind, value = self._conn.recv()
@@ -283,14 +285,19 @@ class BuildHost:
                     from None
             if kind == "log":
                 log(value)
-            elif kind == "done":
+                continue
+            self._waiting = False
+            if kind == "done":
                 return value
-            else:
-                raise value
+            raise value
 
     def close(self, timeout: float = 5.0) -> None:
-        """End the host once its running call is answered (its pipe closes)."""
+        """End the host: at once if a call was interrupted (nobody waits for its answer),
+        else when it reads the closed pipe."""
         if self._process is None:
+            return
+        if self._waiting:
+            self.kill()
             return
         self._conn.close()
         self._process.join(timeout)
@@ -326,7 +333,7 @@ class BuildHost:
     def _forget(self) -> None:
         if self._conn is not None:
             self._conn.close()
-        self._process, self._conn = None, None
+        self._process, self._conn, self._waiting = None, None, False
 
 
 def _host_main(conn: Any, run: Callable[[Any, Callable[[str], None]], Any]) -> None:

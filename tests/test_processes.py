@@ -164,3 +164,25 @@ def test_kill_ends_the_host_and_every_process_it_started() -> None:
     while (_alive(int(pids[0])) or _alive(host_pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(int(pids[0])) and not _alive(host_pid)
+
+
+def _slow(request, log):
+    log("started")
+    time.sleep(60)
+
+
+def test_closing_a_host_whose_call_was_interrupted_ends_it_at_once() -> None:
+    host = BuildHost(_slow)
+    started = threading.Event()
+
+    def interrupted(text: str) -> None:
+        started.set()
+        raise KeyboardInterrupt  # as Ctrl-C does to the caller while it waits
+
+    with pytest.raises(KeyboardInterrupt):
+        host.call("x", interrupted)
+    assert started.is_set()
+    host_pid = host.pid
+    began = time.monotonic()
+    host.close()
+    assert time.monotonic() - began < 5 and host_pid is not None and not _alive(host_pid)
