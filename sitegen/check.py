@@ -32,13 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin
 
-import jinja2
-
 from . import sources
 from .cache import BuildCache, iter_chunks, parse_key, select_parsed, unpack_parsed
+from .checklayouts import layout_problems
 from .config import Config
 from .copies import copy_jobs
-from .errors import ContentError, Problem, TemplateError
+from .errors import ContentError, Problem
 from .feeds import plan_feeds
 from .images import DERIVED_URL
 from .indexes import Indexes, build_indexes
@@ -46,7 +45,6 @@ from .pages import plan_pages
 from .parse import attach_history, parse_articles
 from .plan import plan_site
 from .records import Article, PageSpec, SourceFile
-from .render import Renderer
 from .sanitize import Sanitizer, may_need_cleaning
 from .scan import load_sources
 from .urls import Urls
@@ -57,10 +55,6 @@ if TYPE_CHECKING:
 _ATTR = re.compile(r"""<(?:a|img|source|video|audio|iframe)\b[^>]*?\s(href|src)=["']([^"']*)["']""",
                    re.IGNORECASE)
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
-# Fields whose branches an article layout is most likely to have: the richest article
-# (most of these set) is the one rendered to check it.
-_ARTICLE_FEATURES = ("image", "updated", "corrections", "link", "dateline", "source_name",
-                     "story", "section", "tags", "authors", "summary", "revisions", "extra")
 
 
 def check_site(config: Config, fix: bool = False, notes: list[str] | None = None
@@ -183,7 +177,8 @@ class _Checker:
                 self.check_article(article, text, key, targets, waiting)
             else:
                 self.check_article(article, text, key, every_target, {})
-        self.check_layouts(specs, loaded.keys)
+        self.problems += layout_problems(self.config, specs, loaded.keys, self.cache.body,
+                                         self.problems)
         unique = {str(p): p for p in self.problems}
         return sorted(unique.values(), key=lambda p: (str(p.path), p.line or 0, p.message))
 
@@ -354,73 +349,8 @@ class _Checker:
             return f"expired on {article.expires:%Y-%m-%d}", "error"
         return f"embargoed until {article.date:%Y-%m-%d %H:%M %z}", "warning"
 
-    # ------------------------------------------------------------ layouts
-
-    def check_layouts(self, specs: Sequence[PageSpec], keys: dict[str, str]) -> None:
-        renderer = Renderer(self.config)
-        env = renderer.env
-        shortcodes = None
-        for name in env.list_templates():
-            if name.startswith("assets/"):
-                continue
-            try:
-                if name.startswith("shortcodes/"):  # compiled with their own filters
-                    shortcodes = shortcodes or shortcode_env(self.config)
-                    shortcodes.get_template(name[len("shortcodes/"):])
-                    continue
-                env.get_template(name)
-            except jinja2.TemplateSyntaxError as exc:
-                self.problems.append(Problem(self.display(exc.filename or name), exc.lineno,
-                                             exc.message or str(exc)))
-            except UnicodeDecodeError:
-                self.problems.append(Problem(self.display(name), None,
-                                             "layout is not valid UTF-8"))
-        # A syntax error is reported once above; a runtime error once, with its first page.
-        seen: set[tuple[str, int | None, str]] = {(str(p.path), p.line, "")
-                                                  for p in self.problems}
-        for spec in _one_per_kind(specs):
-            body = self.cache.body(keys[spec.url]) if spec.body_of and spec.url in keys else ""
-            try:
-                renderer.render(spec, body)
-            except TemplateError as exc:
-                for problem in exc.problems:
-                    path = self.display(str(problem.path))
-                    if {(path, problem.line, ""), (path, problem.line, problem.message)} & seen:
-                        continue
-                    seen.add((path, problem.line, problem.message))
-                    self.problems.append(dataclasses.replace(
-                        problem, path=path, message=f"{problem.message} (rendering {spec.url})"))
-
-    def display(self, path: str) -> str:
-        """A layout's path relative to the site folder when it lies inside it."""
-        try:
-            return Path(path).resolve().relative_to(self.config.site_dir).as_posix()
-        except ValueError:
-            return path
-
 
 # ---------------------------------------------------------------- helpers
-
-def shortcode_env(config: Config) -> jinja2.Environment:
-    """The environment shortcode templates render in (their filters and globals)."""
-    from .shortcodes import Engine
-
-    return Engine(config, Urls(config)).env
-
-
-def _one_per_kind(specs: Iterable[PageSpec]) -> list[PageSpec]:
-    """One page for each (layout, kind); for articles the one with the most fields set."""
-    chosen: dict[tuple[str, str], PageSpec] = {}
-    score: dict[tuple[str, str], int] = {}
-    for spec in specs:
-        key = (spec.template, spec.kind)
-        article = spec.context.get("article")
-        points = sum(bool(getattr(article, f, None)) for f in _ARTICLE_FEATURES) \
-            if isinstance(article, Article) else 0
-        if key not in chosen or points > score[key]:
-            chosen[key], score[key] = spec, points
-    return list(chosen.values())
-
 
 def _output_candidates(url: str, base: str) -> list[str] | None:
     """The output files, relative to `output/`, that could serve a URL path."""
