@@ -10,11 +10,10 @@ previous site as it was.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import shutil
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack, closing
 
 from . import compat, search
 from .cache import BuildCache, healing
@@ -23,10 +22,10 @@ from .copies import planned_copies
 from .outputtree import OutputError, locked
 from .parse import attach_history, derived_images, parse_articles
 from .plan import index_articles, plan_run, remember_plan
-from .processes import Background, Progress
+from .processes import Background, Progress, engine
 from .records import BuildReport
 from .rendering import render_pages
-from .run import Run
+from .run import Run, StageTimer, cyclic_gc_paused
 from .scan import remember_build, scan, unchanged_since_last_build, with_digests
 from .urls import Urls
 from .writer import (
@@ -38,23 +37,8 @@ from .writer import (
     write_output,
 )
 
-# The stages past `load` import their modules when they run: a build that finds nothing
-# changed (the common case in `serve` and CI) imports none of them.
-
-
-class _Timer:
-    def __init__(self, verbose_sink: Callable[[str], None] | None):
-        self.stages: list[tuple[str, float]] = []
-        self.sink = verbose_sink
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        yield
-        elapsed = time.perf_counter() - start
-        self.stages.append((name, elapsed))
-        if self.sink:
-            self.sink(f"{name:<10} {elapsed:8.3f} s")
+# The stage modules import what they work with (Markdown, Jinja2, the indexes) when they
+# run: a build that finds nothing changed (the common case in `serve` and CI) imports none.
 
 
 def build(config: Config, progress: Progress | None = None,
@@ -64,7 +48,7 @@ def build(config: Config, progress: Progress | None = None,
     if config.search:  # an unsupported Pagefind stops the build before it writes anything
         search.check_pagefind()
     compat.check_all()  # an untested Markdown or Jinja said once, not by each forked worker
-    with locked(config.output_dir, say=log) as work:
+    with locked(config.output_dir, say=log) as work, engine(config):  # Dask: one cluster
         refuse_foreign_output(config)
         if config.clean:  # forget every earlier build: parsed articles, page states, search
             shutil.rmtree(config.cache_dir, ignore_errors=True)
@@ -82,9 +66,9 @@ def build(config: Config, progress: Progress | None = None,
 
 def _build(config: Config, writer: Writer, progress: Progress | None,
            log: Callable[[str], None] | None, started: float) -> BuildReport:
-    timer = _Timer(log if config.verbose else None)
+    timer = StageTimer(log if config.verbose else None)
     with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, \
-            _cyclic_gc_paused(), ExitStack() as stack:
+            cyclic_gc_paused(), ExitStack() as stack:
         with timer.stage("load"):
             run = Run(config, cache, cache.page_states(), progress)  # what the last build wrote
             # a stat of every output file, in a forked process while this one reads the sources
@@ -147,18 +131,3 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         remember_build(run, found.inputs, loaded.valid_until, report)
         remember_plan(run, plan, indexes.articles)
     return report
-
-
-@contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the stages build their large, acyclic data
-    (articles, indexes, page specs): the collector walked it again and again (unpickling the
-    parse cache of 10,000 articles took 5x longer). Render workers collect their own garbage
-    (processes.run_parallel)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
