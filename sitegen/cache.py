@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
-from .records import Article
+from .records import Article, PageState
 
 CACHE_FORMAT = 12  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
@@ -398,12 +398,12 @@ class BuildCache:
         return select_parsed(self.db, "body", keys)
 
     # pages
-    def page_states(self) -> dict[str, tuple[str, str]]:
-        return {url: (fp, out) for url, fp, out in
+    def page_states(self) -> dict[str, PageState]:
+        return {url: PageState(fp, out) for url, fp, out in
                 self.db.execute("SELECT url, fingerprint, out_hash FROM pages")}
 
-    def save_pages(self, states: dict[str, tuple[str, str]],
-                   previous: dict[str, tuple[str, str]]) -> None:
+    def save_pages(self, states: dict[str, PageState],
+                   previous: dict[str, PageState]) -> None:
         """Write only the rows that changed since `previous` (the states read at start)."""
         self.db.executemany("DELETE FROM pages WHERE url = ?",
                             ((u,) for u in previous.keys() - states.keys()))

@@ -27,7 +27,7 @@ from pathlib import Path
 from . import __version__
 from .cache import CACHE_FORMAT, BuildCache, outline_digest, output_key
 from .config import Config
-from .records import Article, PageSpec
+from .records import Article, PageSpec, PageState
 from .urls import Urls
 from .writer import write_atomic
 
@@ -62,11 +62,11 @@ class Replan:
     again, every other page keeping its state in `kept` (output path -> state)."""
 
     wanted: frozenset[str] | None
-    kept: dict[str, tuple[str, str]]
+    kept: dict[str, PageState]
 
 
 def replan(cache: BuildCache, config: Config, shape: str, articles: Sequence[Article],
-           previous: dict[str, tuple[str, str]], disturbed: Set[str]) -> Replan:
+           previous: dict[str, PageState], disturbed: Set[str]) -> Replan:
     """The pages to plan again: those showing an article whose record or body changed, those
     planned by every build, and those whose file is not as the last build left it (output
     paths in `disturbed`, see writer.files_not_as_left)."""
@@ -83,7 +83,7 @@ def replan(cache: BuildCache, config: Config, shape: str, articles: Sequence[Art
         key = article_key(article)
         if not key or keys.get(article.url) != key:
             wanted.update(skeleton.shown_on[position])
-    kept: dict[str, tuple[str, str]] = {}
+    kept: dict[str, PageState] = {}
     for number, rel in enumerate(skeleton.rels):
         if number in wanted:
             continue

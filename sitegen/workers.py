@@ -23,7 +23,7 @@ from .cache import (
 )
 from .config import Config
 from .errors import Problem, TemplateError
-from .records import PageSpec, SourceFile
+from .records import PageSpec, PageState, SourceFile
 from .sources import read_source
 from .urls import Urls
 from .writer import Stager
@@ -35,7 +35,7 @@ class RenderJob:
 
     digests: dict[str, str]
     config_digest: str
-    previous: dict[str, tuple[str, str]]
+    previous: dict[str, PageState]
     not_as_left: Set[str]  # output paths whose file is not as `previous` says
     body_keys: dict[str, str]
     staging: Path  # the staging folder pages are written into
@@ -179,7 +179,7 @@ def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[
 
 
 def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
-    """(output path, (fingerprint, output hash), Staged or None) per page, or Problems."""
+    """(output path, PageState, Staged or None) per page, or Problems."""
     config, urls = worker.config, worker.urls
     out: list = []
     to_render: list[tuple[PageSpec, str, str]] = []
@@ -188,7 +188,7 @@ def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
                                 job.config_digest, spec.context, spec.body_of)
         rel = urls.output_path(spec.url)
         old = job.previous.get(rel)
-        if old and old[0] == fp and rel not in job.not_as_left:
+        if old and old.fingerprint == fp and rel not in job.not_as_left:
             out.append((rel, old, None))
         else:
             to_render.append((spec, rel, fp))
@@ -210,7 +210,7 @@ def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
                 break
             continue
         item = stager.stage(rel, data)
-        out.append((rel, (fp, item.out_hash), item))
+        out.append((rel, PageState(fp, item.out_hash), item))
     return out
 
 

@@ -109,12 +109,12 @@ def file_size(path: Path | str) -> int:
 
 
 def files_not_as_left(output: Path, states: Mapping[str, PageState]) -> frozenset[str]:
-    """The output paths among `states` (path -> (fingerprint, output hash)) whose file is
+    """The output paths among `states` (path -> PageState) whose file is
     missing or not of the recorded size: not as the build that recorded them left them (a
     same-sized change goes unseen)."""
     prefix = f"{output}{os.sep}"
-    return frozenset(rel for rel, (_fp, out) in states.items()
-                     if file_size(prefix + rel) != size_of(out))
+    return frozenset(rel for rel, state in states.items()
+                     if file_size(prefix + rel) != size_of(state.output_hash))
 
 
 STRAY_SKIPS = frozenset({"pagefind", ".sitegen", MARKER})  # the search stage's, sitegen's own
@@ -316,7 +316,7 @@ def write_output(run: Run, writer: Writer, rendered: Rendered, copies: Sequence[
     files, removals; `strays` (files in output/ that sitegen did not write) are kept as they
     are."""
     cache, previous = run.cache, run.previous
-    previous_hashes = {rel: out for rel, (_fp, out) in previous.items()}
+    previous_hashes = {rel: state.output_hash for rel, state in previous.items()}
     old_signatures = cache.file_signatures()
     staged, states = list(rendered.staged), dict(rendered.states)
     for rel, data in extra_files(run.config).items():

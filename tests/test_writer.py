@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sitegen.records import PageState
 from sitegen.writer import content_hash, files_not_as_left, find_strays
 
 
@@ -11,7 +12,7 @@ def test_files_not_as_left_are_the_missing_resized_and_replaced_ones(tmp_path):
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"<p>" + rel.encode() + b"</p>")
-        states[rel] = ("fingerprint", content_hash(path.read_bytes()))
+        states[rel] = PageState("fingerprint", content_hash(path.read_bytes()))
     (tmp_path / "b/index.html").unlink()
     (tmp_path / "c.xml").write_bytes(b"longer than it was when written")
     (tmp_path / "d/index.html").unlink()
