@@ -18,7 +18,7 @@ How it fits the build:
 Derived files live in `<cache>/images/<key>/`, `key` a digest of the source's bytes and of
 the settings (widths, quality, format): a folder is complete once its `done` file exists,
 so a build checks it with one stat. URLs: `assets/img/<key>/<name>-<width>.<ext>` and
-`<name>-og.jpg`; sitegen refuses any other copied file in such a folder (build.copy_clashes).
+`<name>-og.jpg`; sitegen refuses any other copied file in such a folder (copies.copy_clashes).
 
 Derived files are re-encoded from decoded pixels: no EXIF (the location of a phone photo,
 the camera's serial number), XMP or comments survive; only the ICC colour profile is kept.

@@ -166,7 +166,7 @@ def _parse_one(worker: Worker, src: SourceFile) -> tuple[Any, str | None]:
                                                                      images.peek_uses()))
     article = dataclasses.replace(article, card=card_digest(article),
                                   outline=outline_digest(article))
-    # shortcode calls that could not render: errors, unless --keep-going (build._collect)
+    # shortcode calls that could not render: errors, unless --keep-going (parse._collect)
     return (article, parsed.warnings + rendered.shortcode_problems), rendered.html
 
 
