@@ -29,6 +29,7 @@ Everything in a piece is plain data (`Piece`), pickled into the build cache betw
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -61,6 +62,11 @@ CHUNK_WEIGHT = 20_000  # Pagefind's word-index chunk size (`chunk_index(word_map
 CHUNK_COMPRESSION = 1
 CALENDAR_SORTS = frozenset({"date"})  # sort keys whose order follows the pieces' calendar order
 RUNTIME_NAMES = ("pagefind.js", "pagefind-worker.js")  # plus wasm.*.pagefind
+
+# Each piece's run of postings in a word's record, in order: [n, (piece number, bytes, last
+# page) * n]; the last page numbered within its piece, so that pages added before the piece
+# move it without changing this (the build's splice finds a piece's run by it: splice.py).
+Segments = array
 
 # One word's postings in one piece: (count, first page, last page, chunk weight,
 # the first posting after its page number, the other postings) -- page numbers within the piece.
@@ -236,7 +242,7 @@ def _merge_language(code: str, parts: Sequence[Language], bundle: Bundle,
     files = bundle.files
     pages = _name_fragments(code, [page for part in parts for page in part.pages], bundle,
                             unchanged)
-    chunks = _chunk_words(code, _merged_words(parts, offsets), bundle, unchanged)
+    chunks = _chunk_words(code, _merged_words(parts), offsets, bundle, unchanged)
     filters = canonical_filter_files(code, _merged_filters(parts, offsets))
     for _, file_hash, data in filters:
         files[f"filter/{file_hash}.pf_filter"] = data
@@ -263,21 +269,22 @@ def _name_fragments(code: str, pages: list[tuple[str, int, bytes]], bundle: Bund
     return listed
 
 
-def _merged_words(parts: Sequence[Language], offsets: Sequence[int]
-                  ) -> list[tuple[str, list[tuple[int, Word]]]]:
+def _merged_words(parts: Sequence[Language]) -> list[tuple[str, list[tuple[int, Word]]]]:
+    """Each word with its postings in each part: (part number, postings), in part order."""
     by_word: dict[str, list[tuple[int, Word]]] = {}
-    for part, offset in zip(parts, offsets, strict=False):
+    for number, part in enumerate(parts):
         for word, postings in part.words.items():
             found = by_word.get(word)
             if found is None:
-                by_word[word] = [(offset, postings)]
+                by_word[word] = [(number, postings)]
             else:
-                found.append((offset, postings))
+                found.append((number, postings))
     return sorted(by_word.items())
 
 
-def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]], bundle: Bundle,
-                 unchanged: Unchanged) -> list[list[str]]:
+def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]],
+                 offsets: Sequence[int], bundle: Bundle, unchanged: Unchanged
+                 ) -> list[list[str]]:
     """Encode the words into index chunks (into `bundle`); the metadata's chunk list."""
     chunks: list[list[str]] = []
     taken: set[str] = set()
@@ -301,10 +308,10 @@ def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]], bun
         chunks.append([first_word, last_word, name])
         records, weight = [], 0
 
-    for word, segments in words:
+    for word, parts in words:
         if not records:
             first_word = word
-        record, word_weight = _encode_word(word, segments)
+        record, word_weight, _ = encode_word(word, parts, offsets)
         records.append(record)
         weight += word_weight
         if weight >= CHUNK_WEIGHT:
@@ -327,24 +334,45 @@ def _pack_all(chunks: Iterable[bytes]) -> list[bytes]:
         return list(pool.map(partial(pack, level=CHUNK_COMPRESSION), chunks))
 
 
-def _encode_word(word: str, segments: list[tuple[int, Word]]) -> tuple[bytes, int]:
+def encode_word(word: str, parts: Sequence[tuple[int, Word]], offsets: Sequence[int]
+                ) -> tuple[bytes, int, Segments]:
+    """A word's record from its postings in each piece ((piece number, postings), in piece
+    order; `offsets[piece]`: the piece's first page number): the record, its chunk weight, and
+    its segments (where each piece's run of postings lies in it). The one encoder of both
+    joins: merge_pieces and the build's (join.py)."""
     out = bytearray(b"\x83")
     text = word.encode("utf-8")
     cbor_head(3, len(text), out)
     out += text
-    weight = _join_postings([(offset, w.postings) for offset, w in segments], out)
+    cbor_head(4, sum(w.postings[0] for _, w in parts), out)
+    segments = array("q", [0])
+    previous = weight = 0
+    for piece, w in parts:
+        count, first, last, part_weight, first_rest, rest = w.postings
+        if not count:
+            continue
+        offset = offsets[piece]
+        start = len(out)
+        out.append(0x83)
+        cbor_head(0, first + offset - previous, out)
+        out += first_rest
+        out += rest
+        previous = last + offset
+        weight += part_weight
+        segments[0] += 1
+        segments.extend((piece, len(out) - start, last))
     forms: dict[str, list[tuple[int, Postings]]] = {}
-    for offset, w in segments:
+    for piece, w in parts:
         for form, postings in w.variants:
-            forms.setdefault(form, []).append((offset, postings))
+            forms.setdefault(form, []).append((offsets[piece], postings))
     cbor_head(4, len(forms), out)
-    for form, parts in forms.items():
+    for form, form_parts in forms.items():
         out.append(0x82)
         text = form.encode("utf-8")
         cbor_head(3, len(text), out)
         out += text
-        _join_postings(parts, out)
-    return bytes(out), weight
+        _join_postings(form_parts, out)
+    return bytes(out), weight, segments
 
 
 def _join_postings(parts: list[tuple[int, Postings]], out: bytearray) -> int:

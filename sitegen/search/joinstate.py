@@ -1,0 +1,135 @@
+"""The join's state (`JoinState`: what the bundle folder holds, as the last join wrote it)
+and its store in the piece cache folder (`JoinStore`), with each chunk's word table; and the
+summary of a piece's language a join keeps (search/join.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+from ..writer import write_atomic
+from .merge import Language
+
+LAYOUT = 4  # of the state and the word tables: bump when either changes
+STATE = "joined.state"  # in the piece cache folder: the JoinState of the bundle written
+WORDS = "joined.words"  # in the piece cache folder: each chunk's word table
+
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One language of one piece without its words: what a join needs of it beyond them."""
+
+    version: str
+    wasm: str | None
+    pages: tuple[tuple[str, int], ...]  # (full fragment hash, word count)
+    filters: dict[str, dict[str, tuple[int, ...]]]
+    sorts: dict[str, tuple[int, ...]]
+    meta_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    first: str  # its first and last word, whole
+    last: str
+    digest: str  # of its CBOR; names it and its word table
+
+
+@dataclass(frozen=True)
+class LanguageState:
+    pieces: tuple[tuple[str, Summary], ...]  # the pieces holding the language, in page order
+    chunks: tuple[Chunk, ...]
+    meta_hash: str
+    filters: tuple[tuple[str, str, bytes], ...]  # (filter, file hash, file) of each filter
+
+
+@dataclass(frozen=True)
+class JoinState:
+    """What the bundle folder holds, as the last join wrote it."""
+
+    order: tuple[str, ...]
+    entry: dict[str, Any]
+    languages: dict[str, LanguageState]
+    files: dict[str, str]  # word-index chunk or fragment path -> content digest
+    versions: dict[str, str]  # piece -> the digest of the cached index it was joined from
+    layout: int = LAYOUT
+
+
+class Fallback(Exception):
+    """The bundle cannot be spliced (other pieces, a state that does not describe it, ...):
+    join it in full."""
+
+
+class JoinStore:
+    """The join's state and the chunks' word tables, in the piece cache folder."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.words = folder / WORDS
+        self._made = False
+
+    def load(self) -> JoinState | None:
+        try:
+            state = pickle.loads((self.folder / STATE).read_bytes())
+        except Exception:  # none, or damaged: a full join writes it again
+            return None
+        if isinstance(state, JoinState) and getattr(state, "layout", None) == LAYOUT:
+            return state
+        return None
+
+    def save(self, state: JoinState) -> None:
+        write_atomic(self.folder / STATE, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        keep = {table_name(code, chunk.digest) for code, language in state.languages.items()
+                for chunk in language.chunks}
+        with contextlib.suppress(OSError):
+            for name in os.listdir(self.words):
+                if name not in keep:
+                    (self.words / name).unlink(missing_ok=True)
+
+    def has_state(self) -> bool:
+        return (self.folder / STATE).is_file()
+
+    def forget(self) -> None:
+        (self.folder / STATE).unlink(missing_ok=True)
+
+    def save_table(self, code: str, digest: str, table: tuple[Any, ...]) -> None:
+        """A chunk's (words, record starts, weights, segments, CBOR); named by its content,
+        so written without a sync: a torn one fails to load and the bundle is joined in
+        full."""
+        if not self._made:
+            self.words.mkdir(parents=True, exist_ok=True)
+            self._made = True
+        path = self.words / table_name(code, digest)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+
+    def load_table(self, code: str, digest: str) -> tuple[Any, ...]:
+        try:
+            table = pickle.loads((self.words / table_name(code, digest)).read_bytes())
+        except Exception as exc:
+            raise Fallback(f"word table of chunk {digest}: {exc!r}") from None
+        if not (isinstance(table, tuple) and len(table) == 5):
+            raise Fallback(f"word table of chunk {digest}: unrecognised")
+        return table
+
+
+def table_name(code: str, digest: str) -> str:
+    return f"{code}_{digest}"
+
+
+def summary_of(language: Language) -> Summary:
+    return Summary(language.version, language.wasm,
+                   tuple((full, count) for full, count, _ in language.pages),
+                   language.filters, language.sorts, language.meta_fields)
+
+
+def page_offsets(summaries: Sequence[Summary]) -> list[int]:
+    """The first page number of each piece, and the number of pages."""
+    return list(accumulate((len(s.pages) for s in summaries), initial=0))
