@@ -13,10 +13,10 @@ import dataclasses
 import shutil
 import time
 from collections.abc import Callable
-from contextlib import ExitStack, closing
+from contextlib import ExitStack
 
 from . import compat, search
-from .cache import BuildCache, healing
+from .cache import healing
 from .config import Config
 from .copies import planned_copies
 from .outputtree import OutputError, locked
@@ -27,6 +27,7 @@ from .records import BuildReport
 from .rendering import render_pages
 from .run import Run, StageTimer, cyclic_gc_paused
 from .scan import remember_build, scan, unchanged_since_last_build, with_digests
+from .state import BuildState
 from .urls import Urls
 from .writer import (
     Writer,
@@ -67,7 +68,7 @@ def build(config: Config, progress: Progress | None = None,
 def _build(config: Config, writer: Writer, progress: Progress | None,
            log: Callable[[str], None] | None, started: float) -> BuildReport:
     timer = StageTimer(log if config.verbose else None)
-    with closing(BuildCache(config.cache_dir, config.output_dir)) as cache, \
+    with BuildState.open(config) as cache, \
             cyclic_gc_paused(), ExitStack() as stack:
         with timer.stage("load"):
             run = Run(config, cache, cache.page_states(), progress)  # what the last build wrote

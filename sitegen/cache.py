@@ -1,26 +1,27 @@
-"""Build state under `.sitegen-cache/`: parsed articles by content hash, and what each page
-was rendered from (its fingerprint), so a rebuild renders only pages whose inputs changed."""
+"""The build state's database (state.BuildState owns it, with the rest of the cache folder):
+parsed articles by content hash, what each page was rendered from (its fingerprint), the
+sources' and copied files' signatures, so a rebuild renders only pages whose inputs changed.
+Cards, outlines and page fingerprints are computed in fingerprint.py."""
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import functools
 import hashlib
-import io
 import logging
-import operator
 import pickle
 import sqlite3
-from array import array
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
+from .fingerprint import Fingerprinter as Fingerprinter  # the names its importers know
+from .fingerprint import card_digest as card_digest
+from .fingerprint import outline_digest as outline_digest
+from .fingerprint import with_revisions as with_revisions
 from .records import Article, PageState
 
-CACHE_FORMAT = 12  # bump when parsed records or page fingerprints change shape
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
@@ -60,40 +61,12 @@ class DamagedRecord(pickle.UnpicklingError):
 def parse_key(rel_path: str, digest: str, config_digest: str,
               bundle_files: tuple[str, ...]) -> str:
     """Parsed articles depend on their bytes, their path, the output-affecting config and,
-    for a page bundle, its listing (the record carries it: the files its page publishes)."""
+    for a page bundle, its listing (the record carries it: the files its page publishes).
+    The state's own format is not in it: a folder of another (state.FORMAT_VERSION) is
+    discarded whole."""
     bundle = "\0".join(bundle_files)
-    raw = f"{CACHE_FORMAT}|{__version__}|{config_digest}|{rel_path}|{digest}|{bundle}"
+    raw = f"{__version__}|{config_digest}|{rel_path}|{digest}|{bundle}"
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
-
-
-# What a list or a neighbour link can show of an article: its record without the fields that
-# come from its body alone (or from the card itself).
-CARD_FIELDS = tuple(f.name for f in dataclasses.fields(Article)
-                    if f.name not in ("digest", "internal_links", "words", "card"))
-
-
-def card_digest(article: Article) -> str:
-    """A digest of the article as a list or a neighbour link can show it. Computed once where
-    the article is parsed and cached with it."""
-    shown = tuple(getattr(article, name) for name in CARD_FIELDS)
-    return hashlib.blake2b(pickle.dumps(shown, protocol=5), digest_size=16).hexdigest()
-
-
-def outline_digest(article: Article, updated: datetime | None = None) -> str:
-    """A digest of the article's place in the site's shape (shape.site_shape): its URL, dates,
-    story, terms and aliases (its redirect pages). Computed once where the article is
-    parsed, like `card`. `updated`: in place of the article's own (with_revisions)."""
-    terms = "\1".join(f"{t.name}\2{t.slug}\2{t.url}" if t else "" for t in
-                      (article.section, *article.tags, None, *article.authors))
-    when = updated or article.updated
-    updated = when.isoformat() if when else ""
-    # how many corrections: the pages of /corrections/ follow from their number (corrections.py)
-    line = f"{article.url}\0{article.date.isoformat()}\0{updated}\0{article.story}\0" \
-        f"{len(article.corrections)}\0{terms}" \
-        f"\0{chr(1).join(article.aliases)}"
-    if article.translation_key or article.translation_of:  # which pages link which versions
-        line += f"\0{article.lang}\0{article.translation_key}\0{article.translation_of}"
-    return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
 
 
 def parsed_group(key: str) -> int:
@@ -135,68 +108,6 @@ def _unpack_group(blob: bytes) -> dict[str, tuple[Article, tuple]] | None:
     if type(members) is not dict or members and not _is_parsed(next(iter(members.values()))):
         return None
     return members
-
-
-def with_revisions(article: Article, revisions: tuple, updated: Any) -> Article:
-    """The article with its git history; its card and outline digests follow (the card without
-    re-hashing it all)."""
-    extra = pickle.dumps((revisions, updated), protocol=5)
-    card = hashlib.blake2b(article.card.encode() + extra, digest_size=16).hexdigest() \
-        if article.card else ""
-    outline = outline_digest(article, updated) if article.outline else ""
-    return dataclasses.replace(article, revisions=revisions, updated=updated, card=card,
-                               outline=outline)
-
-
-class Fingerprinter:
-    """Digests of what a page shows. An article inside a page counts by what a list or a
-    neighbour link can show of it (its record without body-derived fields), so editing an
-    article's body re-renders its own page only; its page carries the body digest itself.
-    Articles from the parse stage carry that digest (`card`); one made elsewhere is hashed.
-    """
-
-    def article_id(self, article: Article) -> str:
-        return article.card or card_digest(article)
-
-    def __call__(self, *parts: Any) -> str:
-        buffer = io.BytesIO()
-        _ArticleIdPickler(buffer, self).dump(parts)
-        return hashlib.blake2b(buffer.getbuffer(), digest_size=16).hexdigest()
-
-
-class _ArticleIdPickler(pickle.Pickler):
-    """Pickles an Article as its id, another record as a plain tuple of its type name and
-    fields, a datetime as its ISO text: pickle's own path for a dataclass (copyreg, the class
-    by reference, a state dict) cost more than the rest of a page's fingerprint.
-    reducer_override is skipped for str, int, tuple, dict...: far fewer Python calls than
-    persistent_id, which runs for every object."""
-
-    def __init__(self, buffer: io.BytesIO, fingerprinter: Fingerprinter):
-        super().__init__(buffer, protocol=5)
-        self.fingerprinter = fingerprinter
-
-    def reducer_override(self, obj: Any) -> Any:
-        kind = type(obj)
-        if kind is Article:
-            return (str, (self.fingerprinter.article_id(obj),))
-        if kind is datetime:
-            return (str, (obj.isoformat(),))
-        fields = _record_fields(kind)
-        if fields is not None:
-            return (tuple, ((kind.__qualname__, *fields(obj)),))
-        return NotImplemented
-
-
-@functools.cache
-def _record_fields(kind: type) -> Callable[[Any], tuple] | None:
-    """A function giving a dataclass instance's field values in order (slots or not), or
-    None for a type that is not a dataclass."""
-    if not hasattr(kind, "__dataclass_fields__"):
-        return None
-    names = [f.name for f in dataclasses.fields(kind)]
-    if len(names) == 1:
-        return lambda obj: (getattr(obj, names[0]),)
-    return operator.attrgetter(*names) if names else lambda obj: ()
 
 
 def output_key(output_dir: Path) -> str:
@@ -247,7 +158,8 @@ def discard_database(path: Path) -> None:
         path.with_name(name).unlink(missing_ok=True)
 
 
-def _cache_folder(cache_dir: Path) -> None:
+def cache_folder(cache_dir: Path) -> None:
+    """The cache folder, made (a file in its place is damage: replaced)."""
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
     except FileExistsError:  # a file where the folder should be
@@ -272,9 +184,10 @@ def _schema(db: sqlite3.Connection) -> dict[str, tuple[str, str | None]]:
             db.execute("SELECT name, tbl_name, sql FROM sqlite_master")}
 
 
-def _schema_problem(db: sqlite3.Connection) -> str | None:
-    """What is wrong with the database's tables, if anything; creates those an older sitegen
-    (or none) made, and stamps the database as checked. One read of the schema: cheap."""
+def _schema_problem(db: sqlite3.Connection, repair: bool = True) -> str | None:
+    """What is wrong with the database's tables, if anything; with `repair`, creates those an
+    older sitegen (or none) made, and stamps the database as checked (without, a missing
+    table is a problem). One read of the schema: cheap."""
     # the stamp first: a sitegen opening the database meanwhile stamps it after its tables
     stamp = db.execute("PRAGMA user_version").fetchone()[0]
     found, expected = _schema(db), _expected_schema()
@@ -282,7 +195,7 @@ def _schema_problem(db: sqlite3.Connection) -> str | None:
         if name in found and found[name] != (table, sql):
             return f"table {table} has another layout"
     missing = expected.keys() - found.keys()
-    if missing and stamp == SCHEMA_STAMP:
+    if missing and (stamp == SCHEMA_STAMP or not repair):
         return f"table {expected[min(missing)][0]} is missing"
     if missing:
         db.executescript(SCHEMA)
@@ -291,12 +204,40 @@ def _schema_problem(db: sqlite3.Connection) -> str | None:
     return None
 
 
+def empty_database() -> sqlite3.Connection:
+    """A database with every table and no row (a read-only state that has none)."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    return db
+
+
 class BuildCache:
-    def __init__(self, cache_dir: Path, output_dir: Path):
-        """One database per output folder: what was written where is only true for that one."""
-        _cache_folder(cache_dir)
+    def __init__(self, cache_dir: Path, output_dir: Path, read_only: bool = False):
+        """One database per output folder: what was written where is only true for that one.
+        `read_only`: nothing in the folder is created or changed (an absent or unreadable
+        database reads as an empty one)."""
+        self.read_only = read_only
+        if not read_only:
+            cache_folder(cache_dir)
         self.path = database_path(cache_dir, output_dir)
-        self.db = self._open()
+
+    @functools.cached_property
+    def db(self) -> sqlite3.Connection:
+        """Opened on first use (a state opened for its other files needs none)."""
+        return self._open_read_only() if self.read_only else self._open()
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """The database as it is on disk, `immutable` so that SQLite creates no -wal or -shm
+        file beside it (a running build's last commits may be missed: only slower)."""
+        try:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro&immutable=1",
+                                 uri=True)
+            if _schema_problem(db, repair=False) is None:
+                return db
+            db.close()
+        except sqlite3.Error:
+            pass  # not there, or not a database of this layout: read as an empty one
+        return empty_database()
 
     def _open(self) -> sqlite3.Connection:
         """The database, checked for damage that shows at once (not one of SQLite's files,
@@ -320,7 +261,8 @@ class BuildCache:
         return db
 
     def close(self) -> None:
-        self.db.close()
+        if "db" in self.__dict__:
+            self.db.close()
 
     # parsed articles
     def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
@@ -345,7 +287,7 @@ class BuildCache:
                 found[key] = unpack_parsed(blob)
             except DamagedRecord:
                 lost.append((key,))
-        if damaged or lost:
+        if (damaged or lost) and not self.read_only:
             self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
             self.db.executemany("DELETE FROM parsed WHERE key = ?", lost)
             self.db.commit()
@@ -431,27 +373,23 @@ class BuildCache:
                              if known.get(p) != (sig, d)))
         self.db.commit()
 
-    # whole-build state
+    # whole-build state (typed by state.BuildState, but for this flag the writer sets)
+    def committing(self) -> bool:
+        """Whether a build switched its site in and was stopped before recording it."""
+        return self.get_meta("committing") == "1"
+
+    def set_committing(self, committing: bool) -> None:
+        self.set_meta("committing", "1" if committing else "0")
+
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
+        if self.read_only:
+            raise PermissionError(f"{self.path}: the build state is open read-only")
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
         self.db.commit()
-
-    # related lists, by indexes.related_key: the one index an edit of a title does not change
-    def get_related(self, key: str) -> array | None:
-        """The related ranks (indexes.RelatedMap.ranks) kept under this key, if any."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'related'").fetchone()
-        if not row or not row[0].startswith(key + "\n"):
-            return None
-        ranks = array("i")
-        ranks.frombytes(bytes.fromhex(row[0][len(key) + 1:]))
-        return ranks
-
-    def put_related(self, key: str, ranks: array) -> None:
-        self.set_meta("related", key + "\n" + ranks.tobytes().hex())
 
     # copied files
     def file_signatures(self) -> dict[str, str]:
@@ -475,3 +413,33 @@ def _group_digest(members: dict[str, tuple[Article, tuple]]) -> str:
 def iter_chunks(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
         yield items[start: start + size]
+
+
+class ReadThroughCache(BuildCache):
+    """A parse cache of its own that also reads another's parsed articles and bodies, never
+    writing them (`check`: state.BuildState.read_through). What the other cannot give (lost,
+    damaged, being rewritten) is parsed again."""
+
+    def __init__(self, cache_dir: Path, output_dir: Path, other: BuildCache):
+        super().__init__(cache_dir, output_dir)
+        self.other = other
+
+    def parsed_keys(self) -> set[str]:
+        keys = super().parsed_keys()
+        try:
+            return keys | self.other.parsed_keys()
+        except sqlite3.Error:
+            return keys
+
+    def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
+        keys = list(keys)
+        found = super().get_parsed(keys)
+        with contextlib.suppress(sqlite3.Error, DamagedRecord):
+            found.update(self.other.get_parsed([key for key in keys if key not in found]))
+        return found
+
+    def bodies(self, keys: list[str]) -> dict[str, str]:
+        found = super().bodies(keys)
+        with contextlib.suppress(sqlite3.Error):
+            found.update(self.other.bodies([key for key in keys if key not in found]))
+        return found

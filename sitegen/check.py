@@ -23,17 +23,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import html
-import pickle
 import re
-import sqlite3
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin
 
 from . import sources
-from .cache import BuildCache, iter_chunks, parse_key, select_parsed, unpack_parsed
+from .cache import BuildCache, parse_key
 from .checklayouts import layout_problems
 from .config import Config
 from .copies import copy_jobs
@@ -47,6 +45,7 @@ from .plan import plan_site
 from .records import Article, PageSpec, SourceFile
 from .sanitize import Sanitizer, may_need_cleaning
 from .scan import load_sources
+from .state import BuildState
 from .urls import Urls
 
 if TYPE_CHECKING:
@@ -62,12 +61,13 @@ def check_site(config: Config, fix: bool = False, notes: list[str] | None = None
     """Every problem of the site: errors, and warnings (errors when `config.strict`); then the
     published URLs the commit being made would lose (urlcheck.py; `fix` adds their aliases,
     reported with severity "fixed"). `notes` receives what else to say (a check skipped)."""
-    with tempfile.TemporaryDirectory(prefix="sitegen-check-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sitegen-check-") as tmp, \
+            BuildState.open(config, read_only=True) as state:
         # Never stop at an error, and keep the parse cache in the temporary folder. Only
         # settings outside the output-affecting digest change, so the parse-cache keys are
-        # the build's: articles the last build parsed are read from its cache, read-only.
+        # the build's: articles the last build parsed are read from its state, read-only.
         work = dataclasses.replace(config, keep_going=True, strict=False, cache_dir=Path(tmp))
-        cache = _ReadThroughCache(work.cache_dir, work.output_dir, config.cache_dir)
+        cache = state.read_through(work)
         checker = _Checker(config, cache)
         try:
             problems = checker.run(work)
@@ -79,56 +79,6 @@ def check_site(config: Config, fix: bool = False, notes: list[str] | None = None
     if notes is not None:
         notes.extend(said)
     return problems + moved
-
-
-class _ReadThroughCache(BuildCache):
-    """A temporary parse cache that also reads the site's build caches, never writing them."""
-
-    def __init__(self, cache_dir: Path, output_dir: Path, site_cache_dir: Path):
-        super().__init__(cache_dir, output_dir)
-        self.site_dbs: list[sqlite3.Connection] = []
-        for path in sorted(site_cache_dir.glob("*.sqlite")) if site_cache_dir.is_dir() else ():
-            try:
-                db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-                db.execute("SELECT key, record, body FROM parsed LIMIT 1").fetchall()
-            except sqlite3.Error:
-                continue  # not a build cache, or one of another version: only slower
-            self.site_dbs.append(db)
-
-    def parsed_keys(self) -> set[str]:
-        keys = super().parsed_keys()
-        for db in self.site_dbs:
-            with contextlib.suppress(sqlite3.Error):
-                keys.update(key for (key,) in db.execute("SELECT key FROM parsed"))
-        return keys
-
-    def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
-        keys = list(keys)
-        found = super().get_parsed(keys)
-        for db in self.site_dbs:
-            missing = [k for k in keys if k not in found]
-            for chunk in iter_chunks(missing, 900):
-                try:
-                    rows = select_parsed(db, "record", chunk)
-                    found.update((key, unpack_parsed(record)) for key, record in rows.items())
-                except (sqlite3.Error, pickle.UnpicklingError, AttributeError, EOFError,
-                        ImportError, TypeError):
-                    break  # a cache being rewritten or from another version: parse instead
-        return found
-
-    def bodies(self, keys: list[str]) -> dict[str, str]:
-        found = super().bodies(keys)
-        for db in self.site_dbs:
-            missing = [k for k in keys if k not in found]
-            for chunk in iter_chunks(missing, 900):
-                with contextlib.suppress(sqlite3.Error):
-                    found.update(select_parsed(db, "body", chunk))
-        return found
-
-    def close(self) -> None:
-        for db in self.site_dbs:
-            db.close()
-        super().close()
 
 
 class _Checker:

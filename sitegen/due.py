@@ -9,13 +9,12 @@ and builds and deploys only when the answer is yes (.github/workflows/pages.yml)
 from __future__ import annotations
 
 import dataclasses
-from contextlib import closing
 from datetime import UTC, datetime
 
-from .cache import BuildCache
 from .config import Config
 from .parse import parse_articles
 from .scan import scan_sources
+from .state import BuildState
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +42,7 @@ def next_change_after(config: Config, since: datetime) -> datetime | None:
     """The first moment after `since` at which the passing of time alone changes the site:
     what a build at `since` recorded as its `valid_until` (parse._next_date_change)."""
     then = dataclasses.replace(config, now=since)
-    with closing(BuildCache(config.cache_dir, config.output_dir)) as cache:
+    with BuildState.open(config) as cache:
         sources, _unused = scan_sources(then, cache)
         return parse_articles(sources, then, cache).valid_until
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .records import Revision
+from .state import BuildState
 
 # Settings a user's git config could set that would change the output parsed below.
 _GIT_CONFIG = (
@@ -185,40 +186,13 @@ def _textual_edits(cwd: Path, edits: set[tuple[str, str]], cache_dir: Path | Non
     return {p for p in edits if known.get(p, True)}
 
 
-def _memo_path(cache_dir: Path) -> Path:
-    return cache_dir / "history-edits.txt"
-
-
 def _read_memo(cache_dir: Path | None) -> dict[tuple[str, str], bool]:
-    """'<old blob> <new blob> <1 if it changes the text, else 0>' a line; a damaged line is
-    skipped (that edit is told again)."""
-    if cache_dir is None:
-        return {}
-    try:
-        text = _memo_path(cache_dir).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    known = {}
-    for line in text.splitlines():
-        parts = line.split(" ")
-        if len(parts) == 3 and parts[2] in ("0", "1") and _HASH.match(parts[0]) \
-                and _HASH.match(parts[1]):
-            known[(parts[0], parts[1])] = parts[2] == "1"
-    return known
+    return BuildState(cache_dir).history_edits() if cache_dir is not None else {}
 
 
 def _write_memo(cache_dir: Path | None, known: dict[tuple[str, str], bool]) -> None:
-    if cache_dir is None:
-        return
-    text = "".join(f"{old} {new} {int(changed)}\n" for (old, new), changed in sorted(known.items()))
-    path = _memo_path(cache_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        spare = path.with_name(f".{path.name}.{os.getpid()}")
-        spare.write_text(text, encoding="ascii")
-        os.replace(spare, path)
-    except OSError:
-        pass  # only slower next time
+    if cache_dir is not None:
+        BuildState(cache_dir).keep_history_edits(known)
 
 
 def _blobs(cwd: Path, ids: set[str]) -> dict[str, bytes] | None:

@@ -31,14 +31,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ContentError, Problem
 from .sources import stat_signature
+from .state import BuildState, StateFiles, replace_file
 
 if TYPE_CHECKING:
     from .config import Config
@@ -266,53 +266,18 @@ class Resolver:
         return picture(self.config.base_path + rel, use.width, use.height, self.config)
 
 
-# ---------------------------------------------------------------- the uses database
-
-def _db(config: Config) -> sqlite3.Connection:
-    folder = config.cache_dir / "images"
-    folder.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(folder / "uses.sqlite", timeout=60)
-    db.execute("CREATE TABLE IF NOT EXISTS uses (key TEXT, path TEXT, signature TEXT, "
-               "digest TEXT, derived TEXT, stem TEXT, ext TEXT, width INT, height INT, "
-               "display TEXT, line INT)")
-    db.execute("CREATE INDEX IF NOT EXISTS uses_key ON uses (key)")
-    return db
-
+# ---------------------------------------------------------------- the uses (state.py keeps them)
 
 def remember_uses(config: Config, rows: Sequence[tuple[str, Sequence[Use]]]) -> None:
     """The images of each parsed article (by parse key), replacing what was known."""
-    if not rows or not (any(uses for _key, uses in rows) or _db_path(config).is_file()):
-        return
-    db = _db(config)
-    try:
-        with db:
-            db.executemany("DELETE FROM uses WHERE key = ?", ((key,) for key, _ in rows))
-            db.executemany("INSERT INTO uses VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                           ((key, u.path, u.signature, u.digest, u.key, u.stem, u.ext,
-                             u.width, u.height, u.display, u.line)
-                            for key, uses in rows for u in uses))
-    finally:
-        db.close()
-
-
-def _db_path(config: Config) -> Path:
-    return config.cache_dir / "images" / "uses.sqlite"
+    BuildState(config.cache_dir).keep_image_uses(
+        [(key, [astuple(use) for use in uses]) for key, uses in rows])
 
 
 def uses_of(config: Config, keys: Iterable[str]) -> dict[str, list[Use]]:
     """The recorded uses of these parse keys."""
-    if not _db_path(config).is_file():
-        return {}
-    wanted = set(keys)
-    out: dict[str, list[Use]] = {}
-    db = _db(config)
-    try:
-        for key, *fields in db.execute("SELECT * FROM uses ORDER BY rowid"):
-            if key in wanted:
-                out.setdefault(key, []).append(Use(*fields))
-    finally:
-        db.close()
-    return out
+    kept = BuildState(config.cache_dir).image_uses(set(keys))
+    return {key: [Use(*fields) for fields in uses] for key, uses in kept.items()}
 
 
 def stale_keys(config: Config, keys: Iterable[str]) -> set[str]:
@@ -359,7 +324,7 @@ def prepare(config: Config, keys: Iterable[str], make_all: MakeAll) -> list[Copy
     uses = [u for group in uses_of(config, keys).values() for u in group]
     if not uses:
         return []
-    root = config.cache_dir / "images"
+    root = StateFiles.of(config.cache_dir).images
     first: dict[str, Use] = {}
     for use in sorted(uses, key=lambda u: (u.display, u.line or 0)):
         first.setdefault(use.key, use)
@@ -413,7 +378,7 @@ def make(job: Job, config: Config) -> Problem | None:
         for ext in dict.fromkeys((use.ext, "webp")):
             names.append(_save(resized, folder, f"{width}.{ext}", icc))
     names.append(_save(_og_crop(image), folder, "og.jpg", icc))
-    _write_atomic(folder / "done", "\n".join(names).encode() + b"\n")
+    replace_file(folder / "done", "\n".join(names).encode() + b"\n")
     return None
 
 
@@ -442,7 +407,7 @@ def _save(image, folder: Path, name: str, icc: bytes | None) -> str:  # noqa: AN
         mode = "RGBA" if _has_alpha(image) else "RGB"
         image.convert(mode if image.mode not in ("L", "LA") else image.mode).save(
             out, "PNG", optimize=False, compress_level=9, **extra)
-    _write_atomic(folder / name, out.getvalue())
+    replace_file(folder / name, out.getvalue())
     return name
 
 
@@ -459,12 +424,6 @@ def _flat(image, mode: str):  # noqa: ANN001, ANN202
     rgba = image.convert("RGBA")
     background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(background, rgba).convert(mode)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def filters(config: Config) -> dict[str, object]:

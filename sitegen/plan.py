@@ -5,12 +5,10 @@ recorded, only the pages showing an article that changed (shape.py)."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .cache import BuildCache
 from .config import Config
 from .errors import ContentError, Problem
 from .records import Article, PageSpec, PageState
@@ -19,6 +17,7 @@ from .scan import file_signatures
 from .shape import remember as remember_shape
 from .shape import replan, site_shape
 from .sources import layout_dirs
+from .state import BuildState
 from .urls import Urls
 
 if TYPE_CHECKING:
@@ -41,7 +40,7 @@ class Plan:
     template_digests: dict[str, str]
 
 
-def index_articles(loaded: Loaded, config: Config, cache: BuildCache) -> Indexes:
+def index_articles(loaded: Loaded, config: Config, cache: BuildState) -> Indexes:
     """Every index; related lists (the costly one) come from the cache when no article's URL,
     instant or tags changed since they were computed."""
     from .indexes import build_indexes, related_key, related_ranks
@@ -106,17 +105,17 @@ def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
     return html + list(plan_feeds(indexes, config, urls, lastmods, wanted))
 
 
-def _template_digests(config: Config, cache: BuildCache) -> dict[str, str]:
+def _template_digests(config: Config, cache: BuildState) -> dict[str, str]:
     """render.template_digests, kept in the cache while no layout file's stat signature
     changed (parsing every layout for its references took ~25 ms a build)."""
     key = hashlib.blake2b(digest_size=16)
     for root in layout_dirs(config):
         key.update(f"{root}\0".encode() + file_signatures(root))
-    known = cache.get_meta("template_digests")
-    if known and known.startswith(key.hexdigest() + "\n"):
-        return json.loads(known[len(key.hexdigest()) + 1:])
+    known = cache.template_digests(key.hexdigest())
+    if known is not None:
+        return known
     from .render import template_digests  # Jinja2 only once there is work for it
 
     digests = template_digests(config)
-    cache.set_meta("template_digests", key.hexdigest() + "\n" + json.dumps(digests))
+    cache.keep_template_digests(key.hexdigest(), digests)
     return digests

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .cache import BuildCache
 from .config import Config
 from .processes import Progress
 from .records import PageState
+from .state import BuildState
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Run:
     where the workers report their progress."""
 
     config: Config
-    cache: BuildCache
+    cache: BuildState
     previous: dict[str, PageState]
     progress: Progress | None = None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, search
-from .cache import CACHE_FORMAT, BuildCache
+from .cache import BuildCache
 from .config import Config
 from .errors import ContentError, Problem, SitegenError
 from .history import head_commit
@@ -120,10 +119,10 @@ def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
 
 def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") -> str:
     """A digest of everything a build reads: sources, intros, layouts, static files, config,
-    git, and the cache format (a new sitegen may render the same inputs differently)."""
+    git, and sitegen's version (a new one may render the same inputs differently)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, str(CACHE_FORMAT), config.output_affecting_digest(),
+    for part in (__version__, config.output_affecting_digest(),
                  str(config.search), str(config.strict), str(config.keep_going)):
         digest.update(part.encode() + b"\0")
     for src in sources:
@@ -164,33 +163,23 @@ def unchanged_since_last_build(run: Run, inputs: str | None,
     the last build wrote is still in place (none is `disturbed`); else None (also when
     `inputs` is not known)."""
     config, cache, states = run.config, run.cache, run.previous
-    if config.clean or inputs is None or cache.get_meta("inputs") != inputs or \
-            cache.get_meta("committing") == "1":
+    last = cache.last_build()
+    if config.clean or inputs is None or last is None or last.inputs != inputs or \
+            cache.committing():
         return None
-    valid_until = cache.get_meta("valid_until")
-    if valid_until and config.now >= datetime.fromisoformat(valid_until):
+    if last.valid_until and config.now >= last.valid_until:
         return None
     if config.search and search.index_problem(config):
         return None
     if not states or disturbed.result() or not (config.output_dir / MARKER).is_file():
         return None
-    last = cache.get_meta("report")
-    counts = json.loads(last) if last else {}
-    return BuildReport(articles=counts.get("articles", 0), pages_planned=len(states),
+    return BuildReport(articles=last.articles, pages_planned=len(states),
                        pages_rendered=0, files_written=0, files_unchanged=len(states),
-                       files_removed=0, seconds=0.0,
-                       warnings=tuple(counts.get("warnings", ())),
-                       unused=tuple(counts.get("unused", ())),
-                       redirects=counts.get("redirects", 0))
+                       files_removed=0, seconds=0.0, warnings=last.warnings,
+                       unused=last.unused, redirects=last.redirects)
 
 
 def remember_build(run: Run, inputs: str, valid_until: datetime | None, report: BuildReport
                    ) -> None:
     """What the next build needs to find that nothing changed (`unchanged_since_last_build`)."""
-    cache = run.cache
-    cache.set_meta("inputs", inputs)
-    cache.set_meta("valid_until", valid_until.isoformat() if valid_until else "")
-    cache.set_meta("report", json.dumps({"articles": report.articles,
-                                         "warnings": list(report.warnings),
-                                         "unused": list(report.unused),
-                                         "redirects": report.redirects}))
+    run.cache.remember_build(inputs, valid_until, report)

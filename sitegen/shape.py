@@ -12,26 +12,22 @@ planned by every build.
 The last build's *skeleton* says which pages show which articles: every page's URL and output
 path, and for each article (by its position in the newest-first order, which the shape fixes)
 the pages that show it. It is a function of the shape alone, so a skeleton recorded for a shape
-serves any later build of that shape. It is kept as a pickle next to the build cache.
+serves any later build of that shape. The build state keeps it (state.BuildState.skeleton).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import __version__
-from .cache import CACHE_FORMAT, BuildCache, outline_digest, output_key
 from .config import Config
+from .fingerprint import outline_digest
 from .records import Article, PageSpec, PageState
+from .state import BuildState
 from .urls import Urls
-from .writer import write_atomic
-
-SKELETON_FORMAT = 1
 
 
 def site_shape(config: Config, articles: Sequence[Article], template_digests: dict[str, str],
@@ -40,8 +36,8 @@ def site_shape(config: Config, articles: Sequence[Article], template_digests: di
     (`intros`: intros.signature, the section, tag and author intro files)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, str(CACHE_FORMAT), str(SKELETON_FORMAT),
-                 config.output_affecting_digest(), json.dumps(template_digests, sort_keys=True)):
+    for part in (__version__, config.output_affecting_digest(),
+                 json.dumps(template_digests, sort_keys=True)):
         digest.update(part.encode() + b"\0")
     digest.update("".join(a.outline or outline_digest(a) for a in articles).encode())
     return digest.hexdigest()
@@ -65,19 +61,19 @@ class Replan:
     kept: dict[str, PageState]
 
 
-def replan(cache: BuildCache, config: Config, shape: str, articles: Sequence[Article],
+def replan(cache: BuildState, config: Config, shape: str, articles: Sequence[Article],
            previous: dict[str, PageState], disturbed: Set[str]) -> Replan:
     """The pages to plan again: those showing an article whose record or body changed, those
     planned by every build, and those whose file is not as the last build left it (output
     paths in `disturbed`, see writer.files_not_as_left)."""
     everything = Replan(None, {})
-    last = cache.get_meta("shape")
-    if not last or not last.startswith(shape + "\n"):
+    keys = cache.shape_keys(shape)
+    if keys is None:
         return everything
-    skeleton = _load(config.cache_dir, config.output_dir)
-    if skeleton is None or skeleton.shape != shape or len(skeleton.shown_on) != len(articles):
+    skeleton = cache.skeleton()
+    if not isinstance(skeleton, Skeleton) or skeleton.shape != shape or \
+            len(skeleton.shown_on) != len(articles):
         return everything
-    keys = json.loads(last[len(shape) + 1:])
     wanted = set(skeleton.always)
     for position, article in enumerate(articles):
         key = article_key(article)
@@ -100,12 +96,12 @@ def article_key(article: Article) -> str:
     return f"{article.card}:{article.digest}" if article.card else ""
 
 
-def remember(cache: BuildCache, config: Config, shape: str, articles: Sequence[Article],
+def remember(cache: BuildState, config: Config, shape: str, articles: Sequence[Article],
              specs: Sequence[PageSpec] | None) -> None:
     """Record the shape and each article's key; and, after a build that planned every page
     (`specs`), the skeleton of that plan."""
     keys = {a.url: article_key(a) for a in articles}
-    cache.set_meta("shape", shape + "\n" + json.dumps(keys, separators=(",", ":")))
+    cache.keep_shape_keys(shape, keys)
     if specs is None:
         return
     rels = [Urls(config).output_path(spec.url) for spec in specs]
@@ -120,17 +116,5 @@ def remember(cache: BuildCache, config: Config, shape: str, articles: Sequence[A
             shown_on[position[article]].append(number)
     skeleton = Skeleton(shape, tuple(spec.url for spec in specs), tuple(rels),
                         tuple(map(tuple, shown_on)), tuple(always))
-    write_atomic(_path(config.cache_dir, config.output_dir),
-                 pickle.dumps(skeleton, protocol=pickle.HIGHEST_PROTOCOL))
+    cache.keep_skeleton(skeleton)
 
-
-def _path(cache_dir: Path, output_dir: Path) -> Path:
-    return cache_dir / f"skeleton-{output_key(output_dir)}.pickle"
-
-
-def _load(cache_dir: Path, output_dir: Path) -> Skeleton | None:
-    try:
-        skeleton = pickle.loads(_path(cache_dir, output_dir).read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        return None
-    return skeleton if isinstance(skeleton, Skeleton) else None

@@ -325,10 +325,10 @@ def write_output(run: Run, writer: Writer, rendered: Rendered, copies: Sequence[
         states[rel] = PageState("", item.out_hash)
     planned = set(states) | {c.rel_path for c in copies}
     known = set(previous) | set(old_signatures)
-    if cache.get_meta("committing") == "1":
+    if cache.committing():
         # a build killed after its switch, before it recorded its files: the journal lists them
         known |= set(journal_files(writer.work))
-    cache.set_meta("committing", "1")  # until the records match the site in place
+    cache.set_committing(True)  # until the records match the site in place
     writer.begin(start_empty=not previous, strays=[rel for rel in strays if rel not in planned])
     result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
                                        planned, known=known)
@@ -342,7 +342,7 @@ def remember_pages(run: Run, written: Written) -> None:
     cache.save_pages(written.states, run.previous)
     if written.signatures != cache.file_signatures():
         cache.save_files(written.signatures)
-    cache.set_meta("committing", "0")
+    cache.set_committing(False)
 
 
 def refuse_foreign_output(config: Config) -> None:

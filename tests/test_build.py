@@ -443,7 +443,7 @@ def test_no_change_shortcut_is_off_after_a_cache_format_change(make_site, monkey
     site = make_site(FILES)
     build_site(site)
     assert build_site(site).stage_seconds[-1][0] == "load"  # the shortcut: load only
-    monkeypatch.setattr("sitegen.scan.CACHE_FORMAT", 999)
+    monkeypatch.setattr("sitegen.state.FORMAT_VERSION", 999)
     assert [name for name, _ in build_site(site).stage_seconds][-1] != "load"
 
 

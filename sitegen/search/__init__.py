@@ -60,6 +60,7 @@ from .store import (
     CacheMiss,
     PieceCache,
     follow_generation,
+    indexed_nothing,
     load_state,
     pieces_dir,
     save_state,
@@ -372,17 +373,9 @@ def index_problem(config: Config) -> str | None:
     indexed no article has no bundle, and needs none."""
     bundle = config.output_dir / BUNDLE_DIR
     problem = bundle_problem(bundle)
-    if problem and not bundle.exists() and _indexed_nothing(config):
+    if problem and not bundle.exists() and indexed_nothing(config):
         return None
     return problem
-
-
-def _indexed_nothing(config: Config) -> bool:
-    try:
-        data = json.loads(state_path(config.cache_dir, config.output_dir).read_bytes())
-        return data["state"]["order"] == []
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
 
 
 def bundle_problem(folder: Path) -> str | None:

@@ -1,87 +1,53 @@
-"""The piece store: what the last build indexed (the state file) and each piece's index (the
-piece cache), both under the build cache folder, one of each per output folder.
-
-The state is trusted only for the generation of the site it was saved for: a build killed
-before its site was switched in cannot leave a state describing a bundle that never reached
-the output folder.
+"""The piece store: what the last build indexed (the state) and each piece's index (the
+piece cache). Both are part of the build state (state.BuildState names them and keeps the
+state); the functions here are the search stage's view of them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import pickle
 import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
-from ..cache import output_key, report_damage
+from ..cache import report_damage
 from ..config import Config
+from ..state import SEARCH_STATE, BuildState, StateFiles
 from ..writer import write_atomic
 from .merge import Piece
 
-STATE_FILE = "search-index"
+STATE_FILE = SEARCH_STATE
 RUNTIME_KEY = "runtime"  # Pagefind's runtime files in the piece cache
 
 
 def state_path(cache_dir: Path, output_dir: Path) -> Path:
-    """One state per output folder (as the build cache): what was indexed where is only
-    true for that one."""
-    return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.json"
+    return StateFiles(cache_dir, output_dir).search_state
 
 
 def load_state(config: Config, settings: dict[str, Any], generation: str | None = None
                ) -> dict[str, Any]:
-    """What the last build indexed: {"order": [piece ids], "pieces": {piece: {URL:
-    Signature}}}; empty when the settings changed, or when it was saved for another
-    generation of the site than `generation` (when given)."""
-    path = state_path(config.cache_dir, config.output_dir)
-    try:
-        text = path.read_bytes()
-    except OSError:  # none yet
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:  # also a UnicodeDecodeError
-        data = None
-    if not isinstance(data, dict):
-        report_damage(path, "not a JSON object")
-        return {}
-    if data.get("settings") != settings:
-        return {}
-    if generation is not None and data.get("generation") != generation:
-        return {}
-    state = data.get("state")
-    if not (isinstance(state, dict) and isinstance(state.get("order"), list)
-            and isinstance(state.get("pieces"), dict)):
-        report_damage(path, "no index state in it")
-        return {}
-    return state
+    """BuildState.search_state."""
+    return BuildState(config).search_state(settings, generation)
 
 
 def save_state(config: Config, settings: dict[str, Any], state: dict[str, Any],
-                generation: str | None = None) -> None:
-    text = json.dumps({"settings": settings, "state": state, "generation": generation},
-                      separators=(",", ":"))
-    write_atomic(state_path(config.cache_dir, config.output_dir), text.encode("utf-8"))
+               generation: str | None = None) -> None:
+    BuildState(config).keep_search_state(settings, state, generation)
 
 
 def follow_generation(config: Config, before: str | None, after: str) -> None:
-    """A build without search carried `pagefind/` unchanged from generation `before` of the
-    site into `after`: the state that described it describes it still."""
-    path = state_path(config.cache_dir, config.output_dir)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if isinstance(data, dict) and before is not None and data.get("generation") == before:
-        data["generation"] = after
-        write_atomic(path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
+    """BuildState.follow_search_generation."""
+    BuildState(config).follow_search_generation(before, after)
+
+
+def indexed_nothing(config: Config) -> bool:
+    return BuildState(config, read_only=True).search_indexed_nothing()
 
 
 def pieces_dir(cache_dir: Path, output_dir: Path) -> Path:
-    return cache_dir / f"{STATE_FILE}-{output_key(output_dir)}.pieces"
+    return StateFiles(cache_dir, output_dir).search_pieces
 
 
 class PieceCache:
