@@ -6,10 +6,11 @@ Design, in the order a body goes through it:
 
 1. `syntax.scan` finds code (fenced, indented, spans: never touched), verbatim blocks
    (`{% raw %}`, `{% comment %}`, `{% highlight %}`) and the tags of the three syntaxes.
-2. `engine.tree` pairs open and close tags; `Engine.expand` renders each call and puts a
-   placeholder token in its place (URL expressions become URL text in the Markdown instead).
-3. Markdown and the sanitizer run on the body; `Expansion.substitute` then puts the trusted
-   template output in place of the tokens.
+2. `engine.tree` pairs open and close tags; `Engine.expand` renders each call through its
+   template (`filters` holds what templates see) and puts a placeholder token in its place;
+   URL expressions become URL text in the Markdown instead (`expressions`).
+3. Markdown and the sanitizer run on the body; `Expansion.substitute` (`expansion`) then puts
+   the trusted template output in place of the tokens.
 
 `post_url` and `link` need another article's URL. It is computed when the linking article is
 parsed, from the linked file's own front matter (the same `content.parse_source` a build
@@ -30,7 +31,9 @@ import hashlib
 import os
 from typing import TYPE_CHECKING
 
-from .engine import Engine, Expansion, Page, ShortcodeFailure
+from .engine import Engine, Page
+from .expansion import Expansion
+from .filters import ShortcodeFailure
 from .syntax import WORDPRESS_NAMES, may_contain, parse_args, scan
 
 if TYPE_CHECKING:

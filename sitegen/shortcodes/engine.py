@@ -1,30 +1,29 @@
-"""Calls to HTML: pairing tags, rendering templates, URL expressions, placeholders.
+"""Calls to HTML: pairing tags and rendering each call through its template.
 
-`Engine.expand(body, page, convert)` runs before Markdown. Each template call becomes a
-placeholder token (letters and digits, which Markdown and the sanitizer leave alone): on a
+`Engine.expand(body, page, convert)` runs before Markdown: `syntax.scan` reads the calls,
+`tree` pairs open and close tags, and each call becomes a placeholder (`expansion.py`): on a
 line of its own it is its own paragraph (block output), else it stays inline. URL expressions
-(`{{ site.baseurl }}`, `relative_url`, `post_url`, `link`) become text in the Markdown itself,
-so that links written with them are links Markdown sees: they get the base path and are
-checked like any other. `Expansion.substitute(html)` puts the rendered HTML in place of the
-tokens after Markdown and the sanitizer: template output is trusted, the body is not.
+(`{{ site.baseurl }}`, `relative_url`, `post_url`, `link`) become text in the Markdown itself
+(`expressions.py`). `Expansion.substitute(html)` puts the rendered HTML in place of the tokens
+after Markdown and the sanitizer.
 """
 
 from __future__ import annotations
 
 import functools
-import html as html_lib
-import os
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from markupsafe import Markup
 
 from ..errors import Problem
 from ..sources import layout_dirs
+from .expansion import MAX_DEPTH, Expansion
+from .expressions import Resolver, UrlExpressions
+from .filters import ShortcodeFailure, fail, getter, image_list, split_media, video_of
 from .syntax import (
     PAIRED_ONLY,
     WORDPRESS_NAMES,
@@ -32,6 +31,7 @@ from .syntax import (
     Piece,
     Tag,
     Unterminated,
+    may_contain,
     parse_args,
     scan,
 )
@@ -41,17 +41,14 @@ if TYPE_CHECKING:
 
     from ..config import Config
 
+__all__ = ["Engine", "Expansion", "Page", "ShortcodeFailure", "tree"]
+
 # Names handled here rather than by a template.
 URL_TAGS = ("post_url", "link", "ref", "relref")
-MAX_DEPTH = 8  # includes and inner content that expand into more calls
-_BLOCK = re.compile(r"\s*<(?:address|article|aside|audio|blockquote|details|div|dl|figure|h[1-6]|"
-                    r"hr|iframe|ol|p|pre|section|table|ul|video)\b")
 _MARKDOWN_INCLUDES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".txt")
+_ONE_PARAGRAPH = re.compile(r"\s*<p>(.*?)</p>\s*", re.S)
 Convert = Callable[[str], tuple[str, tuple[str, ...]]]  # Markdown -> (HTML, internal links)
-
-
-class ShortcodeFailure(Exception):
-    """Raised by a template through `fail(...)`, or by the engine: the call cannot render."""
+RenderFunction = Callable[[Any], Iterator[str]]  # a compiled template's body
 
 
 @dataclass(frozen=True)
@@ -78,96 +75,6 @@ class Call:
 Node = str | Call | Unterminated
 
 
-@dataclass
-class Expansion:
-    text: str  # the Markdown to convert, with placeholder tokens
-    nonce: str
-    blocks: dict[str, str] = field(default_factory=dict)  # token number -> HTML
-    problems: list[Problem] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)  # internal links of inner content
-    # paired calls, rendered once Markdown has converted their inner content in the same
-    # pass as the body (a Markdown run of its own cost ~0.3 ms a call)
-    pending: dict[str, Callable[[str], str]] = field(default_factory=dict)
-
-    def substitute(self, html: str) -> str:
-        """The HTML of each call in place of its token. Block output (a figure, an aside) in
-        a paragraph ends the paragraph there and starts another after it: HTML has no
-        figure inside a <p>."""
-        if not self.blocks and not self.pending:
-            return html
-        token, pair = _patterns(self.nonce)
-        if self.pending:
-            html = self._pairs(html, pair)
-        for _ in range(MAX_DEPTH + 1):  # output of a call may hold tokens of inner calls
-            if self.nonce not in html:
-                break
-            html = self._split_paragraphs(html, token)
-            html = token.sub(lambda m: self.blocks.get(m.group(1), ""), html)
-        return html
-
-    def _split_paragraphs(self, html: str, token: re.Pattern[str]) -> str:
-        """Each `<p>…</p>` holding a token, through `_paragraph`; found from the tokens
-        rather than by a pattern tried at every paragraph of the body."""
-        out: list[str] = []
-        at = 0
-        while (found := html.find(self.nonce, at)) >= 0:
-            start = html.rfind("<p>", at, found)
-            end = html.find("</p>", found)
-            if start < 0 or end < 0 or html.find("</p>", start, found) >= 0:
-                out.append(html[at:found + 1])  # not inside a paragraph
-                at = found + 1
-                continue
-            out.append(html[at:start])
-            out.append(self._paragraph(html[start + 3:end], token))
-            at = end + 4
-        out.append(html[at:])
-        return "".join(out)
-
-    def _pairs(self, html: str, pair: re.Pattern[str]) -> str:
-        """Each paired call's inner HTML, between its start and end markers, rendered by its
-        template into a token; innermost first."""
-        n = self.nonce
-
-        def rendered(match: re.Match[str]) -> str:
-            number = str(len(self.blocks))
-            self.blocks[number] = self.pending[match.group(1) or match.group(2)](
-                match.group(3).strip())
-            return f"{n}{number}z"
-
-        start = re.compile(rf"{n}\d+s")
-        for _ in range(MAX_DEPTH + 1):
-            if not start.search(html):
-                break
-            html = pair.sub(rendered, html)
-        return html
-
-    def _paragraph(self, inner: str, token: re.Pattern[str]) -> str:
-        parts = token.split(inner)  # text, number, text, number, ..., text
-        out: list[str] = []
-        text = parts[0]
-        for number, after in zip(parts[1::2], parts[2::2], strict=True):
-            html = self.blocks.get(number, "")
-            if _BLOCK.match(html):
-                if text.strip():
-                    out.append(f"<p>{text.strip()}</p>\n")
-                out.append(html + "\n")
-                text = after
-            else:
-                text += html + after
-        if text.strip():
-            out.append(f"<p>{text.strip()}</p>")
-        return "".join(out).rstrip("\n")
-
-
-@functools.cache
-def _patterns(nonce: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """The token of a call's HTML, and the markers around a paired call's inner content."""
-    n = nonce
-    return (re.compile(rf"{n}(\d+)z"),
-            re.compile(rf"(?:<p>{n}(\d+)s</p>|{n}(\d+)s) ?((?:(?!{n}\d+s).)*?)"
-                       rf" ?(?:<p>{n}(?:\1|\2)e</p>|{n}(?:\1|\2)e)", re.S))
-
-
 class Engine:
     """One per parsing process: templates are compiled once."""
 
@@ -179,12 +86,15 @@ class Engine:
         self.wp_names = tuple(sorted({*WORDPRESS_NAMES, *self.aliases}))
         self._env: jinja2.Environment | None = None
         self._names: tuple[str, ...] | None = None
-        self._resolver: _Resolver | None = None
+        # each template's compiled body, by name: Environment.get_template's cache lookup
+        # and Template.render cost as much as a short template itself
+        self._render: dict[str, tuple[jinja2.Template, RenderFunction]] = {}
+        self.resolver: Resolver | None = None  # post_url and link, once a call asks
         self.images: Any = None  # an images.Resolver once a call asks for a picture
+        self.site = {"title": config.title, "base_url": config.base_url,
+                     "base_path": config.base_path}
 
     def may_contain(self, text: str) -> bool:
-        from .syntax import may_contain
-
         return may_contain(text, self.wp_names)
 
     # ------------------------------------------------------------ templates
@@ -200,7 +110,7 @@ class Engine:
                 undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
             env.filters.update(video=video_of, split_media=split_media,
                                asset=self._asset_url, image_list=image_list)
-            env.globals["fail"] = _fail
+            env.globals["fail"] = fail
             self._env = env
         return self._env
 
@@ -213,6 +123,18 @@ class Engine:
             self._names = tuple(sorted(templates | set(self.aliases) | set(URL_TAGS) |
                                        {"raw", "comment"}))
         return self._names
+
+    def render(self, name: str, context: dict[str, Any]) -> str:
+        """Template `layouts/shortcodes/<name>.html` with `context`, stripped."""
+        compiled = self._render.get(name)
+        if compiled is None:
+            template = self.env.get_template(f"{name}.html")
+            # a plain dict, not Jinja's ChainMap of template and environment globals (which
+            # never change here): every new_context copies it, and a ChainMap copies slowly
+            template.globals = dict(template.globals)
+            compiled = self._render[name] = (template, template.root_render_func)
+        template, root = compiled
+        return "".join(root(template.new_context(context))).strip()
 
     def _asset_url(self, value: str) -> str:
         """An image or media address as written: a site path gets the base path; a
@@ -274,7 +196,7 @@ def _family(syntax: str) -> str:
     return "hugo" if syntax.startswith("hugo") else syntax
 
 
-class _Run:
+class _Run(UrlExpressions):
     """The expansion of one body."""
 
     def __init__(self, engine: Engine, page: Page, convert: Convert, out: Expansion,
@@ -335,7 +257,7 @@ class _Run:
 
         def render(inner_html: str) -> str:
             if tag.syntax == "hugo":  # {{< >}}: one paragraph unwrapped, as Hugo's markdownify
-                match = re.fullmatch(r"\s*<p>(.*?)</p>\s*", inner_html, re.S)
+                match = _ONE_PARAGRAPH.fullmatch(inner_html)
                 if match and "<p>" not in match.group(1):
                     inner_html = match.group(1)
             try:
@@ -407,10 +329,8 @@ class _Run:
         context = {
             "name": tag.name, "args": list(args), "kwargs": kwargs, "inner": Markup(""),
             "inner_text": inner_text, "paired": call.children is not None,
-            "article": self.page.article, "base_path": self.engine.config.base_path,
-            "site": {"title": self.engine.config.title, "base_url": self.engine.config.base_url,
-                     "base_path": self.engine.config.base_path},
-            "arg": _getter(args, kwargs),
+            "article": self.page.article, "base_path": self.engine.site["base_path"],
+            "site": self.engine.site, "arg": getter(args, kwargs),
             "picture": functools.partial(self.picture, tag.pos),
         }
         return name, context
@@ -432,7 +352,7 @@ class _Run:
         import jinja2
 
         try:
-            return self.engine.env.get_template(f"{name}.html").render(context).strip()
+            return self.engine.render(name, context)
         except ShortcodeFailure:
             raise
         except jinja2.TemplateError as exc:
@@ -474,211 +394,9 @@ class _Run:
         self.out.problems.append(Problem(self.page.display, self.line(pos),
                                          f"shortcode '{name}': {message}"))
 
-    # ------------------------------------------------------------ URLs and variables
-
-    def in_html_tag(self, pos: int) -> bool:
-        """Whether `pos` is inside an HTML start tag (an attribute), where Markdown does not
-        add the base path to links."""
-        lt = self.text.rfind("<", max(0, pos - 2000), pos)
-        return lt > self.text.rfind(">", max(0, pos - 2000), pos) and \
-            self.text[lt + 1:lt + 2].isalpha()
-
-    def site_path(self, tag: Tag, path: str) -> str:
-        """A site path ('/a/b/') as the Markdown needs it: root-relative where Markdown adds
-        the base path itself, with the base path inside HTML."""
-        path = "/" + path.lstrip("/")
-        return self.engine.urls.page(path) if self.in_html_tag(tag.pos) else path
-
-    def url_of(self, tag: Tag) -> str:
-        try:
-            args, _ = parse_args(tag.args)
-        except ArgumentError as exc:
-            raise ShortcodeFailure(str(exc)) from None
-        if not args:
-            raise ShortcodeFailure(f"{tag.name} needs the file it links to")
-        if self.engine._resolver is None:
-            self.engine._resolver = _Resolver(self.engine.config, self.engine.urls)
-        url = self.engine._resolver.url(tag.name, args[0])
-        base = self.engine.config.base_path
-        return self.site_path(tag, url[len(base) - 1:] if url.startswith(base) else url)
-
-    def expression(self, tag: Tag) -> str:
-        parts = [p.strip() for p in re.split(r"\|(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)",
-                                             tag.args)]
-        value, kind = self.primary(tag, parts[0])
-        config = self.engine.config
-        for item in parts[1:]:
-            name = item.split(":", 1)[0].strip()
-            if name in ("relative_url", "url"):
-                kind = "path"
-            elif name == "absolute_url":
-                value, kind = config.base_url + value.lstrip("/"), "text"
-            else:
-                raise ShortcodeFailure(f"unknown filter '{name}' in {tag.source}; filters "
-                                       "that work: relative_url, url, absolute_url")
-        if kind == "path":
-            return self.site_path(tag, value)
-        return html_lib.escape(value, quote=False)
-
-    def primary(self, tag: Tag, text: str) -> tuple[str, str]:
-        config = self.engine.config
-        if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-            return text[1:-1], "text"
-        if text == "site.url":
-            return config.origin, "text"
-        if text == "site.baseurl":
-            follows = self.text[tag.end:tag.end + 1]
-            after_origin = self.text[:tag.pos].rstrip().endswith("{{ site.url }}")
-            if after_origin or self.in_html_tag(tag.pos):
-                return config.base_path.rstrip("/") + ("" if follows == "/" else "/"), "text"
-            return ("" if follows == "/" else "/"), "text"
-        if text in ("site.title", "site.description"):
-            return getattr(config, text[5:]), "text"
-        if text.startswith("site.") and text[5:] in self.engine.variables:
-            return str(self.engine.variables[text[5:]]), "text"
-        if text in self.variables:
-            return self.variables[text], "text"
-        if text in ("page.title", "page.url", "page.summary"):
-            return str(getattr(self.page.article, text[5:], "")), "text"
-        known = ["site.url", "site.baseurl", "site.title", "site.description",
-                 *(f"site.{k}" for k in self.engine.variables), *self.variables,
-                 "page.title", "page.url", "page.summary"]
-        raise ShortcodeFailure(f"unknown variable '{text}' in {tag.source} (set site "
-                               f"variables in [tool.sitegen.site_variables]); variables "
-                               f"that exist: {', '.join(known)}")
-
-
-def _getter(args: tuple[str, ...], kwargs: dict[str, str]) -> Callable[..., str]:
-    def arg(key: str, index: int | None = None, default: str = "") -> str:
-        """A named argument, else the positional one at `index`, else `default`."""
-        if key in kwargs:
-            return kwargs[key]
-        if index is not None and index < len(args):
-            return args[index]
-        return default
-    return arg
-
-
-def _fail(message: str) -> None:
-    raise ShortcodeFailure(message)
-
 
 def _inside(folder: Path, path: Path) -> bool:
     try:
         return folder.resolve() in path.resolve().parents
     except OSError:
         return False
-
-
-# ---------------------------------------------------------------- template helpers
-
-_YOUTUBE_ID = re.compile(r"^[\w-]{6,20}$")
-
-
-def video_of(url: str, service: str = "") -> dict[str, str] | None:
-    """{'service': 'youtube'|'vimeo', 'id': ...} for a video page URL, or for a bare id when
-    the `service` is given; else None."""
-    url = str(url).strip()
-    if service == "youtube" and _YOUTUBE_ID.match(url):
-        return {"service": service, "id": url}
-    if service == "vimeo" and url.isdigit():
-        return {"service": service, "id": url}
-    parts = urlsplit(url)
-    host = parts.netloc.lower().removeprefix("www.").removeprefix("m.")
-    if host in ("youtube.com", "youtube-nocookie.com"):
-        video = parse_qs(parts.query).get("v", [""])[0]
-        if not video and parts.path.startswith(("/embed/", "/shorts/", "/live/")):
-            video = parts.path.split("/")[2]
-        if _YOUTUBE_ID.match(video):
-            return {"service": "youtube", "id": video}
-    if host == "youtu.be" and _YOUTUBE_ID.match(parts.path.strip("/")):
-        return {"service": "youtube", "id": parts.path.strip("/")}
-    if host in ("vimeo.com", "player.vimeo.com"):
-        digits = [p for p in parts.path.split("/") if p.isdigit()]
-        if digits:
-            return {"service": "vimeo", "id": digits[0]}
-    return None
-
-
-_MEDIA = re.compile(r"^\s*(?:<p>)?\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)(.*?)"
-                    r"(?:</p>)?\s*$", re.S)
-
-
-def split_media(html: str) -> dict[str, Markup]:
-    """A WordPress caption's inner HTML as its image (or linked image) and caption text."""
-    match = _MEDIA.match(str(html))
-    if not match:
-        return {"media": Markup(""), "text": Markup(html)}
-    return {"media": Markup(match.group(1)), "text": Markup(match.group(2).strip())}
-
-
-def image_list(images: str, ids: str, article: Any) -> list[dict[str, str]]:
-    """A gallery's images: `images` as comma-separated addresses, then WordPress attachment
-    `ids` looked up in the article's `attachments` front matter."""
-    out = [{"src": s.strip(), "alt": "", "caption": ""} for s in str(images).split(",")
-           if s.strip()]
-    wanted = [i.strip() for i in str(ids).split(",") if i.strip()]
-    if not wanted:
-        return out
-    extra = dict(getattr(article, "extra", ()) or ())
-    table = extra.get("attachments")
-    if not isinstance(table, dict):
-        raise ShortcodeFailure(f"ids={ids!r} needs an 'attachments' map in the front matter "
-                               "(attachment id: image address)")
-    table = {str(k): v for k, v in table.items()}
-    for key in wanted:
-        item = table.get(key)
-        if isinstance(item, str):
-            item = {"src": item}
-        if not isinstance(item, dict) or not (item.get("src") or item.get("url")):
-            raise ShortcodeFailure(f"attachment {key} is not in the article's 'attachments'")
-        out.append({"src": str(item.get("src") or item.get("url")),
-                    "alt": str(item.get("alt", "")), "caption": str(item.get("caption", ""))})
-    return out
-
-
-# ---------------------------------------------------------------- post_url and link
-
-class _Resolver:
-    """Article URLs by file: for `post_url 2019-02-14-slug` and `link path/to/file.md`, the
-    URL of the article file they name, parsed from its front matter as a build would."""
-
-    def __init__(self, config: Config, urls: Any):
-        self.config, self.urls = config, urls
-        self.files: list[str] = []
-        root = str(config.content_dir)
-        for folder, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            rel = os.path.relpath(folder, root).replace(os.sep, "/")
-            self.files += [n if rel == "." else f"{rel}/{n}" for n in sorted(names)
-                           if not n.startswith(".")]
-        self.known: dict[str, str] = {}
-
-    def url(self, kind: str, ref: str) -> str:
-        ref = ref.strip().lstrip("./")
-        if kind == "post_url":
-            found = [f for f in self.files if _stem(f) == ref or _stem(f).endswith("/" + ref)
-                     or f.endswith(f"/{ref}/index.md")]
-        else:
-            found = [f for f in self.files if f == ref or f.endswith("/" + ref)]
-        if not found:
-            raise ShortcodeFailure(f"{kind} {ref!r}: no article file of that name in "
-                                   f"{self.config.content_dir.name}/")
-        return self.url_of_file(sorted(found, key=len)[0])
-
-    def url_of_file(self, rel: str) -> str:
-        if rel not in self.known:
-            from ..content import ArticleError, parse_source
-            from ..sources import read_source
-
-            try:
-                source = read_source(rel, self.config.content_dir / rel, ())
-                self.known[rel] = parse_source(source, self.config, self.urls).article.url
-            except (ArticleError, OSError) as exc:
-                raise ShortcodeFailure(f"links to {rel}, which is not an article: "
-                                       f"{exc}") from None
-        return self.known[rel]
-
-
-def _stem(rel: str) -> str:
-    return rel.rsplit(".", 1)[0] if "." in rel.rsplit("/", 1)[-1] else rel
