@@ -290,3 +290,67 @@ def test_snapshot_runs_the_committed_sitegen(tmp_path: Path) -> None:
     assert bench.snapshot("HEAD", tmp_path) == (cmd, revision)  # extracted once
     with pytest.raises(bench.BenchError):
         bench.snapshot("no-such-revision", tmp_path)
+
+
+# ---------------------------------------------------------------- the cost of shortcodes
+
+
+def _m(cpu: float, wall: float) -> object:
+    return bench.Measurement(seconds=wall, max_rss_kb=0, tree_rss_kb=0, tree_pss_kb=0,
+                             processes=1, samples=1, cpu_seconds=cpu)
+
+
+def test_parse_time_cpu() -> None:
+    text = ("\tUser time (seconds): 5.47\n\tSystem time (seconds): 0.65\n"
+            "\tPercent of CPU this job got: 93%\n")
+    assert bench.parse_time_cpu(text) == pytest.approx(6.12)
+    assert bench.parse_time_cpu("\tUser time (seconds): 5.47\n") is None
+
+
+def test_shortcode_report_pairs_the_runs_and_holds_cpu_to_the_target() -> None:
+    res = bench.ShortcodeResult(n=1000, seed=1, calls=3, runs=3, load_before=(1.0, 1.0, 1.0),
+                                load_after=(2.0, 2.0, 2.0), started="now",
+                                without=[_m(10.0, 5.0), _m(20.0, 6.0), _m(10.0, 5.0)],
+                                with_calls=[_m(10.5, 5.5), _m(21.0, 6.0), _m(11.2, 5.0)],
+                                loads=[1.0, 1.5, 2.0])
+    # pair by pair: 1.05, 1.05, 1.12 -> 1.05; the ratio of the medians (11.20 / 10.00) would
+    # be 1.12, decided by which runs happened to be slow on each side
+    assert res.ratios(lambda m: m.cpu_seconds) == pytest.approx([1.05, 1.05, 1.12])
+    table = bench.shortcode_report(res)
+    assert table.startswith("### The cost of shortcodes (issue #14): 1,000 articles")
+    assert "1-minute load after each pair: 1.00, 1.50, 2.00" in table
+    rows = _rows(table.split("\n\n", 2)[2])
+    cpu = rows["CPU time, user + sys of the process tree"]
+    assert cpu[:2] == ["10.00 s (10.00-20.00)", "11.20 s (10.50-21.00)"]
+    assert cpu[2] == "1.050x (1.050, 1.050, 1.120)" and cpu[3:] == ["<= 1.10x", "PASS"]
+    assert rows["wall time"][2].startswith("1.000x (1.100, 1.000, 1.000)")
+    assert rows["wall time"][3:] == ["", ""]  # no target on wall time
+    res.with_calls[1] = _m(23.0, 6.0)
+    res.with_calls[0] = _m(11.5, 5.5)  # 1.15, 1.15, 1.12
+    assert _rows(bench.shortcode_report(res))[
+        "CPU time, user + sys of the process tree"][4] == "FAIL"
+
+
+def test_main_measures_shortcodes_in_pairs(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    printed: list[str] = []
+    assert bench.main(["--shortcodes", "2", "--sizes", "20", "--runs", "2", "--workdir",
+                       str(workdir)], out=printed.append) == 0
+    rows = _rows(printed[-1].split("\n\n", 2)[2])
+    assert list(rows) == ["CPU time, user + sys of the process tree", "wall time"]
+    assert SIZE_RE.match(rows["wall time"][0]) and SIZE_RE.match(rows["wall time"][1])
+    assert re.match(r"^\d+\.\d{3}x \(\d+\.\d{3}, \d+\.\d{3}\)$", rows["wall time"][2])
+    assert rows["CPU time, user + sys of the process tree"][4] in ("PASS", "FAIL")
+    archives = sorted(p.name for p in (workdir / "archives").iterdir())
+    assert archives == ["sitegen-n20-s1", "sitegen-n20-s1-sc2"]
+    with_calls = "".join(p.read_text() for p in
+                         (workdir / "archives" / archives[1] / "content").rglob("*.md"))
+    assert with_calls.count("{{< figure") + with_calls.count("youtube") > 0
+    saved = json.loads((workdir / "results" / "shortcodes-n20-s1-k2.json").read_text())
+    assert len(saved["without"]) == len(saved["with_calls"]) == 2
+    assert all(m["cpu_seconds"] > 0 and m["summary"]["articles"] >= 15
+               for m in saved["without"] + saved["with_calls"])
+    printed.clear()
+    assert bench.main(["--shortcodes", "2", "--sizes", "20", "--workdir", str(workdir),
+                       "--report-only"], out=printed.append) == 0
+    assert "CPU time, user + sys of the process tree" in printed[-1]

@@ -224,3 +224,55 @@ def test_cli(tmp_path: Path) -> None:
     assert len(list(tmp_path.rglob("*.md"))) == 5
     with pytest.raises(ValueError):
         ga.generate(tmp_path, 1, style="jekyll")
+
+
+# ---------------------------------------------------------------- --shortcodes (issue #14)
+
+_CALL = re.compile(r"\n\n(\{\{[<%] (figure|youtube|pullquote|note)\b.*?"
+                   r"|\{% youtube [\w-]+ %\})(?=\n\n|\n$)", re.S)
+
+
+def test_shortcodes_leave_the_rest_of_the_archive_as_it_was(tmp_path: Path) -> None:
+    plain = snapshot(Path(ga.generate(tmp_path / "plain", 120, seed=2)[0]).parents[2])
+    paths = ga.generate(tmp_path / "calls", 120, seed=2, shortcodes=3)
+    calls = snapshot(paths[0].parents[2])
+    assert sorted(plain) == sorted(calls)
+    kinds: collections.Counter[str] = collections.Counter()
+    for rel, data in calls.items():
+        text = data.decode()
+        found = _CALL.findall(text)
+        body = text.split("\n---\n", 1)[1]
+        assert len(found) == (3 if body else 0), rel  # briefs stay front matter only
+        kinds.update(kind or "youtube-liquid" for _, kind in found)
+        assert _CALL.sub("", text).encode() == plain[rel], rel  # the calls, and nothing else
+    assert set(kinds) == {"figure", "youtube", "youtube-liquid", "pullquote", "note"}
+    again = ga.generate(tmp_path / "again", 120, seed=2, shortcodes=3)
+    assert snapshot(again[0].parents[2]) == calls
+
+
+def test_shortcode_archive_builds_every_call(tmp_path: Path) -> None:
+    from conftest import build_site
+
+    site = tmp_path / "site"
+    ga.generate(site / "content", 40, seed=5, shortcodes=3)
+    (site / "sitegen.toml").write_text('title = "T"\nbase_url = "https://example.org/"\n'
+                                       "git_history = false\n")
+    report = build_site(site)
+    assert report.articles >= 35
+    pages = [p.read_text() for p in (site / "output").rglob("index.html")
+             if re.search(r"/\d{4}/\d\d/\d\d/[^/]+/index\.html$", p.as_posix())]
+    html = "\n".join(pages)
+    assert "{{<" not in html and "{%" not in html and "{{%" not in html
+    for marker in ('class="shortcode-figure"', "<figcaption>", "youtube-nocookie.com/embed/",
+                   'class="shortcode-pullquote"', 'class="shortcode-note'):
+        assert marker in html, marker
+
+
+def test_shortcodes_option_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        ga.generate(tmp_path, 5, style="hugo", shortcodes=2)
+    with pytest.raises(SystemExit):
+        ga.main([str(tmp_path), "-n", "5", "--shortcodes", "2", "--style", "hugo", "-q"])
+    with pytest.raises(SystemExit):
+        ga.main([str(tmp_path), "-n", "5", "--shortcodes", "-1", "-q"])
+    assert ga.main([str(tmp_path / "ok"), "-n", "5", "--shortcodes", "2", "-q"]) == 0

