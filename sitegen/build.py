@@ -22,7 +22,7 @@ from .copies import planned_copies
 from .outputtree import OutputError, locked
 from .parse import attach_history, derived_images, parse_articles
 from .plan import index_articles, plan_run, remember_plan
-from .processes import Background, Progress
+from .processes import Background, Progress, engine
 from .records import BuildReport
 from .rendering import render_pages
 from .run import Run, StageTimer, cyclic_gc_paused
@@ -49,7 +49,7 @@ def build(config: Config, progress: Progress | None = None,
     if config.search:  # an unsupported Pagefind stops the build before it writes anything
         search.check_pagefind()
     compat.check_all()  # an untested Markdown or Jinja said once, not by each forked worker
-    with locked(config.output_dir, say=log) as work:
+    with locked(config.output_dir, say=log) as work, engine(config):  # Dask: one cluster
         refuse_foreign_output(config)
         if config.clean:  # forget every earlier build: parsed articles, page states, search
             shutil.rmtree(config.cache_dir, ignore_errors=True)

@@ -61,6 +61,12 @@ def main() -> None:
               help="Include embargoed (future-dated) and expired articles.")
 @click.option("--no-search", "no_search", is_flag=True, help="Skip the Pagefind index.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPUs).")
+@click.option("--engine", type=click.Choice(["local", "dask"]),
+              help="Where parallel work runs: a local process pool (default) or Dask "
+                   "(the `dask` extra).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: an existing cluster's scheduler, e.g. "
+                   "tcp://HOST:8786 (default: a LocalCluster of --jobs workers).")
 @click.option("--strict", is_flag=True, default=None, help="Treat warnings as errors.")
 @click.option("--force", is_flag=True, default=None,
               help="Build into an existing folder sitegen did not write (replaces its files).")

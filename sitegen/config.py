@@ -54,6 +54,8 @@ class Config:
     future: bool = False
     search: bool = True
     jobs: int = 0
+    engine: str = "local"  # where parallel work runs: "local" (a process pool) or "dask"
+    scheduler: str = ""  # with engine "dask": a scheduler's address; "" starts a LocalCluster
     strict: bool = False
     clean: bool = False
     keep_going: bool = False
@@ -111,7 +113,8 @@ class Config:
     def output_affecting_digest(self) -> str:
         """A digest of every setting that changes rendered bytes (not paths, jobs or verbosity)."""
         ignored = {"site_dir", "content_dir", "output_dir", "cache_dir", "jobs", "verbose",
-                   "clean", "keep_going", "strict", "now", "search", "force"}
+                   "clean", "keep_going", "strict", "now", "search", "force",
+                   "engine", "scheduler"}
         items = sorted((f.name, repr(getattr(self, f.name)))
                        for f in dataclasses.fields(self) if f.name not in ignored)
         from .shortcodes import files_digest  # shortcode templates and includes/ shape bodies
@@ -134,6 +137,7 @@ FILE_KEYS = {
     "image_widths": list,
     "shortcode_aliases": dict, "site_variables": dict,
     "languages": dict, "default_language": str, "language_prefix_all": bool, "strings": dict,
+    "engine": str, "scheduler": str,
 }
 PATH_KEYS = {"content_dir", "output_dir", "layouts_dir", "static_dir", "cache_dir"}
 
@@ -277,6 +281,30 @@ def _validate_values(values: dict[str, Any]) -> list[str]:
     if isinstance(permalink, str):
         errors += _permalink_errors(permalink)
     errors += _image_width_errors(values)
+    errors += _engine_errors(values)
+    return errors
+
+
+DASK_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss")
+
+
+def _engine_errors(values: dict[str, Any]) -> list[str]:
+    """`engine` is "local" or "dask"; `scheduler` a Dask scheduler's address."""
+    errors = []
+    engine = values.get("engine", "local")
+    if engine not in ("local", "dask"):
+        errors.append(f"'engine' must be 'local' or 'dask', got {engine!r}")
+    address = values.get("scheduler", "")
+    if isinstance(address, str) and address:
+        parts = urlsplit(address if "://" in address else f"tcp://{address}")
+        try:
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in DASK_SCHEMES or not parts.hostname or not port_ok \
+                or parts.path not in ("", "/"):
+            errors.append(f"'scheduler' must be a Dask scheduler address such as "
+                          f"tcp://HOST:8786, got {address!r}")
     return errors
 
 

@@ -5,6 +5,9 @@
   `job` every call shares. Workers are forked once the items exist and inherit them, so only
   index ranges travel; each worker process makes its own `worker` (its Markdown, Jinja and
   cache connection) with `make_worker(config)` once, and keeps it for its life.
+- `engine(config)`: where the build's parallel work runs, entered once per build: the local
+  pool (the default), or Dask when the config says `engine = "dask"` (dask_engine.py: a
+  cluster for the whole build; chunks and the job are pickled to its workers).
 - `Background(func, *args)`: one computation in a forked process while the build goes on.
 - `BuildHost`: the preview server's builds, in a process of its own started before the
   server starts any thread. Forking a process that runs threads can leave a lock held
@@ -17,6 +20,7 @@ they are used; nothing else in sitegen forks.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
@@ -47,7 +51,8 @@ class Work:
     """One stage's work: `func(worker, job, chunk)` over chunks of `items`.
 
     `func` is a module-level function returning one result per item (or Problems);
-    `job` is what every call needs besides its items (shared by fork, never pickled);
+    `job` is what every call needs besides its items (shared by fork; on Dask pickled
+    once per stage);
     `costly`: each item is worth a worker of its own, as an image to resize is.
     """
 
@@ -70,6 +75,32 @@ class _Inherited:
 _INHERITED = _Inherited()
 
 
+@dataclasses.dataclass
+class _Engine:
+    session: Any = None  # a dask_engine.Session while a build that asked for Dask runs
+
+
+_ENGINE = _Engine()
+
+
+@contextlib.contextmanager
+def engine(config: Config) -> Iterator[None]:
+    """Where this build's parallel work runs, for the whole build. The local pool needs
+    nothing started; Dask's cluster or client starts on the first stage that needs it (a
+    build that finds nothing changed never imports dask) and is closed at the end."""
+    if config.engine != "dask" or _ENGINE.session is not None:
+        yield
+        return
+    from .dask_engine import Session  # the only module that imports dask
+
+    _ENGINE.session = Session(config)
+    try:
+        yield
+    finally:
+        session, _ENGINE.session = _ENGINE.session, None
+        session.close()
+
+
 def run_parallel(work: Work, config: Config, progress: Progress | None = None) -> Iterator:
     """Each item's results, in order: in a process pool when there is enough work."""
     if not work.items:
@@ -78,7 +109,9 @@ def run_parallel(work: Work, config: Config, progress: Progress | None = None) -
     # neither this process nor a forked worker walks (and so copies) them again and again.
     gc.freeze()
     try:
-        if _pool_size(work, config) <= 1:
+        if config.engine == "dask" and _worth_a_pool(work):
+            yield from _run_on_dask(work, config, progress)
+        elif _pool_size(work, config) <= 1:
             yield from _run_here(work, config, progress)
         else:
             yield from _run_forked(work, config, progress)
@@ -86,12 +119,23 @@ def run_parallel(work: Work, config: Config, progress: Progress | None = None) -
         gc.unfreeze()
 
 
+def _worth_a_pool(work: Work) -> bool:
+    return len(work.items) >= (2 if work.costly else PARALLEL_THRESHOLD)
+
+
 def _pool_size(work: Work, config: Config) -> int:
     count = len(work.items)
-    threshold = 2 if work.costly else PARALLEL_THRESHOLD
-    if count < threshold or not hasattr(os, "fork"):
+    if not _worth_a_pool(work) or not hasattr(os, "fork"):
         return 1
     return min(config.workers, count if work.costly else max(1, count // 50))
+
+
+def _run_on_dask(work: Work, config: Config, progress: Progress | None) -> Iterator:
+    if _ENGINE.session is None:  # a stage run outside a build: a cluster for it alone
+        with engine(config):
+            yield from _ENGINE.session.run(work, config, progress)
+    else:
+        yield from _ENGINE.session.run(work, config, progress)
 
 
 def _run_here(work: Work, config: Config, progress: Progress | None) -> Iterator:

@@ -1,0 +1,284 @@
+"""The build's parallel work on Dask (`sitegen build --engine dask [--scheduler ADDRESS]`).
+
+The only module that imports dask, and only once a build asks for it: processes.py decides
+where work runs and hands a stage here when the config says `engine = "dask"`. A `Session`
+lives for the whole build (processes.engine): it starts a `LocalCluster` (no address) or
+connects to an existing scheduler on first use, checks that every worker runs this sitegen
+version and sees the site, and closes at the end.
+
+Each stage's shared part (its function, `job` and the config) is scattered to every worker
+once; each chunk of items is a task argument, so the scheduler can run a chunk again on
+another worker when the one running it dies. A chunk is a pure function of its items, the
+job, the config and the site's files, so running it twice writes the same bytes. Workers
+write pages into the staging folder and parsed articles into the build cache: the site, the
+output folder's parent and the cache folder must be one shared filesystem for them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import logging
+import os
+import pickle
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import SitegenError
+from .outputtree import work_dir_for
+
+CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler given by address
+WORKERS_TIMEOUT = 60.0  # seconds to wait for a scheduler's first worker
+INSTALL_HINT = "install it with `pip install 'sitegen-news[dask]'`"
+
+
+class EngineError(SitegenError):
+    """The Dask engine cannot run this build: dask missing, no scheduler, a worker unfit."""
+
+
+def dask_installed() -> bool:
+    """Whether `dask.distributed` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec("distributed") is not None
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules
+        return False
+
+
+def sitegen_version() -> str:
+    import sitegen  # read when called: a worker's own installed version
+
+    return sitegen.__version__
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stage:
+    """What every task of one stage shares: scattered to each worker once."""
+
+    version: str  # the parent's sitegen version: a worker that runs another refuses
+    config_key: str  # the config's digest: one Worker per (process, config)
+    config: Config
+    func: Callable[[Any, Any, list], list]
+    make_worker: Callable[[Config], Any]
+    job: Any
+    must_see: tuple[str, ...]  # paths every worker must see (a shared filesystem)
+
+
+class Session:
+    """One build's Dask client. A scheduler given by address is reached (and its workers
+    checked) at once, so a wrong address fails before any work; a LocalCluster, which
+    takes seconds to start, is started by the first stage that needs it."""
+
+    def __init__(self, config: Config):
+        if not dask_installed():
+            raise EngineError(f"the Dask engine needs dask.distributed: {INSTALL_HINT}")
+        self.config = config
+        self._client: Any = None
+        self._cluster: Any = None
+        if config.scheduler:
+            self._started()
+
+    def close(self) -> None:
+        client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+    def run(self, work: Any, config: Config, progress: Callable[[str, int, int], None] | None
+            ) -> Iterator:
+        """Each item's results, in order, computed in chunks on the cluster's workers."""
+        from distributed import KilledWorker, as_completed
+
+        client = self._started()
+        stage = client.scatter(_stage_of(work, config), broadcast=True, hash=False)
+        chunks = _chunks(work, sum(client.nthreads().values()) or 1)
+        tag = uuid.uuid4().hex[:12]
+        futures = [client.submit(_run_chunk, stage, chunk, key=f"sitegen-{work.label}-{tag}-{i}")
+                   for i, chunk in enumerate(chunks)]
+        order = {future.key: i for i, future in enumerate(futures)}
+        total, done, next_index = len(work.items), 0, 0
+        ready: dict[int, Any] = {}
+        try:
+            for future in as_completed(futures, loop=client.loop):
+                index = order[future.key]
+                done += len(chunks[index])
+                if progress:
+                    progress(work.label, done, total)
+                ready[index] = future
+                while next_index in ready:  # results in the items' order, as the pool gives
+                    yield from ready.pop(next_index).result()
+                    futures[next_index] = None  # its result is not kept on the cluster
+                    next_index += 1
+        except KilledWorker as exc:
+            raise EngineError(f"Dask workers kept dying while running the {work.label} stage "
+                              f"({exc}); see the workers' logs (out of memory?)") from None
+        finally:
+            client.cancel([f for f in futures if f is not None])
+            client.cancel([stage])
+
+    def _started(self) -> Any:
+        if self._client is None:
+            self._client = self._connect()
+            try:
+                _check_workers(self._client, self.config)
+            except BaseException:
+                self.close()
+                raise
+        return self._client
+
+    def _connect(self) -> Any:
+        from distributed import Client, LocalCluster
+
+        address = self.config.scheduler
+        if not address:
+            self._cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
+                                         processes=True, dashboard_address=None,
+                                         worker_dashboard_address=None,
+                                         silence_logs=logging.ERROR)
+            return Client(self._cluster, set_as_default=False)
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise EngineError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except (OSError, TimeoutError) as exc:
+            client.close()
+            raise EngineError(f"the Dask scheduler at {address} has no workers "
+                              f"(none joined in {WORKERS_TIMEOUT:.0f} s)") from exc
+        return client
+
+
+def _stage_of(work: Any, config: Config) -> _Stage:
+    key = hashlib.sha256(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
+    return _Stage(sitegen_version(), key[:16], config, work.func, work.make_worker, work.job,
+                  _site_paths(config))
+
+
+def _site_paths(config: Config) -> tuple[str, ...]:
+    """What a worker reads or writes: the site's config file and content, the cache, and
+    the work folder beside the output (the staging folder is made in it)."""
+    from .config import read_config_file
+
+    source = read_config_file(config.site_dir)[1] or config.site_dir
+    return tuple(str(p) for p in (source, config.content_dir, config.cache_dir,
+                                  work_dir_for(config.output_dir)))
+
+
+def _chunks(work: Any, slots: int) -> list[list]:
+    """Chunks as the local pool cuts them: small enough for a short tail at the end."""
+    total = len(work.items)
+    size = max(20, min(100, total // (slots * 8)))
+    if work.costly:
+        size = max(1, min(8, total // (slots * 4)))
+    return [list(work.items[start:start + size]) for start in range(0, total, size)]
+
+
+# ---------------------------------------------------------------- the start-up check
+
+def _check_workers(client: Any, config: Config) -> None:
+    """Refuse workers that run another sitegen version or cannot see the site: each
+    reads back a token file this process wrote into the cache and the work folder."""
+    token = uuid.uuid4().hex
+    folders = (config.cache_dir, work_dir_for(config.output_dir))
+    written = []
+    try:
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f".sitegen-dask-check-{token[:8]}"
+            path.write_text(token)
+            written.append(str(path))
+        paths = tuple(written) + _site_paths(config)[:2]
+        facts = client.run(_worker_facts, paths, token, on_error="return")
+    finally:
+        for path in written:
+            Path(path).unlink(missing_ok=True)
+    problems = [_fitness(address, fact, config) for address, fact in sorted(facts.items())]
+    problems = [p for p in problems if p]
+    if problems:
+        raise EngineError("\n".join(problems))
+
+
+def _fitness(address: str, fact: Any, config: Config) -> str:
+    """What keeps one worker from this build, or ""."""
+    if isinstance(fact, BaseException):
+        return (f"Dask worker {address} cannot run sitegen ({type(fact).__name__}: {fact}); "
+                f"every worker needs sitegen {sitegen_version()} installed")
+    version, unseen = fact
+    if version != sitegen_version():
+        return _mismatch(address, version)
+    if unseen:
+        return (f"Dask worker {address} cannot see the site: {', '.join(unseen)} missing "
+                "there; the site, the cache folder and the output folder's parent must be "
+                "on a filesystem every worker shares, at the same paths")
+    return ""
+
+
+def _mismatch(address: str, version: str) -> str:
+    return (f"Dask worker {address} runs sitegen {version}, this build runs sitegen "
+            f"{sitegen_version()}: install the same version on every worker")
+
+
+def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str]]:
+    """On a worker: its sitegen version, and which paths it cannot see (a token file
+    whose content differs is another folder at the same path)."""
+    unseen = []
+    for path in paths:
+        if ".sitegen-dask-check-" in os.path.basename(path):
+            try:
+                with open(path) as file:
+                    if file.read() == token:
+                        continue
+            except OSError:
+                pass
+            unseen.append(os.path.dirname(path))
+        elif not os.path.exists(path):
+            unseen.append(path)
+    return sitegen_version(), unseen
+
+
+# ---------------------------------------------------------------- on a worker
+
+_LOCK = threading.Lock()  # a worker's state (Markdown, images' uses) serves one task at a time
+_WORKERS: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_KEEP = 2  # Workers kept per process: this build's, and one other config's (serve, tests)
+_SEEN: set[tuple[str, ...]] = set()
+
+
+def _run_chunk(stage: _Stage, chunk: list) -> list:
+    """One chunk of a stage on a Dask worker (with this process's Worker for the config)."""
+    with _LOCK:
+        _refuse_unfit(stage)
+        return stage.func(_worker_for(stage), stage.job, chunk)
+
+
+def _refuse_unfit(stage: _Stage) -> None:
+    """A worker that joined after the start-up check is checked here."""
+    from distributed import get_worker
+
+    version = sitegen_version()
+    if version != stage.version:
+        raise EngineError(_mismatch(get_worker().address, version))
+    if stage.must_see not in _SEEN:
+        unseen = [p for p in stage.must_see if not os.path.exists(p)]
+        if unseen:
+            raise EngineError(f"Dask worker {get_worker().address} cannot see the site: "
+                              f"{', '.join(unseen)} missing there")
+        _SEEN.add(stage.must_see)
+
+
+def _worker_for(stage: _Stage) -> Any:
+    key = (f"{stage.make_worker.__module__}.{stage.make_worker.__qualname__}", stage.config_key)
+    worker = _WORKERS.get(key)
+    if worker is None:
+        worker = _WORKERS[key] = stage.make_worker(stage.config)
+        while len(_WORKERS) > _KEEP:
+            _WORKERS.popitem(last=False)
+    _WORKERS.move_to_end(key)
+    return worker
