@@ -22,7 +22,6 @@ KNOWN_CYCLE_EDGES = {
     ("config", "shortcodes"): "Config.output_affecting_digest digests the shortcode files "
     "(shortcodes.files_digest reads sources.layout_dirs, which takes a Config); the callers "
     "should add that digest",
-    ("serve.server", "serve.preview"): "being split in session 8 (a type-only import back)",
     ("shortcodes.expressions", "shortcodes.engine"): "being split in session 8 (a type-only "
     "import back)",
 }

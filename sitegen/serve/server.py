@@ -18,8 +18,11 @@ from contextlib import suppress
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from rich.console import Console
+
+from ..config import Config
 from .files import (
     EVENTS_URL,
     SCRIPT_URL,
@@ -33,8 +36,17 @@ from .files import (
 )
 from .rebuild import BuildStatus
 
-if TYPE_CHECKING:
-    from .preview import Preview
+
+class Site(Protocol):
+    """What the server reads of the preview it serves (preview.Preview)."""
+
+    state: BuildStatus
+    script: bytes
+    console: Console
+
+    @property
+    def config(self) -> Config: ...
+
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -135,7 +147,7 @@ class PreviewHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, address: tuple[str, int], preview: Preview,
+    def __init__(self, address: tuple[str, int], preview: Site,
                  limits: Limits | None = None) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
@@ -271,7 +283,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
             return self._send(200, preview.script, "text/javascript; charset=utf-8", head)
         self._send_site_file(preview, head)
 
-    def _send_site_file(self, preview: Preview, head: bool) -> None:
+    def _send_site_file(self, preview: Site, head: bool) -> None:
         config = preview.config
         epoch = preview.state.epoch  # read before the file: a newer file still reloads
         found = resolve_request(config.output_dir, config.base_path, self.path)
