@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -111,14 +112,18 @@ def _run_build(config: Config):
 
             console = Console(stderr=True, highlight=False)
             with Progress(TextColumn("{task.description:<8}"), BarColumn(),
-                          MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-                          transient=True) as bar:
-                tasks: dict[str, int] = {}
+                          MofNCompleteColumn(), TextColumn("{task.fields[rate]:>9}"),
+                          TimeElapsedColumn(), console=console, transient=True) as bar:
+                tasks: dict[str, tuple[int, float]] = {}
 
                 def progress(stage: str, done: int, total: int) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total)
-                    bar.update(tasks[stage], completed=done)
+                    if stage not in tasks:  # items per second from the stage's first report
+                        tasks[stage] = (bar.add_task(stage, total=total, rate=""),
+                                        time.monotonic())
+                    task, started = tasks[stage]
+                    seconds = time.monotonic() - started
+                    bar.update(task, completed=done,
+                               rate=f"{done / seconds:,.0f}/s" if seconds >= 1 else "")
 
                 return build(config, progress, log=console.print)
         return build(config, log=say)

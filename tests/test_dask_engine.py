@@ -30,7 +30,7 @@ from sitegen.build import build  # noqa: E402
 from sitegen.cli import main  # noqa: E402
 from sitegen.errors import ConfigError  # noqa: E402
 
-N = int(os.environ.get("SITEGEN_DASK_ARTICLES", "2000"))  # the 10,000 run: test_slow_...
+N = 2000  # the 10,000: test_ten_thousand_articles_... (slow)
 
 
 def _cluster(**options) -> LocalCluster:
@@ -92,6 +92,20 @@ def test_a_local_cluster_writes_the_same_bytes_as_the_local_pool(local_tree, das
     tree, seen = dask_build
     assert {"parse", "render"} <= seen.works.keys()  # the work did run on Dask
     assert len(tree) > N and tree == local_tree
+
+
+@pytest.mark.slow
+def test_ten_thousand_articles_on_a_local_cluster_are_the_same_bytes(tmp_path_factory):
+    site = tmp_path_factory.mktemp("dask-10k")
+    generate(site / "content", 10_000, seed=11)
+    (site / "sitegen.toml").write_text('title = "Generated"\nbase_url = "https://example.org/"\n')
+    trees = []
+    for engine in ("local", "dask"):
+        config = site_config(site, output_dir=site / f"out-{engine}",
+                             cache_dir=site / f"cache-{engine}", jobs=2, engine=engine)
+        build(config)
+        trees.append(read_tree(config.output_dir))
+    assert len(trees[0]) > 10_000 and trees[0] == trees[1]
 
 
 def test_progress_counts_every_item_as_the_local_build_does(dask_build):
