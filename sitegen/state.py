@@ -1,8 +1,8 @@
 """The build state: everything sitegen keeps between builds, in the cache folder (`cache_dir`,
 `.sitegen-cache/` by default), owned by `BuildState`.
 
-What it holds (`StateFiles` names every file; `<out>` stands for the output folder, since
-what was written where is only true for that one):
+What it holds (`StateFiles` names each file, all but Jinja's; `<out>` stands for the output
+folder, since what was written where is only true for that one):
 
 - `build-<out>.sqlite` (cache.BuildCache): parsed articles and their bodies, each page's
   fingerprint and output hash, the sources' and copied files' signatures, and typed entries
@@ -13,7 +13,8 @@ what was written where is only true for that one):
   and each piece's index (search/store.py, search/join.py);
 - `images/`: derived photos by key, and `images/uses.sqlite`, which images each parsed
   article uses (images.py); `history-edits.txt`: which git edits changed an article's text
-  (history.py); `templates-*/`: Jinja's compiled templates (render.py);
+  (history.py); `templates-*/`: Jinja's compiled templates (render.py names that folder:
+  Jinja keys it by template source, so it only ever needs discarding);
 - `format`: FORMAT_VERSION, the one version of all of it. A build that finds another (or
   none, beside an older sitegen's files) discards the state, says so once and rebuilds
   everything; `check` (read-only) reads such a state as empty.
@@ -139,7 +140,7 @@ class BuildState(BuildCache):
                  read_only: bool = False):
         self.files = StateFiles.of(where, output_dir)
         self.read_only = read_only
-        if not read_only:
+        if not read_only and self.files.output_dir is None:  # else BuildCache makes it
             cache_folder(self.files.folder)
         # a read-only state of another format reads as empty: nothing of it is trusted
         self.current = not read_only or self._stamp() == _stamp()

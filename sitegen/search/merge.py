@@ -344,11 +344,31 @@ def encode_word(word: str, parts: Sequence[tuple[int, Word]], offsets: Sequence[
     text = word.encode("utf-8")
     cbor_head(3, len(text), out)
     out += text
-    cbor_head(4, sum(w.postings[0] for _, w in parts), out)
     segments = array("q", [0])
-    previous = weight = 0
+    weight = _join_postings([(piece, w.postings) for piece, w in parts], offsets, out, segments)
+    forms: dict[str, list[tuple[int, Postings]]] = {}
     for piece, w in parts:
-        count, first, last, part_weight, first_rest, rest = w.postings
+        for form, postings in w.variants:
+            forms.setdefault(form, []).append((piece, postings))
+    cbor_head(4, len(forms), out)
+    for form, form_parts in forms.items():
+        out.append(0x82)
+        text = form.encode("utf-8")
+        cbor_head(3, len(text), out)
+        out += text
+        _join_postings(form_parts, offsets, out)
+    return bytes(out), weight, segments
+
+
+def _join_postings(parts: Sequence[tuple[int, Postings]], offsets: Sequence[int],
+                   out: bytearray, segments: Segments | None = None) -> int:
+    """Append the postings of consecutive pieces ((piece number, postings); `offsets[piece]`
+    its first page number) as one array; their chunk weight. `segments`, when given, gets
+    each piece's run: (piece number, bytes, last page within the piece)."""
+    cbor_head(4, sum(p[0] for _, p in parts), out)
+    previous = 0  # the last page number written
+    weight = 0
+    for piece, (count, first, last, part_weight, first_rest, rest) in parts:
         if not count:
             continue
         offset = offsets[piece]
@@ -359,36 +379,9 @@ def encode_word(word: str, parts: Sequence[tuple[int, Word]], offsets: Sequence[
         out += rest
         previous = last + offset
         weight += part_weight
-        segments[0] += 1
-        segments.extend((piece, len(out) - start, last))
-    forms: dict[str, list[tuple[int, Postings]]] = {}
-    for piece, w in parts:
-        for form, postings in w.variants:
-            forms.setdefault(form, []).append((offsets[piece], postings))
-    cbor_head(4, len(forms), out)
-    for form, form_parts in forms.items():
-        out.append(0x82)
-        text = form.encode("utf-8")
-        cbor_head(3, len(text), out)
-        out += text
-        _join_postings(form_parts, out)
-    return bytes(out), weight, segments
-
-
-def _join_postings(parts: list[tuple[int, Postings]], out: bytearray) -> int:
-    """Append the postings of consecutive pieces as one array; their chunk weight."""
-    cbor_head(4, sum(p[0] for _, p in parts), out)
-    previous = 0  # the last page number written
-    weight = 0
-    for offset, (count, first, last, part_weight, first_rest, rest) in parts:
-        if not count:
-            continue
-        out.append(0x83)
-        cbor_head(0, first + offset - previous, out)
-        out += first_rest
-        out += rest
-        previous = last + offset
-        weight += part_weight
+        if segments is not None:
+            segments[0] += 1
+            segments.extend((piece, len(out) - start, last))
     return weight
 
 
