@@ -56,11 +56,23 @@ def sitegen_version() -> str:
     return sitegen.__version__
 
 
+def machine_id() -> str:
+    """This machine's running kernel (its boot id; else its host name): processes that
+    share one share the build cache's SQLite memory map."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        import socket
+
+        return socket.gethostname()
+
+
 @dataclasses.dataclass(frozen=True)
 class _Stage:
     """What every task of one stage shares: scattered to each worker once."""
 
     version: str  # the parent's sitegen version: a worker that runs another refuses
+    machine: str  # the parent's machine_id(): a worker on another machine refuses
     config_key: str  # the config's digest: one Worker per (process, config)
     config: Config
     func: Callable[[Any, Any, list], list]
@@ -157,8 +169,8 @@ class Session:
 
 def _stage_of(work: Any, config: Config) -> _Stage:
     key = hashlib.sha256(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-    return _Stage(sitegen_version(), key[:16], config, work.func, work.make_worker, work.job,
-                  _site_paths(config))
+    return _Stage(sitegen_version(), machine_id(), key[:16], config, work.func,
+                  work.make_worker, work.job, _site_paths(config))
 
 
 def _site_paths(config: Config) -> tuple[str, ...]:
@@ -210,9 +222,11 @@ def _fitness(address: str, fact: Any, config: Config) -> str:
     if isinstance(fact, BaseException):
         return (f"Dask worker {address} cannot run sitegen ({type(fact).__name__}: {fact}); "
                 f"every worker needs sitegen {sitegen_version()} installed")
-    version, unseen = fact
+    version, unseen, machine = fact
     if version != sitegen_version():
         return _mismatch(address, version)
+    if machine != machine_id():
+        return _elsewhere(address, config)
     if unseen:
         return (f"Dask worker {address} cannot see the site: {', '.join(unseen)} missing "
                 "there; the site, the cache folder and the output folder's parent must be "
@@ -220,14 +234,20 @@ def _fitness(address: str, fact: Any, config: Config) -> str:
     return ""
 
 
+def _elsewhere(address: str, config: Config) -> str:
+    return (f"Dask worker {address} runs on another machine: workers write the build cache "
+            f"({config.cache_dir}), SQLite in WAL mode, which cannot be shared between "
+            "machines, so every worker must run on this one for now")
+
+
 def _mismatch(address: str, version: str) -> str:
     return (f"Dask worker {address} runs sitegen {version}, this build runs sitegen "
             f"{sitegen_version()}: install the same version on every worker")
 
 
-def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str]]:
-    """On a worker: its sitegen version, and which paths it cannot see (a token file
-    whose content differs is another folder at the same path)."""
+def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str], str]:
+    """On a worker: its sitegen version, which paths it cannot see (a token file whose
+    content differs is another folder at the same path), and its machine."""
     unseen = []
     for path in paths:
         if ".sitegen-dask-check-" in os.path.basename(path):
@@ -240,7 +260,7 @@ def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str]]:
             unseen.append(os.path.dirname(path))
         elif not os.path.exists(path):
             unseen.append(path)
-    return sitegen_version(), unseen
+    return sitegen_version(), unseen, machine_id()
 
 
 # ---------------------------------------------------------------- on a worker
@@ -265,6 +285,8 @@ def _refuse_unfit(stage: _Stage) -> None:
     version = sitegen_version()
     if version != stage.version:
         raise EngineError(_mismatch(get_worker().address, version))
+    if machine_id() != stage.machine:
+        raise EngineError(_elsewhere(get_worker().address, stage.config))
     if stage.must_see not in _SEEN:
         unseen = [p for p in stage.must_see if not os.path.exists(p)]
         if unseen:

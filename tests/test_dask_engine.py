@@ -183,6 +183,20 @@ def test_a_worker_of_another_sitegen_version_is_refused(archive, tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
+def test_a_worker_on_another_machine_is_refused(archive, tmp_path):
+    """The build cache is SQLite in WAL mode: its memory map is shared by one machine only."""
+    preload = tmp_path / "other_machine.py"
+    preload.write_text("import sitegen.dask_engine as engine\n"
+                       "engine.machine_id = lambda: 'another-machine'\n")
+    with _cluster(n_workers=1, preload=[str(preload)]) as other:
+        config = site_config(archive, output_dir=tmp_path / "out", engine="dask",
+                             scheduler=other.scheduler_address)
+        with pytest.raises(dask_engine.EngineError, match="runs on another machine: workers "
+                           "write the build cache .*, SQLite in WAL mode"):
+            build(config)
+    assert not config.output_dir.exists()
+
+
 def test_a_scheduler_nobody_answers_at_is_a_clear_error(make_site, monkeypatch):
     monkeypatch.setattr(dask_engine, "CONNECT_TIMEOUT", 2.0)
     site = make_site({"content/a.md": "---\ntitle: A\ndate: 2025-01-02\n---\nBody.\n"})
@@ -245,7 +259,7 @@ def test_a_worker_that_cannot_see_the_site_says_which_folder(tmp_path):
     folder = tmp_path / "cache"
     folder.mkdir()
     (folder / ".sitegen-dask-check-1").write_text("another token: another folder")
-    version, unseen = dask_engine._worker_facts(
+    version, unseen, _machine = dask_engine._worker_facts(
         (str(folder / ".sitegen-dask-check-1"), str(tmp_path / "missing.toml")), "token")
     assert version == sitegen.__version__
     assert unseen == [str(folder), str(tmp_path / "missing.toml")]
