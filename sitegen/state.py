@@ -173,6 +173,8 @@ class BuildState(BuildCache):
         if self._stamp() == _stamp():
             return
         old = sorted({path for pattern in KNOWN for path in self.files.folder.glob(pattern)})
+        if "db" in self.__dict__:  # opened before: closed before its file goes
+            self.__dict__.pop("db").close()
         if old:
             log.warning("note: the build state in %s is from another version of sitegen: "
                         "rebuilding everything", self.files.folder)
@@ -181,7 +183,6 @@ class BuildState(BuildCache):
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        self.__dict__.pop("db", None)
         replace_file(self.files.format, _stamp())
 
     def _open_read_only(self) -> sqlite3.Connection:
