@@ -16,10 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
-from .fingerprint import Fingerprinter as Fingerprinter  # the names its importers know
-from .fingerprint import card_digest as card_digest
-from .fingerprint import outline_digest as outline_digest
-from .fingerprint import with_revisions as with_revisions
 from .records import Article, PageState
 
 SCHEMA = """

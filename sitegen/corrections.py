@@ -5,7 +5,7 @@ A correction is dated by its own `date`; one without a date stands at its articl
 
 The pages and feeds show every corrected article (`PageSpec.shows`): a change to any of
 them may move a correction from one page to another. How many corrections there are is part
-of the site's shape (cache.outline_digest), so a new correction plans every page again.
+of the site's shape (fingerprint.outline_digest), so a new correction plans every page again.
 """
 
 from __future__ import annotations

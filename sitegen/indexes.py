@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from .cache import outline_digest
+from .fingerprint import outline_digest
 from .records import Article, Term
 
 RELATED_CANDIDATES_PER_TAG = 30  # nearest in time within each shared tag
@@ -152,7 +152,7 @@ def build_indexes(articles: Sequence[Article], related_count: int = 5,
 
 def related_key(articles: Sequence[Article], related_count: int) -> str:
     """A digest of everything related lists depend on (each article's URL, instant and tags),
-    and a little more: each article's outline (cache.outline_digest), computed once a parse."""
+    and a little more: each article's outline (fingerprint.outline_digest), made once a parse."""
     digest = hashlib.blake2b(f"{related_count}|{RELATED_CANDIDATES_PER_TAG}".encode(),
                              digest_size=16)
     digest.update("".join(a.outline or outline_digest(a) for a in articles).encode())

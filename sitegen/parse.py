@@ -12,9 +12,10 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import BuildCache, parse_key, unpack_parsed, with_revisions
+from .cache import BuildCache, parse_key, unpack_parsed
 from .config import Config
 from .errors import ContentError, Problem
+from .fingerprint import with_revisions
 from .history import git_history
 from .processes import Background
 from .records import Article, SourceFile

@@ -90,8 +90,8 @@ class Article:
     bundle_files: tuple[str, ...] = ()
     revisions: tuple[Revision, ...] = ()
     words: int = 0
-    card: str = ""  # digest of what a list or a neighbour link can show (cache.card_digest)
-    outline: str = ""  # digest of its place in the site's shape (cache.outline_digest)
+    card: str = ""  # digest of what a list or a neighbour link can show (fingerprint.card_digest)
+    outline: str = ""  # digest of its place in the site's shape (fingerprint.outline_digest)
     # Other URLs of the article (Hugo's aliases, Jekyll's redirect_from) and the URL its
     # old generator gave it (url, permalink): kept for redirects (frontkeys.py).
     aliases: tuple[str, ...] = ()

@@ -6,7 +6,7 @@ or `old/path` (Hugo reads it from the site's root). A path ending in `.html` is 
 other is `index.html` in its folder; both under the base path (urls.Urls.fixed). The pages are
 planned with the others (pages.py), show their article (so a retitled article's redirect pages
 follow), and are left out of sitemaps and search; the aliases are part of each article's outline
-(cache.outline_digest), so adding or removing one changes the site's shape and an incremental
+(fingerprint.outline_digest), so adding or removing one changes the site's shape and an incremental
 build plans them again. With `redirects_file = true` the same list is also written as
 `_redirects`, the file Netlify and Cloudflare Pages read to answer with a real 301.
 """

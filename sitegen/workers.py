@@ -13,16 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from . import images
-from .cache import (
-    BuildCache,
-    Fingerprinter,
-    card_digest,
-    outline_digest,
-    pack_parsed,
-    parse_key,
-)
+from .cache import BuildCache, pack_parsed, parse_key
 from .config import Config
 from .errors import Problem, TemplateError
+from .fingerprint import Fingerprinter, card_digest, outline_digest
 from .records import PageSpec, PageState, SourceFile
 from .sources import read_source
 from .urls import Urls

@@ -18,14 +18,8 @@ import pytest
 from conftest import build_site, read_tree, site_config
 
 from sitegen import search
-from sitegen.cache import (
-    BuildCache,
-    card_digest,
-    database_path,
-    outline_digest,
-    parse_key,
-    with_revisions,
-)
+from sitegen.cache import BuildCache, database_path, parse_key
+from sitegen.fingerprint import card_digest, outline_digest, with_revisions
 from sitegen.records import Article, Revision, Term
 
 WHEN = datetime(2025, 1, 2, 3, 30, tzinfo=UTC)
