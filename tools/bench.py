@@ -1099,6 +1099,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
             opts.sitegen, opts.revision = snapshot(a.rev, opts.workdir)
         except (BenchError, OSError, subprocess.CalledProcessError, tarfile.TarError) as exc:
             p.error(str(exc))
+    elif a.sitegen:  # not necessarily this tree's sitegen
+        opts.revision = f"the command {a.sitegen} (--sitegen)"
     else:
         opts.revision = source_revision()
     if opts.hugo:
