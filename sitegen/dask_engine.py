@@ -35,6 +35,7 @@ from .outputtree import work_dir_for
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler given by address
 WORKERS_TIMEOUT = 60.0  # seconds to wait for a scheduler's first worker
+IN_FLIGHT_PER_THREAD = 3  # chunks submitted ahead per worker thread: none waits for work
 INSTALL_HINT = "install it with `pip install 'sitegen-news[dask]'`"
 
 
@@ -104,35 +105,50 @@ class Session:
 
     def run(self, work: Any, config: Config, progress: Callable[[str, int, int], None] | None
             ) -> Iterator:
-        """Each item's results, in order, computed in chunks on the cluster's workers."""
+        """Each item's results, in order, computed in chunks on the cluster's workers.
+
+        A few chunks per worker thread are in flight at a time, not the whole stage: the
+        scheduler (in this process for a LocalCluster) holds a copy of each chunk it has."""
         from distributed import KilledWorker, as_completed
 
         client = self._started()
+        slots = sum(client.nthreads().values()) or 1
         stage = client.scatter(_stage_of(work, config), broadcast=True, hash=False)
-        chunks = _chunks(work, sum(client.nthreads().values()) or 1)
+        chunks = _chunks(work, slots)
         tag = uuid.uuid4().hex[:12]
-        futures = [client.submit(_run_chunk, stage, chunk, key=f"sitegen-{work.label}-{tag}-{i}")
-                   for i, chunk in enumerate(chunks)]
-        order = {future.key: i for i, future in enumerate(futures)}
-        total, done, next_index = len(work.items), 0, 0
-        ready: dict[int, Any] = {}
+        running = as_completed(loop=client.loop)
+        live: dict[int, Any] = {}  # chunk index -> its future, until its results are yielded
+
+        def submit(index: int) -> None:
+            live[index] = client.submit(_run_chunk, stage, chunks[index],
+                                        key=f"sitegen-{work.label}-{tag}-{index}")
+            running.add(live[index])
+
+        for index in range(min(len(chunks), IN_FLIGHT_PER_THREAD * slots)):
+            submit(index)
+        order = {future.key: i for i, future in live.items()}
+        total, done, next_index, submitted = len(work.items), 0, 0, len(live)
+        ready: set[int] = set()
         try:
-            for future in as_completed(futures, loop=client.loop):
-                index = order[future.key]
+            for future in running:
+                index = order.pop(future.key)
                 done += len(chunks[index])
                 if progress:
                     progress(work.label, done, total)
-                ready[index] = future
+                if submitted < len(chunks):
+                    submit(submitted)
+                    order[live[submitted].key] = submitted
+                    submitted += 1
+                ready.add(index)
                 while next_index in ready:  # results in the items' order, as the pool gives
-                    yield from ready.pop(next_index).result()
-                    futures[next_index] = None  # its result is not kept on the cluster
+                    ready.discard(next_index)
+                    yield from live.pop(next_index).result()
                     next_index += 1
         except KilledWorker as exc:
             raise EngineError(f"Dask workers kept dying while running the {work.label} stage "
                               f"({exc}); see the workers' logs (out of memory?)") from None
         finally:
-            client.cancel([f for f in futures if f is not None])
-            client.cancel([stage])
+            client.cancel([*live.values(), stage])
 
     def _started(self) -> Any:
         if self._client is None:
