@@ -997,7 +997,8 @@ def shortcode_report(res: ShortcodeResult) -> str:
             f"average before {load}, after {load_after}; 1-minute load after each pair: "
             f"{during}; sitegen at {res.revision or '?'}")
     header = ("measure", "without calls", f"with {res.calls} calls",
-              "with / without, median of the pairs (each pair)", "target", "")
+              "with / without, median of the pairs (each pair)", "ratio of the medians",
+              "target", "")
     rows = []
     for label, value, limit in (
             ("CPU time, user + sys of the process tree", _cpu, TARGET_SHORTCODE_RATIO),
@@ -1006,9 +1007,13 @@ def shortcode_report(res: ShortcodeResult) -> str:
         ratio = statistics.median(ratios) if ratios else None
         cells = ", ".join(f"{r:.3f}" for r in ratios)
         verdict = "" if limit is None else Check(label, ratio, limit, "x").verdict
-        rows.append((label, fmt_s([v for m in res.without if (v := value(m)) is not None]),
-                     fmt_s([v for m in res.with_calls if (v := value(m)) is not None]),
+        without = [v for m in res.without if (v := value(m)) is not None]
+        with_calls = [v for m in res.with_calls if (v := value(m)) is not None]
+        medians = (statistics.median(with_calls) / statistics.median(without)
+                   if without and with_calls else None)
+        rows.append((label, fmt_s(without), fmt_s(with_calls),
                      f"{ratio:.3f}x ({cells})" if ratio is not None else "-",
+                     f"{medians:.3f}x" if medians is not None else "-",
                      f"<= {limit:.2f}x" if limit else "", verdict))
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
 
