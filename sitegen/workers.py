@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from . import images
-from .cache import BuildCache, pack_parsed, parse_key
+from .cache import pack_parsed, parse_key
 from .config import Config
 from .errors import Problem, TemplateError
 from .fingerprint import Fingerprinter, card_digest, outline_digest
 from .records import PageSpec, PageState, SourceFile
 from .sources import read_source
+from .state import BuildState
 from .urls import Urls
 from .writer import Stager
 
@@ -52,14 +53,14 @@ class Worker:
         self.fingerprint = Fingerprinter()
         self._markdown: Any = None  # a markup.MarkdownRenderer once needed
         self._renderer: Any = None  # a render.Renderer once needed
-        self._cache: BuildCache | None = None
+        self._cache: BuildState | None = None
         self._stagers: dict[Path, Stager] = {}
 
     @property
-    def cache(self) -> BuildCache:
+    def cache(self) -> BuildState:
         """This worker's connection to the build cache, opened on first use."""
         if self._cache is None:
-            self._cache = BuildCache(self.config.cache_dir, self.config.output_dir)
+            self._cache = BuildState(self.config)  # the build opened and settled it
         return self._cache
 
     @property

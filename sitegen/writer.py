@@ -15,7 +15,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import BuildCache
 from .config import Config
 from .outputtree import (
     MARKER,
@@ -36,6 +35,7 @@ from .outputtree import (
 )
 from .records import PageState
 from .run import Run
+from .state import BuildState
 from .urls import safe_relative_path
 
 
@@ -352,7 +352,7 @@ def refuse_foreign_output(config: Config) -> None:
         refuse_foreign(output, True, config.force)
         return
     try:
-        with closing(BuildCache(config.cache_dir, output)) as cache:
+        with closing(BuildState(config)) as cache:  # of any format: what it recorded
             recorded = bool(cache.page_states())
     except sqlite3.DatabaseError:  # a damaged cache records nothing (the build heals it)
         recorded = False
