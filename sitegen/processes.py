@@ -310,8 +310,9 @@ class BuildHost:
 
         context = get_context("spawn")
         parent, child = context.Pipe()
+        # not a daemon: a daemonic process may not start the worker pool
         self._process = context.Process(target=_host_main, args=(child, self._run),
-                                        name="sitegen-build-host", daemon=True)
+                                        name="sitegen-build-host")
         self._process.start()
         child.close()
         self._conn = parent

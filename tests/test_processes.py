@@ -9,11 +9,12 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from sitegen.errors import ContentError, Problem
-from sitegen.processes import Background, BuildHost, HostDied, HostError
+from sitegen.processes import Background, BuildHost, HostDied, HostError, Work, run_parallel
 
 
 def _whose(value: int) -> tuple[int, int]:
@@ -186,3 +187,23 @@ def test_closing_a_host_whose_call_was_interrupted_ends_it_at_once() -> None:
     began = time.monotonic()
     host.close()
     assert time.monotonic() - began < 5 and host_pid is not None and not _alive(host_pid)
+
+
+def _doubled(worker, job, chunk):
+    return [(os.getpid(), item * 2) for item in chunk]
+
+
+def _runs_a_pool(request, log):
+    config = SimpleNamespace(workers=2, engine="local")
+    work = Work(_doubled, list(range(6)), lambda config: None, "double", costly=True)
+    return os.getpid(), list(run_parallel(work, config))  # type: ignore[arg-type]
+
+
+def test_the_build_host_starts_the_worker_pool() -> None:
+    host = BuildHost(_runs_a_pool)
+    try:
+        host_pid, results = host.call("x", print)
+    finally:
+        host.close()
+    assert [value for _, value in results] == [0, 2, 4, 6, 8, 10]
+    assert host_pid not in {pid for pid, _ in results}  # computed by the pool's workers
