@@ -39,6 +39,7 @@ from .errors import ContentError, Problem
 from .feeds import plan_feeds
 from .images import DERIVED_URL
 from .indexes import Indexes, build_indexes
+from .outputdigest import output_digest
 from .pages import plan_pages
 from .parse import attach_history, parse_articles
 from .plan import plan_site
@@ -170,7 +171,7 @@ class _Checker:
         """Every article that parsed, with the cache key of its body: those the build keeps,
         and those it drops for a problem found after parsing (a duplicate URL), whose links
         deserve a check all the same."""
-        digest = work.output_affecting_digest()
+        digest = output_digest(work)
         keys = {s.path: parse_key(s.path, s.digest, digest, s.bundle_files) for s in sources}
         out = [(a, keys[a.source]) for a in kept]
         kept_sources = {a.source for a in kept}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import re
 import string
@@ -110,20 +109,14 @@ class Config:
             return False
         return not (article.expires and article.expires <= self.now and not self.future)
 
-    def output_affecting_digest(self) -> str:
-        """A digest of every setting that changes rendered bytes (not paths, jobs or verbosity)."""
+    def output_settings(self) -> list[tuple[str, str]]:
+        """Every setting that changes rendered bytes (not paths, jobs, verbosity or the
+        engine), as sorted (name, repr) pairs: outputdigest.output_digest adds the files."""
         ignored = {"site_dir", "content_dir", "output_dir", "cache_dir", "jobs", "verbose",
                    "clean", "keep_going", "strict", "now", "search", "force",
                    "engine", "scheduler"}
-        items = sorted((f.name, repr(getattr(self, f.name)))
-                       for f in dataclasses.fields(self) if f.name not in ignored)
-        from .shortcodes import files_digest  # shortcode templates and includes/ shape bodies
-
-        items.append(("shortcode_files", files_digest(self)))
-        from .i18n import files_digest as catalogs_digest  # shipped and the site's catalogs
-
-        items.append(("catalogs", catalogs_digest(self)))
-        return hashlib.sha256(repr(items).encode()).hexdigest()[:16]
+        return sorted((f.name, repr(getattr(self, f.name)))
+                      for f in dataclasses.fields(self) if f.name not in ignored)
 
 
 FILE_KEYS = {

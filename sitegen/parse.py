@@ -17,6 +17,7 @@ from .config import Config
 from .errors import ContentError, Problem
 from .fingerprint import with_revisions
 from .history import git_history
+from .outputdigest import output_digest
 from .processes import Background
 from .records import Article, SourceFile
 from .writer import CopyJob
@@ -43,7 +44,7 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     whose digest is not known yet). A few sources to parse (an edit) are parsed in a forked
     process while this one loads the cached articles: Markdown's and YAML's imports alone
     take as long as loading 10,000 articles."""
-    config_digest = config.output_affecting_digest()
+    config_digest = output_digest(config)
     keys = {s.path: parse_key(s.path, s.digest, config_digest, s.bundle_files)
             for s in sources if s.digest}
     bundles = {s.path: s.bundle_files for s in sources}

@@ -4,6 +4,7 @@ into the staging folder (nothing touches `output/` until every page has rendered
 from __future__ import annotations
 
 from .errors import Problem, TemplateError
+from .outputdigest import output_digest
 from .plan import Plan
 from .records import PageState
 from .run import Run
@@ -25,7 +26,7 @@ def render_pages(run: Run, writer: Writer, plan: Plan, body_keys: dict[str, str]
     config = run.config
     writer.discard_staging()
     job = RenderJob(plan.template_digests or digests_of(config),
-                    config.output_affecting_digest(), run.previous, plan.not_as_left,
+                    output_digest(config), run.previous, plan.not_as_left,
                     body_keys, writer.staging)
     staged: list[Staged] = []
     states: dict[str, PageState] = dict(plan.kept)

@@ -17,6 +17,7 @@ from .config import Config
 from .errors import ContentError, Problem, SitegenError
 from .history import head_commit
 from .intros import signature as intros_signature
+from .outputdigest import output_digest
 from .outputtree import MARKER
 from .records import BuildReport, SourceFile
 from .run import Run
@@ -122,7 +123,7 @@ def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") 
     git, and sitegen's version (a new one may render the same inputs differently)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, config.output_affecting_digest(),
+    for part in (__version__, output_digest(config),
                  str(config.search), str(config.strict), str(config.keep_going)):
         digest.update(part.encode() + b"\0")
     for src in sources:

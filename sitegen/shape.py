@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from . import __version__
 from .config import Config
 from .fingerprint import outline_digest
+from .outputdigest import output_digest
 from .records import Article, PageSpec, PageState
 from .state import BuildState
 from .urls import Urls
@@ -36,7 +37,7 @@ def site_shape(config: Config, articles: Sequence[Article], template_digests: di
     (`intros`: intros.signature, the section, tag and author intro files)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, config.output_affecting_digest(),
+    for part in (__version__, output_digest(config),
                  json.dumps(template_digests, sort_keys=True)):
         digest.update(part.encode() + b"\0")
     digest.update("".join(a.outline or outline_digest(a) for a in articles).encode())

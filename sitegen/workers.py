@@ -17,6 +17,7 @@ from .cache import pack_parsed, parse_key
 from .config import Config
 from .errors import Problem, TemplateError
 from .fingerprint import Fingerprinter, card_digest, outline_digest
+from .outputdigest import output_digest
 from .records import PageSpec, PageState, SourceFile
 from .sources import read_source
 from .state import BuildState
@@ -98,7 +99,7 @@ def parse_many(worker: Worker, job: None, sources: list[SourceFile]
     never receives the bodies. A source the parent had not hashed may be in the cache already
     (a touched, unchanged file): it is taken from there."""
     config = worker.config
-    config_digest = config.output_affecting_digest()
+    config_digest = output_digest(config)
     out: list[tuple[str, str, object]] = []
     read: list[tuple[SourceFile, str]] = []  # keyed by the bytes read here, not the parent's
     unhashed: list[str] = []

@@ -11,6 +11,7 @@ from sitegen import content, frontkeys
 from sitegen.config import load_config
 from sitegen.content import ArticleError, parse_source
 from sitegen.errors import ConfigError
+from sitegen.outputdigest import output_digest
 from sitegen.records import SourceFile
 from sitegen.urls import Urls
 
@@ -161,8 +162,8 @@ def test_the_mapping_is_read_from_pyproject(tmp_path):
 
 
 def test_the_mapping_changes_the_output_digest(tmp_path):
-    plain = load_config(tmp_path).output_affecting_digest()
-    assert load_config(tmp_path, front_matter={"deck": "summary"}).output_affecting_digest() \
+    plain = output_digest(load_config(tmp_path))
+    assert output_digest(load_config(tmp_path, front_matter={"deck": "summary"})) \
         != plain
 
 

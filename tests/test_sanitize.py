@@ -14,6 +14,7 @@ from sitegen.check import check_site
 from sitegen.config import load_config
 from sitegen.errors import ConfigError
 from sitegen.markup import MarkdownRenderer
+from sitegen.outputdigest import output_digest
 from sitegen.sanitize import (
     CLEAN_CONTENT,
     DEFAULT_IFRAME_HOSTS,
@@ -264,7 +265,7 @@ def test_config_takes_a_mode_and_a_host_list(tmp_path):
     assert Sanitizer.from_config(config) == Sanitizer("trusted", ("embed.example.org",))
     default = load_config(make_site(tmp_path / "d", "x"))
     assert default.raw_html == "safe" and default.iframe_hosts == DEFAULT_IFRAME_HOSTS
-    assert config.output_affecting_digest() != default.output_affecting_digest()
+    assert output_digest(config) != output_digest(default)
 
 
 @pytest.mark.parametrize(("setting", "message"), [
