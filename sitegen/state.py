@@ -13,8 +13,9 @@ folder, since what was written where is only true for that one):
   and each piece's index (search/store.py, search/join.py);
 - `images/`: derived photos by key, and `images/uses.sqlite`, which images each parsed
   article uses (images.py); `history-edits.txt`: which git edits changed an article's text
-  (history.py); `templates-*/`: Jinja's compiled templates (render.py names that folder:
-  Jinja keys it by template source, so it only ever needs discarding);
+  (history.py); `templates-*/`: Jinja's compiled templates (render.py and
+  shortcodes/engine.py name those folders: Jinja keys them by template source, so they
+  only ever need discarding);
 - `format`: FORMAT_VERSION, the one version of all of it. A build that finds another (or
   none, beside an older sitegen's files) discards the state, says so once and rebuilds
   everything; `check` (read-only) reads such a state as empty.
@@ -52,6 +53,7 @@ from .cache import (
     report_damage,
 )
 from .config import Config
+from .errors import SitegenError
 from .records import BuildReport
 
 FORMAT_VERSION = 13  # bump when anything kept in the cache folder changes shape
@@ -198,6 +200,26 @@ class BuildState(BuildCache):
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         super().close()
+
+    def freeze_for_readers(self) -> str:
+        """Every commit moved into the database file itself (the write-ahead log emptied),
+        for readers that open that file alone, read-only and immutable: Dask's render
+        workers, on any machine of a shared filesystem. Returns the file's signature, which
+        they check: it holds while nothing writes to the database."""
+        self._writable()
+        busy, _frames, _moved = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise SitegenError(f"{self.path}: another process is using the build state; "
+                               "stop it and run the build again")
+        return self.database_signature()
+
+    def database_signature(self) -> str:
+        """The database file's size and modification time ("" when there is none)."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return ""
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
 
     def _writable(self) -> None:
         if self.read_only:

@@ -76,11 +76,14 @@ Node = str | Call | Unterminated
 
 
 class Engine:
-    """One per parsing process: templates are compiled once."""
+    """One per parsing process: templates are compiled once (and, with `cache_compiled`,
+    kept compiled in the build's cache folder: a worker's first call then loads its
+    templates instead of compiling them, as render.py does for the theme)."""
 
-    def __init__(self, config: Config, urls: Any):
+    def __init__(self, config: Config, urls: Any, cache_compiled: bool = False):
         self.config = config
         self.urls = urls
+        self.cache_compiled = cache_compiled
         self.aliases = dict(getattr(config, "shortcode_aliases", ()))
         self.variables = dict(getattr(config, "site_variables", ()))
         self.wp_names = tuple(sorted({*WORDPRESS_NAMES, *self.aliases}))
@@ -105,9 +108,15 @@ class Engine:
             import jinja2  # only in processes that meet a call
 
             dirs = [str(d / "shortcodes") for d in layout_dirs(self.config)]
+            compiled = self.config.cache_dir / f"templates-shortcodes-{jinja2.__version__}"
+            if self.cache_compiled:
+                compiled.mkdir(parents=True, exist_ok=True)
             env = jinja2.Environment(
                 loader=jinja2.FileSystemLoader(dirs), autoescape=True, auto_reload=False,
-                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                # Jinja keys each compiled template by its path and checks its source
+                bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled))
+                if self.cache_compiled else None)
             env.filters.update(video=video_of, split_media=split_media,
                                asset=self._asset_url, image_list=image_list)
             env.globals["fail"] = fail
