@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from conftest import article, build_site
 
 from sitegen.errors import ContentError, Problem
 from sitegen.processes import Background, BuildHost, HostDied, HostError, Work, run_parallel
@@ -207,3 +208,20 @@ def test_the_build_host_starts_the_worker_pool() -> None:
         host.close()
     assert [value for _, value in results] == [0, 2, 4, 6, 8, 10]
     assert host_pid not in {pid for pid, _ in results}  # computed by the pool's workers
+
+
+def test_a_build_with_search_never_forks_while_a_thread_of_its_own_runs(make_site) -> None:
+    """The search stage runs threads (one per Pagefind service); every fork of a build (the
+    pool, Background) must come while the process has one thread: Python 3.12 warns of a fork
+    beside threads, and the preview's build host runs build after build."""
+    site = make_site({f"content/2025/01/a{i}.md": article(f"Story {i}", "2025-01-02",
+                                                          f"Words of story {i}.")
+                      for i in range(3)})
+    seen: list[int] = []
+    os.register_at_fork(before=lambda: seen.append(threading.active_count()))
+    before = threading.active_count()  # 1, unless an earlier test left a thread behind
+    for edit in range(2):
+        (site / "content/2025/01/a0.md").write_text(article("Story 0", "2025-01-02",
+                                                            f"Edited {edit}."))
+        build_site(site, search=True)
+    assert seen and max(seen) == before, seen  # forks happened, none beside a build's thread
