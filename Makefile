@@ -9,12 +9,14 @@ LOWEST_STAMP := $(LOWEST)/.installed-stamp
 .PHONY: build test test-fast test-browser test-compat test-compat-lowest serve bench lint \
 	check-site clean
 
+# pip: -qq shows errors only (a machine's pip.conf may list package indexes that lack most
+# packages: pip warns once for each package it looks up, a page of warnings for one install)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
 	@# setuptools warns about every editable install of a package with a mapped folder
 	@# (the theme): a notice for its own developers, not for this one
-	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[dev]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet --quiet -e '.[dev]'
 	@touch $(STAMP)
 
 build: $(STAMP)
