@@ -23,7 +23,15 @@ from ..errors import Problem
 from ..sources import layout_dirs
 from .expansion import MAX_DEPTH, Expansion
 from .expressions import Resolver, UrlExpressions
-from .filters import ShortcodeFailure, fail, getter, image_list, split_media, video_of
+from .filters import (
+    Page,
+    ShortcodeFailure,
+    fail,
+    getter,
+    image_list,
+    split_media,
+    video_of,
+)
 from .syntax import (
     PAIRED_ONLY,
     WORDPRESS_NAMES,
@@ -49,16 +57,6 @@ _MARKDOWN_INCLUDES = (".md", ".markdown", ".mdown", ".mkd", ".mkdn", ".txt")
 _ONE_PARAGRAPH = re.compile(r"\s*<p>(.*?)</p>\s*", re.S)
 Convert = Callable[[str], tuple[str, tuple[str, ...]]]  # Markdown -> (HTML, internal links)
 RenderFunction = Callable[[Any], Iterator[str]]  # a compiled template's body
-
-
-@dataclass(frozen=True)
-class Page:
-    """What a call may know about the article it is in."""
-
-    display: str  # the file as errors name it (content/2019/x.md)
-    body_line: int  # line of the file where the body starts
-    article: Any  # the Article record parsed from the front matter
-    source: str = ""  # path relative to the content folder
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,21 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .filters import ShortcodeFailure
+from .filters import Page, ShortcodeFailure
 from .syntax import ArgumentError, Tag, parse_args
 
 if TYPE_CHECKING:
     from ..config import Config
-    from .engine import Engine, Page
+
+
+class Engine(Protocol):
+    """What URL expressions use of the shortcode engine (engine.Engine)."""
+
+    config: Config
+    urls: Any
+    resolver: Resolver | None
 
 
 class UrlExpressions:

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class Page:
+    """What a call may know about the article it is in."""
+
+    display: str  # the file as errors name it (content/2019/x.md)
+    body_line: int  # line of the file where the body starts
+    article: Any  # the Article record parsed from the front matter
+    source: str = ""  # path relative to the content folder
 
 
 class ShortcodeFailure(Exception):
