@@ -64,7 +64,7 @@ MOMENTS = [
     ("writer", "switch", 1),  # before the switch
     ("outputtree", "write_new", 2),  # the switch: its journal written, not the marker
     ("outputtree", "_exchange", 1),  # the switch: journal and marker written
-    ("build", "_remember_pages", 1),  # after the switch, before the records
+    ("build", "remember_pages", 1),  # after the switch, before the records
 ]
 
 
