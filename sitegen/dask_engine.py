@@ -9,9 +9,16 @@ version and sees the site, and closes at the end.
 Each stage's shared part (its function, `job` and the config) is scattered to every worker
 once; each chunk of items is a task argument, so the scheduler can run a chunk again on
 another worker when the one running it dies. A chunk is a pure function of its items, the
-job, the config and the site's files, so running it twice writes the same bytes. Workers
-write pages into the staging folder and parsed articles into the build cache: the site, the
-output folder's parent and the cache folder must be one shared filesystem for them all.
+job, the config and the site's files, so running it twice writes the same bytes.
+
+Workers may run on any machine that mounts the site, the cache folder and the output
+folder's parent at the same paths (a shared filesystem). They write plain files only: pages
+into the staging folder, derived images and compiled templates into the cache folder. The
+build's SQLite database (WAL mode, which processes on different machines cannot share) is
+never written by a worker: parse workers send their rows back for this process to store
+(workers.ParseJob), and render workers read the bodies from the database file alone, opened
+read-only and immutable, after this process has checkpointed it and while it writes nothing
+(workers.RenderJob.frozen_database).
 """
 
 from __future__ import annotations
@@ -57,24 +64,12 @@ def sitegen_version() -> str:
     return sitegen.__version__
 
 
-def machine_id() -> str:
-    """This machine's running kernel (its boot id; else its host name): processes that
-    share one share the build cache's SQLite memory map."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        import socket
-
-        return socket.gethostname()
-
-
 @dataclasses.dataclass(frozen=True)
 class _Stage:
     """What every task of one stage shares: scattered to each worker once."""
 
     version: str  # the parent's sitegen version: a worker that runs another refuses
-    machine: str  # the parent's machine_id(): a worker on another machine refuses
-    config_key: str  # the config's digest: one Worker per (process, config)
+    config_key: str  # the build and its config's digest: one Worker per (process, key)
     config: Config
     func: Callable[[Any, Any, list], list]
     make_worker: Callable[[Config], Any]
@@ -91,6 +86,9 @@ class Session:
         if not dask_installed():
             raise EngineError(f"the Dask engine needs dask.distributed: {INSTALL_HINT}")
         self.config = config
+        # a Worker lives for one build, as the local pool's do: what it keeps (the folders
+        # its Stager made) is only true for that build
+        self.build = uuid.uuid4().hex[:12]
         self._client: Any = None
         self._cluster: Any = None
         if config.scheduler:
@@ -113,7 +111,8 @@ class Session:
 
         client = self._started()
         slots = sum(client.nthreads().values()) or 1
-        stage = client.scatter(_stage_of(work, config), broadcast=True, hash=False)
+        stage = client.scatter(_stage_of(work, config, self.build), broadcast=True,
+                               hash=False)
         chunks = _chunks(work, slots)
         tag = uuid.uuid4().hex[:12]
         running = as_completed(loop=client.loop)
@@ -183,9 +182,9 @@ class Session:
         return client
 
 
-def _stage_of(work: Any, config: Config) -> _Stage:
+def _stage_of(work: Any, config: Config, build: str = "") -> _Stage:
     key = hashlib.sha256(pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)).hexdigest()
-    return _Stage(sitegen_version(), machine_id(), key[:16], config, work.func,
+    return _Stage(sitegen_version(), f"{build}-{key[:16]}", config, work.func,
                   work.make_worker, work.job, _site_paths(config))
 
 
@@ -227,22 +226,20 @@ def _check_workers(client: Any, config: Config) -> None:
     finally:
         for path in written:
             Path(path).unlink(missing_ok=True)
-    problems = [_fitness(address, fact, config) for address, fact in sorted(facts.items())]
+    problems = [_fitness(address, fact) for address, fact in sorted(facts.items())]
     problems = [p for p in problems if p]
     if problems:
         raise EngineError("\n".join(problems))
 
 
-def _fitness(address: str, fact: Any, config: Config) -> str:
+def _fitness(address: str, fact: Any) -> str:
     """What keeps one worker from this build, or ""."""
     if isinstance(fact, BaseException):
         return (f"Dask worker {address} cannot run sitegen ({type(fact).__name__}: {fact}); "
                 f"every worker needs sitegen {sitegen_version()} installed")
-    version, unseen, machine = fact
+    version, unseen = fact
     if version != sitegen_version():
         return _mismatch(address, version)
-    if machine != machine_id():
-        return _elsewhere(address, config)
     if unseen:
         return (f"Dask worker {address} cannot see the site: {', '.join(unseen)} missing "
                 "there; the site, the cache folder and the output folder's parent must be "
@@ -250,20 +247,14 @@ def _fitness(address: str, fact: Any, config: Config) -> str:
     return ""
 
 
-def _elsewhere(address: str, config: Config) -> str:
-    return (f"Dask worker {address} runs on another machine: workers write the build cache "
-            f"({config.cache_dir}), SQLite in WAL mode, which cannot be shared between "
-            "machines, so every worker must run on this one for now")
-
-
 def _mismatch(address: str, version: str) -> str:
     return (f"Dask worker {address} runs sitegen {version}, this build runs sitegen "
             f"{sitegen_version()}: install the same version on every worker")
 
 
-def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str], str]:
-    """On a worker: its sitegen version, which paths it cannot see (a token file whose
-    content differs is another folder at the same path), and its machine."""
+def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str]]:
+    """On a worker: its sitegen version, and which paths it cannot see (a token file whose
+    content differs is another folder at the same path)."""
     unseen = []
     for path in paths:
         if ".sitegen-dask-check-" in os.path.basename(path):
@@ -276,14 +267,14 @@ def _worker_facts(paths: tuple[str, ...], token: str) -> tuple[str, list[str], s
             unseen.append(os.path.dirname(path))
         elif not os.path.exists(path):
             unseen.append(path)
-    return sitegen_version(), unseen, machine_id()
+    return sitegen_version(), unseen
 
 
 # ---------------------------------------------------------------- on a worker
 
 _LOCK = threading.Lock()  # a worker's state (Markdown, images' uses) serves one task at a time
 _WORKERS: OrderedDict[tuple[str, str], Any] = OrderedDict()
-_KEEP = 2  # Workers kept per process: this build's, and one other config's (serve, tests)
+_KEEP = 2  # Workers kept per process: this build's, and one other's (two builds at once)
 _SEEN: set[tuple[str, ...]] = set()
 
 
@@ -301,8 +292,6 @@ def _refuse_unfit(stage: _Stage) -> None:
     version = sitegen_version()
     if version != stage.version:
         raise EngineError(_mismatch(get_worker().address, version))
-    if machine_id() != stage.machine:
-        raise EngineError(_elsewhere(get_worker().address, stage.config))
     if stage.must_see not in _SEEN:
         unseen = [p for p in stage.must_see if not os.path.exists(p)]
         if unseen:

@@ -12,7 +12,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import BuildCache, parse_key, unpack_parsed
+from .cache import BuildCache, DamagedRecord, parse_key, unpack_parsed
 from .config import Config
 from .errors import ContentError, Problem
 from .fingerprint import with_revisions
@@ -24,6 +24,7 @@ from .writer import CopyJob
 
 if TYPE_CHECKING:
     from .processes import Progress
+    from .workers import ParseJob
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,20 +51,25 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     bundles = {s.path: s.bundle_files for s in sources}
     stored = cache.parsed_keys() - _image_changed(config, keys.values())
     missing = [s for s in sources if keys.get(s.path) not in stored]
-    aside = _parsed_aside(missing, config)
+    aside = _parsed_aside(missing, stored, config)
     with aside or nullcontext():
         cached = cache.get_parsed(key for key in keys.values() if key in stored)
         results: dict[str, tuple[Article, tuple] | list[Problem]] = {
             path: cached[key] for path, key in keys.items() if key in cached}
         lost = [s for s in sources if s.path not in results and keys.get(s.path) in stored]
-        outcomes = chain(aside.result() if aside else _parsing(missing, config, progress),
-                         _parsing(lost, config, progress))  # lost: rows gone since listed
+        job = _parse_job(missing, stored, config)
+        outcomes = chain(aside.result() if aside else _parsing(missing, job, config, progress),
+                         _parsing(lost, job, config, progress))  # lost: rows gone since listed
         digests = {s.path: s.digest for s in sources}
+        store = _Store(cache, config)
         for path, digest, outcome in outcomes:
-            # the workers put articles and bodies into the cache, and send the packed article
+            # the workers put articles and bodies into the cache (or send them to be stored
+            # here: store.add), and send the packed article
+            outcome = store.add(outcome)
             results[path] = unpack_parsed(outcome) if isinstance(outcome, bytes) else outcome
             digests[path] = digest  # of the bytes the worker parsed and cached them under
             keys[path] = parse_key(path, digest, config_digest, bundles[path])
+        store.flush()
     if missing or lost:
         cache.forget_parsed_except(set(keys.values()))
     cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
@@ -92,7 +98,7 @@ def derived_images(config: Config, loaded: Loaded, progress: Progress | None = N
     return prepare(config, loaded.keys.values(), make_all)
 
 
-def _parsed_aside(missing: list[SourceFile], config: Config
+def _parsed_aside(missing: list[SourceFile], stored: set[str], config: Config
                   ) -> Background[list[tuple[str, str, object]]] | None:
     """Too few sources to parse for the worker pool (an edit): parsed in one forked process
     while this one loads the cached articles."""
@@ -100,22 +106,76 @@ def _parsed_aside(missing: list[SourceFile], config: Config
         return None
     from .processes import PARALLEL_THRESHOLD
 
-    return Background(_parsed, missing, config) if len(missing) < PARALLEL_THRESHOLD else None
+    if len(missing) >= PARALLEL_THRESHOLD:
+        return None
+    return Background(_parsed, missing, _parse_job(missing, stored, config), config)
 
 
-def _parsing(sources: list[SourceFile], config: Config, progress: Progress | None = None
-             ) -> Iterator[tuple[str, str, object]]:
+def _parse_job(missing: list[SourceFile], stored: set[str], config: Config) -> ParseJob:
+    """The local pool's workers write the cache themselves (one machine's SQLite, shared in
+    WAL mode: faster). Dask's may be on other machines, where SQLite cannot be shared: they
+    send their rows here, and learn from `stored` which unhashed sources are parsed already."""
+    from .workers import ParseJob
+
+    if config.engine != "dask":
+        return ParseJob()
+    unhashed = any(not s.digest for s in missing)
+    return ParseJob(writes=False, stored=frozenset(stored) if unhashed else frozenset())
+
+
+def _parsing(sources: list[SourceFile], job: ParseJob, config: Config,
+             progress: Progress | None = None) -> Iterator[tuple[str, str, object]]:
     """(path, digest, packed article or problems) of each source, from the parse workers."""
     if not sources:
         return iter(())
     from .processes import Work, run_parallel
     from .workers import Worker, parse_many
 
-    return run_parallel(Work(parse_many, sources, Worker, "parse"), config, progress)
+    return run_parallel(Work(parse_many, sources, Worker, "parse", job), config, progress)
 
 
-def _parsed(sources: list[SourceFile], config: Config) -> list[tuple[str, str, object]]:
-    return list(_parsing(sources, config))
+def _parsed(sources: list[SourceFile], job: ParseJob, config: Config
+            ) -> list[tuple[str, str, object]]:
+    return list(_parsing(sources, job, config))
+
+
+class _Store:
+    """Writes what parse workers sent back to be stored (workers.ToStore), a batch of
+    articles and their image uses at a time, each in one transaction as the workers do."""
+
+    BATCH = 500
+
+    def __init__(self, cache: BuildCache, config: Config):
+        self.cache, self.config = cache, config
+        self.rows: list[tuple[str, bytes, str]] = []
+        self.uses: list[tuple[str, tuple[tuple, ...]]] = []  # (key, images.Use's fields)
+
+    def add(self, outcome: object) -> object:
+        """The outcome to collect: a ToStore's, queued for storing; any other as it is."""
+        from .workers import ToStore
+
+        if not isinstance(outcome, ToStore):
+            return outcome
+        if outcome.outcome is None:  # parsed already: listed in `stored` at the start
+            blob = self.cache.get_parsed_blobs([outcome.key]).get(outcome.key)
+            if blob is None:  # pruned since by another sitegen sharing the cache
+                raise DamagedRecord(f"the parsed record {outcome.key} is gone")
+            return blob
+        if outcome.body is not None:
+            self.rows.append((outcome.key, outcome.outcome, outcome.body))
+        self.uses.append((outcome.key, outcome.uses))
+        if len(self.uses) >= self.BATCH:
+            self.flush()
+        return outcome.outcome
+
+    def flush(self) -> None:
+        from .images import Use, remember_uses
+
+        if self.uses:
+            self.cache.put_parsed(self.rows)
+            remember_uses(self.config, [(key, [Use(*fields) for fields in uses])
+                                        for key, uses in self.uses])
+            self.rows, self.uses = [], []
 
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],

@@ -25,9 +25,12 @@ def render_pages(run: Run, writer: Writer, plan: Plan, body_keys: dict[str, str]
 
     config = run.config
     writer.discard_staging()
+    # Dask's workers may be on other machines: they read the bodies from the database file
+    # alone, which nothing writes until every page has rendered (BuildState.freeze_for_readers)
+    frozen = run.cache.freeze_for_readers() if config.engine == "dask" else ""
     job = RenderJob(plan.template_digests or digests_of(config),
                     output_digest(config), run.previous, plan.not_as_left,
-                    body_keys, writer.staging)
+                    body_keys, writer.staging, frozen)
     staged: list[Staged] = []
     states: dict[str, PageState] = dict(plan.kept)
     problems: dict[str, Problem] = {}

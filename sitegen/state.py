@@ -53,6 +53,7 @@ from .cache import (
     report_damage,
 )
 from .config import Config
+from .errors import SitegenError
 from .records import BuildReport
 
 FORMAT_VERSION = 13  # bump when anything kept in the cache folder changes shape
@@ -199,6 +200,26 @@ class BuildState(BuildCache):
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         super().close()
+
+    def freeze_for_readers(self) -> str:
+        """Every commit moved into the database file itself (the write-ahead log emptied),
+        for readers that open that file alone, read-only and immutable: Dask's render
+        workers, on any machine of a shared filesystem. Returns the file's signature, which
+        they check: it holds while nothing writes to the database."""
+        self._writable()
+        busy, _frames, _moved = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise SitegenError(f"{self.path}: another process is using the build state; "
+                               "stop it and run the build again")
+        return self.database_signature()
+
+    def database_signature(self) -> str:
+        """The database file's size and modification time ("" when there is none)."""
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return ""
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
 
     def _writable(self) -> None:
         if self.read_only:

@@ -15,7 +15,7 @@ from typing import Any
 from . import images
 from .cache import pack_parsed, parse_key
 from .config import Config
-from .errors import Problem, TemplateError
+from .errors import Problem, SitegenError, TemplateError
 from .fingerprint import Fingerprinter, card_digest, outline_digest
 from .outputdigest import output_digest
 from .records import PageSpec, PageState, SourceFile
@@ -35,6 +35,35 @@ class RenderJob:
     not_as_left: Set[str]  # output paths whose file is not as `previous` says
     body_keys: dict[str, str]
     staging: Path  # the staging folder pages are written into
+    # "": bodies from this worker's cache connection (the local pool). Else the signature
+    # of the database file as BuildState.freeze_for_readers left it: bodies read from that
+    # file alone, opened read-only and immutable (Dask: workers anywhere on a shared
+    # filesystem, where the write-ahead log cannot be shared)
+    frozen_database: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseJob:
+    """How parse workers use the build cache. `writes`: each puts its parsed rows and image
+    uses into it (the local pool: one machine's SQLite). Else (Dask: workers anywhere on a
+    shared filesystem, where SQLite cannot be shared) they never open it: the rows come back
+    as `ToStore` outcomes for the parent to write, and `stored` (the parse keys the cache
+    holds) tells them which sources the parent had not hashed are parsed already."""
+
+    writes: bool = True
+    stored: frozenset[str] = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
+class ToStore:
+    """A parse outcome for the parent to store (ParseJob.writes False): `outcome` as the
+    workers send it (a packed record or problems; None: the cache holds it under `key`),
+    the body HTML of a parsed article, and the images it uses (images.Use as tuples)."""
+
+    outcome: object
+    key: str
+    body: str | None = None
+    uses: tuple[tuple, ...] = ()
 
 
 def _with_data(src: SourceFile, config: Config) -> SourceFile:
@@ -91,13 +120,15 @@ class Worker:
         return self._stagers[staging]
 
 
-def parse_many(worker: Worker, job: None, sources: list[SourceFile]
+def parse_many(worker: Worker, job: ParseJob | None, sources: list[SourceFile]
                ) -> list[tuple[str, str, object]]:
     """(path, digest, record) or (path, digest, problems) per source: the digest of the bytes
     read here, the article and its warnings packed as the cache keeps them (pickled once for
     both). Each parsed article and its body HTML go into the parse cache from here: the parent
     never receives the bodies. A source the parent had not hashed may be in the cache already
-    (a touched, unchanged file): it is taken from there."""
+    (a touched, unchanged file): it is taken from there. Without `job.writes` each outcome
+    is a ToStore and the cache is not opened (ParseJob)."""
+    job = job or ParseJob()
     config = worker.config
     config_digest = output_digest(config)
     out: list[tuple[str, str, object]] = []
@@ -113,6 +144,11 @@ def parse_many(worker: Worker, job: None, sources: list[SourceFile]
         read.append((data, parse_key(src.path, data.digest, config_digest, src.bundle_files)))
         if not src.digest:
             unhashed.append(read[-1][1])
+    if not job.writes:  # a source the parent had not hashed may be parsed already
+        kept = job.stored.intersection(unhashed)
+        return out + [(src.path, src.digest,
+                       ToStore(None, key) if key in kept else _to_store(worker, src, key))
+                      for src, key in read]
     known = worker.cache.get_parsed_blobs(unhashed) if unhashed else {}
     rows = []
     image_uses = []
@@ -132,6 +168,14 @@ def parse_many(worker: Worker, job: None, sources: list[SourceFile]
     worker.cache.put_parsed(rows)
     images.remember_uses(config, image_uses)
     return out
+
+
+def _to_store(worker: Worker, src: SourceFile, key: str) -> ToStore:
+    outcome, html = _parse_one(worker, src)
+    uses = tuple(dataclasses.astuple(use) for use in images.take_uses())
+    if html is None:
+        return ToStore(outcome, key)  # its uses, none now, replace what was recorded
+    return ToStore(pack_parsed(*outcome), key, html, uses)
 
 
 def _parse_one(worker: Worker, src: SourceFile) -> tuple[Any, str | None]:
@@ -188,8 +232,8 @@ def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
             out.append((rel, old, None))
         else:
             to_render.append((spec, rel, fp))
-    bodies = worker.cache.bodies([job.body_keys.get(spec.url, "")
-                                  for spec, _, _ in to_render if spec.body_of])
+    bodies = _bodies(worker, job, [job.body_keys.get(spec.url, "")
+                                   for spec, _, _ in to_render if spec.body_of])
     stager = worker.stager(job.staging)
     for spec, rel, fp in to_render:
         body_key = job.body_keys.get(spec.url, "")
@@ -208,6 +252,25 @@ def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
         item = stager.stage(rel, data)
         out.append((rel, PageState(fp, item.out_hash), item))
     return out
+
+
+def _bodies(worker: Worker, job: RenderJob, keys: list[str]) -> dict[str, str]:
+    """Body HTML by parse key: from the worker's connection, or from the frozen database
+    file (RenderJob.frozen_database), checked unchanged before and after it is read."""
+    if not job.frozen_database:
+        return worker.cache.bodies(keys)
+    if not keys:
+        return {}
+    state = BuildState(worker.config, read_only=True)
+    try:
+        if state.database_signature() == job.frozen_database:
+            bodies = state.bodies(keys)
+            if state.database_signature() == job.frozen_database:
+                return bodies
+    finally:
+        state.close()
+    raise SitegenError(f"{state.files.database} changed while the pages were rendered: "
+                       "run the build again")
 
 
 def make_images(worker: Worker, job: None, jobs: list) -> list[Problem | None]:

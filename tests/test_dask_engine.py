@@ -1,13 +1,16 @@
 """`sitegen build --engine dask`: the same bytes as the local pool, whole when a worker dies
-mid-render, a worker of another sitegen version refused, a chunk that gives the same bytes
-run twice, and clear errors for a wrong address or a missing dask."""
+mid-render, workers that may not share the build's SQLite database (another machine's) never
+write it, a worker of another sitegen version refused, a chunk that gives the same bytes run
+twice, and clear errors for a wrong address or a missing dask."""
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,11 +28,12 @@ from distributed import Client, LocalCluster  # noqa: E402
 from genarchive import generate  # noqa: E402
 
 import sitegen  # noqa: E402
-from sitegen import dask_engine  # noqa: E402
+from sitegen import dask_engine, scan, workers  # noqa: E402
 from sitegen.build import build  # noqa: E402
 from sitegen.cli import main  # noqa: E402
-from sitegen.errors import ConfigError  # noqa: E402
-from sitegen.outputdigest import output_digest
+from sitegen.errors import ConfigError, SitegenError  # noqa: E402
+from sitegen.outputdigest import output_digest  # noqa: E402
+from sitegen.state import BuildState  # noqa: E402
 
 # Builds of thousands of articles are `slow` (make test runs them, make test-fast does not):
 # 2,000 for most; the issue's 10,000 for one equivalence (83 s on 2 cores).
@@ -173,7 +177,8 @@ def test_a_chunk_run_twice_on_two_workers_writes_the_same_bytes(dask_build, clus
             return work, dataclasses.replace(config, cache_dir=folder)
 
         one, two = twice("parse", own_cache)
-        assert one == two and all(isinstance(record, bytes) for _, _, record in one)
+        assert one == two and all(isinstance(sent, workers.ToStore) and sent.body
+                                  and isinstance(sent.outcome, bytes) for _, _, sent in one)
 
 
 def test_a_worker_of_another_sitegen_version_is_refused(make_site, tmp_path):
@@ -191,19 +196,128 @@ def test_a_worker_of_another_sitegen_version_is_refused(make_site, tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
-def test_a_worker_on_another_machine_is_refused(make_site, tmp_path):
-    """The build cache is SQLite in WAL mode: its memory map is shared by one machine only."""
-    site = make_site({"content/a.md": "---\ntitle: A\ndate: 2025-01-02\n---\nBody.\n"})
-    preload = tmp_path / "other_machine.py"
-    preload.write_text("import sitegen.dask_engine as engine\n"
-                       "engine.machine_id = lambda: 'another-machine'\n")
-    with _cluster(n_workers=1, preload=[str(preload)]) as other:
-        config = site_config(site, output_dir=tmp_path / "out", engine="dask",
-                             scheduler=other.scheduler_address)
-        with pytest.raises(dask_engine.EngineError, match="runs on another machine: workers "
-                           "write the build cache .*, SQLite in WAL mode"):
-            build(config)
-    assert not config.output_dir.exists()
+# A worker on another machine may not share the build's SQLite database in WAL mode (nor
+# lock it over a network filesystem): it may open it read-only and immutable, nothing else.
+# This preload makes every worker keep to that, records each open, and refuses the rest.
+ANOTHER_MACHINE = """
+import sqlite3
+
+if not hasattr(sqlite3, "sitegen_opened"):  # dask may run a preload more than once
+    sqlite3.sitegen_opened = []
+    _connect = sqlite3.connect
+
+    def connect(database, *args, uri=False, **kwargs):
+        name = str(database)
+        sqlite3.sitegen_opened.append((name, bool(uri)))
+        if name != ":memory:" and not (uri and "mode=ro" in name and "immutable=1" in name):
+            raise sqlite3.OperationalError(f"another machine may not open {name} for writing")
+        return _connect(database, *args, uri=uri, **kwargs)
+
+    sqlite3.connect = connect
+"""
+PHOTOS = 3  # articles with a lead photo of their own: the images stage runs on Dask
+
+
+def _photo(shade: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (900, 600), (shade, 90, 160)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def _with_photos(site: Path) -> None:
+    for n, path in enumerate(sorted((site / "content").rglob("*.md"))[:PHOTOS]):
+        (site / "static" / "photos").mkdir(parents=True, exist_ok=True)
+        (site / "static" / "photos" / f"p{n}.jpg").write_bytes(_photo(40 * n))
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("---\n", f"---\nimage: /photos/p{n}.jpg\n", 1),
+                        encoding="utf-8")
+
+
+def test_workers_on_another_machine_never_write_the_build_database(tmp_path, monkeypatch):
+    """Parse workers send their rows and image uses back for the build to store; render
+    workers read bodies from the checkpointed database file, immutable. The same bytes as
+    the local pool, built and after an edit (with every other file touched, so the workers
+    hash them and find them parsed already)."""
+    site = tmp_path / "site"
+    generate(site / "content", 300, seed=3)
+    (site / "sitegen.toml").write_text('title = "Generated"\nbase_url = "https://example.org/"\n')
+    _with_photos(site)
+    preload = tmp_path / "another_machine.py"
+    preload.write_text(ANOTHER_MACHINE)
+    ran: list[str] = []
+    known: list[bool] = []  # per source parsed on Dask: whether the cache held it already
+    run = dask_engine.Session.run
+
+    def spy(self, work, config, progress):
+        ran.append(work.label)
+        for result in run(self, work, config, progress):
+            if work.label == "parse":
+                known.append(result[2].outcome is None)
+            yield result
+
+    monkeypatch.setattr(dask_engine.Session, "run", spy)
+    with _cluster(n_workers=2, preload=[str(preload)]) as other, \
+            Client(other, set_as_default=False) as client:
+        def both() -> tuple[dict[str, bytes], dict[str, bytes]]:
+            trees = []
+            for engine in ("local", "dask"):
+                config = site_config(site, output_dir=site / f"out-{engine}", jobs=2,
+                                     cache_dir=site / f"cache-{engine}", engine=engine,
+                                     scheduler=other.scheduler_address if engine == "dask"
+                                     else None)
+                build(config)
+                trees.append(read_tree(config.output_dir))
+            return trees[0], trees[1]
+
+        local, on_dask = both()
+        assert {"parse", "images", "render"} <= set(ran) and len(known) == 300
+        assert not any(known) and len(local) > 300 and on_dask == local
+        assert sum(name.startswith("assets/img/") and name.endswith(".webp")
+                   for name in local) >= PHOTOS  # the photos' derived files
+
+        edited = sorted((site / "content").rglob("*.md"))[PHOTOS + 1]
+        edited.write_text(edited.read_text(encoding="utf-8").replace(
+            "\n---\n", "\n---\nA paragraph added later.\n\n", 1), encoding="utf-8")
+        later = time.time() + 5
+        for path in (site / "content").rglob("*.md"):
+            os.utime(path, (later, later))
+        (site / "layouts").mkdir()  # every article's page renders again, its body read
+        (site / "layouts" / "article.html").write_text(
+            (ROOT / "layouts" / "article.html").read_text(encoding="utf-8").replace(
+                "{% block main %}", "{% block main %}<i>v2</i>", 1), encoding="utf-8")
+        monkeypatch.setattr(scan, "HASHED_IN_PARENT", 50)  # the workers hash them
+        ran.clear()
+        known.clear()
+        local_again, dask_again = both()
+        assert {"parse", "render"} <= set(ran) and known.count(False) == 1 == 300 - sum(known)
+        assert dask_again == local_again != local
+        assert b"A paragraph added later." in b"".join(dask_again.values())
+        assert sum(b"<i>v2</i>" in data for data in dask_again.values()) > 250
+
+        opened = [name for names in client.run(getattr, sqlite3, "sitegen_opened").values()
+                  for name, _uri in names]
+    bodies = [name for name in opened if "/build-" in name]
+    assert bodies and all("mode=ro" in name and "immutable=1" in name for name in bodies)
+    assert all(name == ":memory:" or name in bodies for name in opened), opened
+
+
+def test_render_workers_refuse_a_database_written_after_it_was_frozen(make_site):
+    site = make_site({})
+    config = site_config(site)
+    with BuildState.open(config) as state:
+        state.put_parsed([("k", b"record", "<p>Body</p>")])
+        frozen = state.freeze_for_readers()
+        job = workers.RenderJob({}, "", {}, set(), {}, site / "staging", frozen)
+        worker = workers.Worker(config)
+        assert workers._bodies(worker, job, ["k"]) == {"k": "<p>Body</p>"}
+        assert not state.files.database.with_name(state.files.database.name + "-wal").stat(
+            ).st_size  # every commit in the database file itself
+        state.put_parsed([("k2", b"record", "<p>Later</p>" * 1000)])
+        state.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with pytest.raises(SitegenError, match="changed while the pages were rendered"):
+            workers._bodies(worker, job, ["k"])
 
 
 def test_a_scheduler_nobody_answers_at_is_a_clear_error(make_site, monkeypatch):
@@ -268,7 +382,7 @@ def test_a_worker_that_cannot_see_the_site_says_which_folder(tmp_path):
     folder = tmp_path / "cache"
     folder.mkdir()
     (folder / ".sitegen-dask-check-1").write_text("another token: another folder")
-    version, unseen, _machine = dask_engine._worker_facts(
+    version, unseen = dask_engine._worker_facts(
         (str(folder / ".sitegen-dask-check-1"), str(tmp_path / "missing.toml")), "token")
     assert version == sitegen.__version__
     assert unseen == [str(folder), str(tmp_path / "missing.toml")]
