@@ -65,11 +65,13 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
         for path, digest, outcome in outcomes:
             # the workers put articles and bodies into the cache (or send them to be stored
             # here: store.add), and send the packed article
-            outcome = store.add(outcome)
-            results[path] = unpack_parsed(outcome) if isinstance(outcome, bytes) else outcome
+            outcome = store.add(path, outcome)
+            if outcome is not None:  # None: in the cache already, read by store.finish
+                results[path] = unpack_parsed(outcome) if isinstance(outcome, bytes) \
+                    else outcome
             digests[path] = digest  # of the bytes the worker parsed and cached them under
             keys[path] = parse_key(path, digest, config_digest, bundles[path])
-        store.flush()
+        results.update(store.finish())
     if missing or lost:
         cache.forget_parsed_except(set(keys.values()))
     cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
@@ -149,18 +151,18 @@ class _Store:
         self.cache, self.config = cache, config
         self.rows: list[tuple[str, bytes, str]] = []
         self.uses: list[tuple[str, tuple[tuple, ...]]] = []  # (key, images.Use's fields)
+        self.known: dict[str, str] = {}  # source path -> key of a record the cache holds
 
-    def add(self, outcome: object) -> object:
-        """The outcome to collect: a ToStore's, queued for storing; any other as it is."""
+    def add(self, path: str, outcome: object) -> object:
+        """The outcome to collect: a ToStore's, queued for storing; any other as it is;
+        None for a record the cache holds already (`finish` reads them all at once)."""
         from .workers import ToStore
 
         if not isinstance(outcome, ToStore):
             return outcome
         if outcome.outcome is None:  # parsed already: listed in `stored` at the start
-            blob = self.cache.get_parsed_blobs([outcome.key]).get(outcome.key)
-            if blob is None:  # pruned since by another sitegen sharing the cache
-                raise DamagedRecord(f"the parsed record {outcome.key} is gone")
-            return blob
+            self.known[path] = outcome.key
+            return None
         if outcome.body is not None:
             self.rows.append((outcome.key, outcome.outcome, outcome.body))
         self.uses.append((outcome.key, outcome.uses))
@@ -176,6 +178,17 @@ class _Store:
             remember_uses(self.config, [(key, [Use(*fields) for fields in uses])
                                         for key, uses in self.uses])
             self.rows, self.uses = [], []
+
+    def finish(self) -> dict[str, tuple[Article, tuple]]:
+        """Everything stored; the records the cache held already, by source path."""
+        self.flush()
+        if not self.known:
+            return {}
+        found = self.cache.get_parsed(self.known.values())
+        gone = set(self.known.values()) - found.keys()
+        if gone:  # pruned since by another sitegen sharing the cache
+            raise DamagedRecord(f"{len(gone)} parsed records listed at the start are gone")
+        return {path: found[key] for path, key in self.known.items()}
 
 
 def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
