@@ -130,9 +130,13 @@ def _parsing(sources: list[SourceFile], job: ParseJob, config: Config,
     """(path, digest, packed article or problems) of each source, from the parse workers."""
     if not sources:
         return iter(())
-    from .processes import Work, run_parallel
+    from .processes import PARALLEL_THRESHOLD, Work, run_parallel
     from .workers import Worker, parse_many
 
+    if len(sources) >= PARALLEL_THRESHOLD:
+        # Imported once here rather than by each forked worker that meets a shortcode (~30 ms
+        # each): the render stage needs it next anyway.
+        import jinja2  # noqa: F401
     return run_parallel(Work(parse_many, sources, Worker, "parse", job), config, progress)
 
 
