@@ -164,8 +164,10 @@ class Session:
 
         address = self.config.scheduler
         if not address:
+            # ":0": a free port for its HTTP server (None still takes 8787, and a second
+            # cluster on the machine, or anything else on that port, made Dask warn)
             self._cluster = LocalCluster(n_workers=self.config.workers, threads_per_worker=1,
-                                         processes=True, dashboard_address=None,
+                                         processes=True, dashboard_address=":0",
                                          worker_dashboard_address=None,
                                          silence_logs=logging.ERROR)
             return Client(self._cluster, set_as_default=False)

@@ -42,7 +42,7 @@ N = 2000
 
 def _cluster(**options) -> LocalCluster:
     options.setdefault("n_workers", 2)
-    return LocalCluster(processes=True, threads_per_worker=1, dashboard_address=None,
+    return LocalCluster(processes=True, threads_per_worker=1, dashboard_address=":0",
                         worker_dashboard_address=None,
                         silence_logs=logging.CRITICAL, **options)
 
