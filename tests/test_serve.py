@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -551,26 +552,33 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
-    site = make_site(tmp_path)
-    sitegen = Path(sys.executable).with_name("sitegen")
-    proc = subprocess.Popen([str(sitegen), "serve", str(site), "--port", "0", "--no-search"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+@contextmanager
+def serving(command: list[str]) -> Iterator[tuple[subprocess.Popen, list[str]]]:
+    """`sitegen serve` started by `command`, once it says "Serving": the process and the lines
+    it printed so far; killed on leaving if it still runs."""
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             preexec_fn=default_sigint)
     try:
         lines = []
         for line in proc.stdout:  # type: ignore[union-attr]
             lines.append(line)
-            if line.startswith("Serving http://127.0.0.1:"):
+            if line.startswith("Serving http://"):
                 break
         assert lines and lines[-1].startswith("Serving"), lines
-        proc.send_signal(signal.SIGINT)
-        # generous: CI once needed more than 15 s here while other suites loaded both cores
-        rest, _ = proc.communicate(timeout=60)
+        yield proc, lines
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    sitegen = Path(sys.executable).with_name("sitegen")
+    with serving([str(sitegen), "serve", str(site), "--port", "0", "--no-search"]) as (proc, _):
+        proc.send_signal(signal.SIGINT)
+        # generous: CI once needed more than 15 s here while other suites loaded both cores
+        rest, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "Traceback" not in rest and rest.strip().endswith("Stopped.")
 
@@ -593,17 +601,9 @@ main()
 def test_the_server_never_forks_its_builds_run_in_the_build_host(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     forks = tmp_path / "forks.log"
-    proc = subprocess.Popen([sys.executable, "-W", "error::DeprecationWarning", "-c", FORK_PROBE,
-                             str(forks), "serve", str(site), "--port", "0", "--no-search"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            preexec_fn=default_sigint)
-    try:
-        lines = []
-        for line in proc.stdout:  # type: ignore[union-attr]
-            lines.append(line)
-            if line.startswith("Serving http://"):
-                break
-        assert lines and lines[-1].startswith("Serving"), lines
+    command = [sys.executable, "-W", "error::DeprecationWarning", "-c", FORK_PROBE, str(forks),
+               "serve", str(site), "--port", "0", "--no-search"]
+    with serving(command) as (proc, lines):
         url = lines[-1].split()[1]
         (site / "content/2025/01/a.md").write_text(ARTICLE.format(body="Rebuilt text."))
         page = url.rstrip("/") + ARTICLE_URL
@@ -615,10 +615,6 @@ def test_the_server_never_forks_its_builds_run_in_the_build_host(tmp_path: Path)
         assert wait_until(rebuilt, 30)
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     output = "".join(lines) + rest
     assert proc.returncode == 0, output
     assert "Traceback" not in output and "DeprecationWarning" not in output
