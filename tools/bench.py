@@ -62,7 +62,8 @@ import sys
 import tarfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -531,6 +532,24 @@ class SizeResult:
         return statistics.median(values) if values else None
 
 
+@contextmanager
+def run_series(series: Path, result: SizeResult | ShortcodeResult, opts: Options,
+               finished: list[Path] | None, log: Callable[[str], None]) -> Iterator[None]:
+    """The runs of one size: their folders kept for their logs when one fails, else handed to
+    `finished` (removed after the last size) or removed now unless `--keep`."""
+    try:
+        yield
+    except BaseException:
+        log(f"run folders kept for their logs: {series}")
+        raise
+    finally:
+        result.load_after = os.getloadavg()
+    if finished is not None:
+        finished.append(series)
+    elif not opts.keep:
+        shutil.rmtree(series, ignore_errors=True)
+
+
 def runs_for(n: int, runs: int | None) -> int:
     if runs is not None:
         return runs
@@ -574,7 +593,7 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None],
         result.measurements[name].append(m)
         return m
 
-    try:
+    with run_series(series, result, opts, finished, log):
         for i in range(1, runs + 1):
             run = series / f"run{i}"
             done: list[str] = []
@@ -621,15 +640,6 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None],
                     result.hugo_pages = count_html(hugo_run / "out")
             log(f"n={n:,} run {i}/{runs}: " + ", ".join(done)
                 + f" (load {os.getloadavg()[0]:.2f})")
-    except BaseException:
-        log(f"run folders kept for their logs: {series}")
-        raise
-    finally:
-        result.load_after = os.getloadavg()
-    if finished is not None:
-        finished.append(series)
-    elif not opts.keep:
-        shutil.rmtree(series, ignore_errors=True)
     return result
 
 
@@ -950,7 +960,7 @@ def bench_shortcodes(n: int, opts: Options, log: Callable[[str], None],
                              f"(log: {logs}/{name}.out)")
         return m
 
-    try:
+    with run_series(series, result, opts, finished, log):
         for i in range(1, runs + 1):
             run = series / f"run{i}"
             order = [("without", plain), ("with", with_calls)]
@@ -965,15 +975,6 @@ def bench_shortcodes(n: int, opts: Options, log: Callable[[str], None],
                 f"{b.cpu_seconds:.2f} s with {opts.shortcodes} calls "
                 f"(x{b.cpu_seconds / a.cpu_seconds:.3f}); wall {a.seconds:.2f} s, "
                 f"{b.seconds:.2f} s (load {result.loads[-1]:.2f})")
-    except BaseException:
-        log(f"run folders kept for their logs: {series}")
-        raise
-    finally:
-        result.load_after = os.getloadavg()
-    if finished is not None:
-        finished.append(series)
-    elif not opts.keep:
-        shutil.rmtree(series, ignore_errors=True)
     return result
 
 
