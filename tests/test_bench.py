@@ -180,6 +180,43 @@ def test_checks_at_10000_and_100000() -> None:
     assert linear[3:] == ("11.3x", "<= 11x", "FAIL")
 
 
+def test_checks_at_a_million_follow_issue_20() -> None:
+    def pss(result: object, mb: float) -> object:
+        for m in result.measurements["cold"]:
+            m.tree_pss_kb = int(mb * 1024)
+        return result
+
+    base = _result(100_000, cold=[100.0])
+    million = pss(_result(1_000_000, cold=[1050.0], warm=[12.0], edit=[9.0]), 3000)
+    c = bench.checks(million, base)
+    assert c["linear"].value == pytest.approx(10.5) and c["linear"].verdict == "PASS"
+    assert c["linear"].name == "cold/cold at 100,000"
+    assert c["cold_pss"].value == pytest.approx(3000) and c["cold_pss"].verdict == "PASS"
+    assert c["warm"].value == 12.0 and c["warm"].verdict == "FAIL"
+    assert c["warm"].target == "<= 10 s"
+    assert "edit" not in c  # the edit's target is with search: no search was measured
+    searched = pss(_result(1_000_000, cold=[1200.0], cold_search=[2000.0], warm=[5.0],
+                           edit=[16.0]), 5000)
+    c = bench.checks(searched, base)
+    assert [c[k].verdict for k in ("linear", "cold_pss", "warm", "edit")] == \
+        ["FAIL", "FAIL", "PASS", "FAIL"]
+    rows = {r[0]: r for r in bench.table_rows(searched, base)}
+    assert rows["peak RSS, cold no search: process tree, sum of PSS"][4:] == \
+        ("<= 4096 MB", "FAIL")
+    assert any(name.startswith("cold, no search: 1,000,000 vs 100,000") for name in rows)
+
+
+def test_the_engine_option_names_its_results_file_and_report(tmp_path: Path) -> None:
+    opts = bench.parse_args(["--engine", "dask", "--no-hugo", "--no-search",
+                             "--workdir", str(tmp_path)])
+    assert opts.engine == "dask"
+    assert bench.results_path(tmp_path, 10, 1, "dask").name == "n10-s1-dask.json"
+    assert bench.results_path(tmp_path, 10, 1).name == "n10-s1.json"
+    res = _result(10, cold=[1.0])
+    res.engine = "dask"
+    assert bench.report(res).startswith("### 10 articles (seed 1), engine dask, 1 run")
+
+
 # ---------------------------------------------------------------- end to end, tiny
 
 

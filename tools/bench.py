@@ -101,6 +101,12 @@ TARGET_LINEAR_RATIO = 11.0  # 100,000 cold <= 11x 10,000 cold
 TARGET_BIG_RSS_MB = 2048  # 100,000 peak RSS <= 2 GB
 TARGET_SIZE = 10_000
 TARGET_BIG = 100_000
+# Targets of issue #20 at a million articles, on the machine of the 100,000 figure.
+TARGET_MILLION = 1_000_000
+TARGET_MILLION_PSS_MB = 4096  # the whole process tree's PSS
+TARGET_MILLION_WARM_S = 10.0
+TARGET_MILLION_EDIT_S = 15.0  # one edit, with search
+BASELINE_OF = {TARGET_BIG: TARGET_SIZE, TARGET_MILLION: TARGET_BIG}  # cold <= 11x this size's
 TARGET_SHORTCODE_RATIO = 1.10  # issue #14: K calls per article cost <= 10% more CPU
 SHORTCODE_RUNS = 5  # default runs of the shortcode cost: pairs are noisy on a shared machine
 CPU_RE = re.compile(r"(User|System) time \(seconds\): ([\d.]+)")
@@ -505,6 +511,7 @@ class Options:
     revision: str = ""  # the sitegen source measured
     report_only: bool = False
     shortcodes: int = 0  # > 0: measure the cost of this many calls per article instead
+    engine: str = "local"  # sitegen's --engine: its process pool, or a Dask LocalCluster
 
 
 @dataclass
@@ -521,6 +528,7 @@ class SizeResult:
     revision: str = ""  # the sitegen source measured
     search_page: list[dict[str, Any]] = field(default_factory=list)  # bench_search.PageCost
     notes: list[str] = field(default_factory=list)
+    engine: str = "local"
 
     def seconds(self, scenario: str) -> list[float]:
         return [m.seconds for m in self.measurements.get(scenario, [])]
@@ -574,17 +582,18 @@ def bench_size(n: int, opts: Options, log: Callable[[str], None],
                         load_before=os.getloadavg(), load_after=(0.0, 0.0, 0.0),
                         started=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                         measurements={s: [] for s in SCENARIOS},
-                        revision=opts.revision)
+                        revision=opts.revision, engine=opts.engine)
     pagefind = opts.pagefind and opts.search and opts.pagefind_bin is not None
     if pagefind and n > opts.pagefind_max:
         pagefind = False
         result.notes.append(f"Pagefind CLI not run past {opts.pagefind_max:,} pages "
                             "(one index: ~226 KB of memory per page)")
     jobs = ["--jobs", str(opts.jobs)] if opts.jobs else []
+    engine = ["--engine", opts.engine] if opts.engine != "local" else []
 
     def sitegen(site: Path, name: str, logs: Path, search: bool) -> Measurement:
         cmd = [*opts.sitegen, "build", str(site), "--content", str(content),
-               "--output", str(site / "out"), "-v", *jobs]
+               "--output", str(site / "out"), "-v", *jobs, *engine]
         if not search:
             cmd.append("--no-search")
         m = measure(cmd, logs, name, interval=opts.interval, env=env)
@@ -650,7 +659,7 @@ class Check:
     name: str
     value: float | None
     limit: float
-    unit: str  # "x" or "MB"
+    unit: str  # "x", "MB" or "s"
 
     @property
     def verdict(self) -> str:
@@ -660,7 +669,7 @@ class Check:
 
     @property
     def target(self) -> str:
-        return f"<= {self.limit:g}{'x' if self.unit == 'x' else ' MB'}"
+        return f"<= {self.limit:g}{'x' if self.unit == 'x' else ' ' + self.unit}"
 
 
 def fmt_s(values: Sequence[float]) -> str:
@@ -697,7 +706,7 @@ def tree_peak(m: Measurement) -> int:
 
 
 def checks(res: SizeResult, baseline: SizeResult | None) -> dict[str, Check]:
-    """The targets of issue #4 that apply at this size, by table row."""
+    """The targets of issues #4 and #20 that apply at this size, by table row."""
     out: dict[str, Check] = {}
     hugo = res.median("hugo")
     cold = res.median("cold")
@@ -711,11 +720,20 @@ def checks(res: SizeResult, baseline: SizeResult | None) -> dict[str, Check]:
         out["edit"] = Check("edit/(Hugo + Pagefind)",
                             ratio(res.median("edit"), _add(hugo, res.median("pagefind"))),
                             TARGET_EDIT_RATIO, "x")
-    if res.n == TARGET_BIG:
+    if res.n in BASELINE_OF:
         base = baseline.median("cold") if baseline else None
-        out["linear"] = Check("cold/cold at 10,000", ratio(cold, base), TARGET_LINEAR_RATIO, "x")
+        out["linear"] = Check(f"cold/cold at {BASELINE_OF[res.n]:,}", ratio(cold, base),
+                              TARGET_LINEAR_RATIO, "x")
+    if res.n == TARGET_BIG:
         out["cold_rss"] = Check("peak RSS", None if tree_rss is None else tree_rss / MB,
                                 TARGET_BIG_RSS_MB, "MB")
+    if res.n == TARGET_MILLION:
+        pss = res.median("cold", lambda x: x.tree_pss_kb or None)
+        out["cold_pss"] = Check("peak PSS", None if pss is None else pss / MB,
+                                TARGET_MILLION_PSS_MB, "MB")
+        out["warm"] = Check("warm", res.median("warm"), TARGET_MILLION_WARM_S, "s")
+        if res.measurements.get("cold_search"):
+            out["edit"] = Check("edit", res.median("edit"), TARGET_MILLION_EDIT_S, "s")
     return out
 
 
@@ -777,7 +795,7 @@ def table_rows(res: SizeResult, baseline: SizeResult | None = None) -> list[Row]
     if edit_search:
         rows.append(("search index of the edit (`search` stage)", fmt_s(edit_search), "", "",
                      "", ""))
-    if baseline is not None and res.n == TARGET_BIG:
+    if baseline is not None and res.n in BASELINE_OF:
         rows.append((f"cold, no search: {res.n:,} vs {baseline.n:,} ({baseline.started})",
                      fmt_s(res.seconds("cold")), fmt_s(baseline.seconds("cold")),
                      fmt_ratio(ratio(res.median("cold"), baseline.median("cold"))),
@@ -789,7 +807,7 @@ def table_rows(res: SizeResult, baseline: SizeResult | None = None) -> list[Row]
          *target("cold_rss")),
         ("peak RSS, cold no search: process tree, sum of PSS",
          mem("cold", lambda x: x.tree_pss_kb or None), mem("hugo", lambda x: x.tree_pss_kb or None),
-         "", "", ""),
+         "", *target("cold_pss")),
         ("peak RSS, cold no search: largest process (time -v)",
          mem("cold", lambda x: x.max_rss_kb), mem("hugo", lambda x: x.max_rss_kb), "", "", ""),
     ]
@@ -857,10 +875,11 @@ def stage_table(res: SizeResult) -> str:
 def report(res: SizeResult, baseline: SizeResult | None = None) -> str:
     load = ", ".join(f"{x:.2f}" for x in res.load_before)
     load_after = ", ".join(f"{x:.2f}" for x in res.load_after)
-    head = (f"### {res.n:,} articles (seed {res.seed}), {res.runs} run{'s' * (res.runs != 1)}, "
-            f"median (min-max)\n\n{res.started}; load average before {load}, after "
-            f"{load_after}; sitegen at {res.revision or '?'}; edited article: "
-            f"`{res.articles_edited}`")
+    engine = f", engine {res.engine}" if res.engine != "local" else ""
+    head = (f"### {res.n:,} articles (seed {res.seed}){engine}, "
+            f"{res.runs} run{'s' * (res.runs != 1)}, median (min-max)\n\n{res.started}; "
+            f"load average before {load}, after {load_after}; "
+            f"sitegen at {res.revision or '?'}; edited article: `{res.articles_edited}`")
     parts = [head, markdown_table(table_rows(res, baseline)), *(f"Note: {n}" for n in res.notes),
              "Stages (`sitegen build -v`):", stage_table(res)]
     return "\n\n".join(parts) + "\n"
@@ -882,15 +901,19 @@ def from_json(data: dict[str, Any]) -> SizeResult:
                          "load_after": tuple(data["load_after"])})
 
 
-def results_path(workdir: Path, n: int, seed: int) -> Path:
-    return workdir / "results" / f"n{n}-s{seed}.json"
+def results_path(workdir: Path, n: int, seed: int, engine: str = "local") -> Path:
+    suffix = f"-{engine}" if engine != "local" else ""
+    return workdir / "results" / f"n{n}-s{seed}{suffix}.json"
 
 
-def load_baseline(workdir: Path, seed: int, done: dict[int, SizeResult]) -> SizeResult | None:
-    if TARGET_SIZE in done:
-        return done[TARGET_SIZE]
+def load_baseline(workdir: Path, seed: int, done: dict[int, SizeResult], n: int = TARGET_BIG,
+                  engine: str = "local") -> SizeResult | None:
+    """The results this size's cold build is compared with (BASELINE_OF), same engine."""
+    size = BASELINE_OF[n]
+    if size in done:
+        return done[size]
     try:
-        return from_json(json.loads(results_path(workdir, TARGET_SIZE, seed).read_text()))
+        return from_json(json.loads(results_path(workdir, size, seed, engine).read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -1069,6 +1092,9 @@ def parse_args(argv: Sequence[str] | None) -> Options:
     p.add_argument("--pagefind-max", type=int, default=PAGEFIND_MAX,
                    help=f"largest size the Pagefind CLI is run at (default {PAGEFIND_MAX:,})")
     p.add_argument("--jobs", type=int, help="pass --jobs to sitegen (default: its own)")
+    p.add_argument("--engine", choices=("local", "dask"), default="local",
+                   help="sitegen's --engine: its process pool (default) or a Dask "
+                   "LocalCluster of --jobs workers (pip install 'sitegen-news[dask]')")
     p.add_argument("--sample-interval", dest="interval", type=float, default=0.05,
                    help="seconds between process-tree RSS samples; PSS every tenth "
                    "(default 0.05)")
@@ -1097,7 +1123,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
                    hugo=a.hugo, search=a.search, pagefind=a.pagefind,
                    pagefind_max=a.pagefind_max, interval=a.interval, keep=a.keep, jobs=a.jobs,
                    sitegen=sitegen_command(a.sitegen), hugo_bin=None, pagefind_bin=None,
-                   json=a.json, report_only=a.report_only, shortcodes=a.shortcodes)
+                   json=a.json, report_only=a.report_only, shortcodes=a.shortcodes,
+                   engine=a.engine)
     if opts.report_only:
         return opts
     if a.rev:
@@ -1136,13 +1163,14 @@ def print_saved(opts: Options, out: Callable[[str], None]) -> int:
         return print_saved_shortcodes(opts, out)
     done: dict[int, SizeResult] = {}
     for n in opts.sizes:
-        path = results_path(opts.workdir, n, opts.seed)
+        path = results_path(opts.workdir, n, opts.seed, opts.engine)
         try:
             done[n] = from_json(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             print(f"error: {path}: no results ({exc})", file=sys.stderr)
             return 1
-        baseline = load_baseline(opts.workdir, opts.seed, done) if n == TARGET_BIG else None
+        baseline = (load_baseline(opts.workdir, opts.seed, done, n, opts.engine)
+                    if n in BASELINE_OF else None)
         out(report(done[n], baseline))
     return 0
 
@@ -1205,10 +1233,11 @@ def _bench_sizes(opts: Options, machine: dict, done: dict[int, SizeResult],
             log(f"error: {exc}")
             return 1
         done[n] = res
-        path = results_path(opts.workdir, n, opts.seed)
+        path = results_path(opts.workdir, n, opts.seed, opts.engine)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(to_json(res), indent=1))
-        baseline = load_baseline(opts.workdir, opts.seed, done) if n == TARGET_BIG else None
+        baseline = (load_baseline(opts.workdir, opts.seed, done, n, opts.engine)
+                    if n in BASELINE_OF else None)
         out(report(res, baseline))
     if opts.json:
         opts.json.write_text(json.dumps({"machine": machine,
