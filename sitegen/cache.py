@@ -11,18 +11,19 @@ import hashlib
 import logging
 import pickle
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from . import __version__
+from .pagestates import StoredPageStates, save_page_states
 from .records import Article, PageState
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS parsed (key TEXT PRIMARY KEY, record BLOB NOT NULL,
                                    body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (url TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
-                                  out_hash TEXT NOT NULL);
+                                  out_hash TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, signature TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, signature TEXT NOT NULL,
@@ -335,20 +336,19 @@ class BuildCache:
         """Body HTML by parse key, one query per 900 keys (a render worker's chunk at once)."""
         return select_parsed(self.db, "body", keys)
 
-    # pages
-    def page_states(self) -> dict[str, PageState]:
-        return {url: PageState(fp, out) for url, fp, out in
-                self.db.execute("SELECT url, fingerprint, out_hash FROM pages")}
+    # pages (pagestates.py): read as asked for, never loaded whole
+    def page_states(self) -> StoredPageStates:
+        return StoredPageStates(lambda: self.db, self._open_reader)
 
-    def save_pages(self, states: dict[str, PageState],
-                   previous: dict[str, PageState]) -> None:
-        """Write only the rows that changed since `previous` (the states read at start)."""
-        self.db.executemany("DELETE FROM pages WHERE url = ?",
-                            ((u,) for u in previous.keys() - states.keys()))
-        self.db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)",
-                            ((u, fp, out) for u, (fp, out) in states.items()
-                             if previous.get(u) != (fp, out)))
-        self.db.commit()
+    def save_pages(self, states: Mapping[str, PageState]) -> int:
+        """Make the pages table hold `states`, writing only the rows that differ."""
+        return save_page_states(self.db, states)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """Another connection that reads the database (in a forked process, another thread)."""
+        if self.read_only:
+            return self._open_read_only()
+        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
     # source files: a stat signature saves reading and hashing a file that did not change
     def source_digests(self) -> dict[str, tuple[str, str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,14 @@ from .outputdigest import output_digest
 from .outputtree import MARKER
 from .records import BuildReport, SourceFile
 from .run import Run
-from .sources import discover_found, layout_dirs, read_source, stat_signature
+from .sources import (
+    ARTICLE,
+    discover_found,
+    layout_dirs,
+    read_source,
+    stat_signature,
+    walk,
+)
 
 if TYPE_CHECKING:
     from .processes import Background
@@ -29,25 +36,56 @@ if TYPE_CHECKING:
 HASHED_IN_PARENT = 500  # past this many new or touched files, the parse workers hash them
 
 
-@dataclasses.dataclass(frozen=True)
 class Scanned:
-    """The article files, the other files of content/ no build uses, the intros' signature,
-    and the digest of every input (None while some source's digest is not known yet)."""
+    """The article files (`sources`), the other files of content/ no build uses (`unused`),
+    the intros' signature, and the digest of every input (`inputs`, None while some
+    source's digest is not known yet).
 
-    sources: tuple[SourceFile, ...]
-    unused: tuple[str, ...]
-    intros: str
-    inputs: str | None
+    Made by `quick_scan`, it holds only `inputs` (when nothing changed since the sources
+    table was kept, see `unchanged_sources`) and lists the files when first asked for them:
+    a build that finds nothing changed makes no SourceFile."""
+
+    def __init__(self, run: Run, intros: str, inputs: str | None,
+                 listed: tuple[tuple[SourceFile, ...], tuple[str, ...]] | None = None):
+        self._run = run
+        self.intros = intros
+        self._inputs = inputs
+        self._listed = listed
+
+    def _listing(self) -> tuple[tuple[SourceFile, ...], tuple[str, ...]]:
+        if self._listed is None:
+            sources, unused = scan_sources(self._run.config, self._run.cache)
+            self._listed = (tuple(sources), unused)
+            hashed = all(s.digest for s in sources)  # else the parse workers hash them
+            self._inputs = inputs_key(self._run.config, sources, self.intros) \
+                if hashed else None
+        return self._listed
+
+    @property
+    def sources(self) -> tuple[SourceFile, ...]:
+        return self._listing()[0]
+
+    @property
+    def unused(self) -> tuple[str, ...]:
+        return self._listing()[1]
+
+    @property
+    def inputs(self) -> str | None:
+        return self._inputs
 
 
 def scan(run: Run) -> Scanned:
-    """The sources of this run (see `scan_sources`) and the digest of its inputs."""
-    config = run.config
-    sources, unused = scan_sources(config, run.cache)
-    intros = intros_signature(config.content_dir)
-    hashed = all(s.digest for s in sources)
-    return Scanned(tuple(sources), unused, intros,
-                   inputs_key(config, sources, intros) if hashed else None)
+    """The inputs of this run: their digest (`inputs_key`) found from the articles' stat
+    signatures alone when none changed (`unchanged_sources`); else every source listed
+    (`scan_sources`)."""
+    intros = intros_signature(run.config.content_dir)
+    known = unchanged_sources(run)
+    if known is not None:
+        digest, bundled = known
+        return Scanned(run, intros, _inputs_key(run.config, intros, digest, bundled))
+    scanned = Scanned(run, intros, None)
+    scanned.sources  # noqa: B018  (lists them now: a changed file is read and hashed here)
+    return scanned
 
 
 def with_digests(run: Run, scanned: Scanned, digests: dict[str, str]) -> Scanned:
@@ -57,8 +95,8 @@ def with_digests(run: Run, scanned: Scanned, digests: dict[str, str]) -> Scanned
         return scanned
     sources = [dataclasses.replace(s, digest=digests[s.path]) for s in scanned.sources]
     remember_sources(run.cache, sources)
-    return dataclasses.replace(scanned, sources=tuple(sources),
-                               inputs=inputs_key(run.config, sources, scanned.intros))
+    return Scanned(run, scanned.intros, inputs_key(run.config, sources, scanned.intros),
+                   (tuple(sources), scanned.unused))
 
 
 def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:
@@ -110,10 +148,60 @@ def scan_sources(config: Config, cache: BuildCache | None = None
 
 def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
                      known: dict[str, tuple[str, str]] | None = None) -> None:
-    """Keep each file's signature and digest, so that the next build reads only what changed."""
+    """Keep each file's signature and digest, so that the next build reads only what changed;
+    and, when every digest is known, the digest of all signatures with the sources' digest
+    (`unchanged_sources`)."""
     rows = {s.path: (s.signature, s.digest) for s in sources if s.digest}
     if rows != known:
         cache.save_sources(rows, known)
+    seen = ""
+    if len(rows) == len(sources):
+        seen = f"{signatures_digest((s.path, s.signature, s.bundle_files) for s in sources)} " \
+               f"{sources_digest(sources)}"
+    if cache.get_meta(SOURCES_SEEN) != seen:
+        cache.set_meta(SOURCES_SEEN, seen)
+
+
+# The meta entry '<signatures_digest> <sources_digest>' of the sources table as last kept.
+SOURCES_SEEN = "sources_seen"
+
+
+def unchanged_sources(run: Run) -> tuple[str, list[str]] | None:
+    """When every article file is where it was and has the stat signature it had when the
+    sources table was last kept (SOURCES_SEEN): the sources' digest then (`sources_digest`),
+    and the articles that are page bundles; else None. One walk of the content folder with
+    a stat of each article, streamed: no SourceFile, no row of the table read."""
+    seen = (run.cache.get_meta(SOURCES_SEEN) or "").split(" ")
+    content = run.config.content_dir
+    if len(seen) != 2 or not content.is_dir():
+        return None
+    digest = hashlib.blake2b(digest_size=16)
+    bundled = []
+    try:
+        for kind, rel, path, bundle in walk(content):
+            if kind is ARTICLE:
+                digest.update(f"{rel}\0{stat_signature(path)}\0{bundle}\0".encode())
+                if bundle:
+                    bundled.append(rel)
+    except OSError:  # gone meanwhile: the full scan says what
+        return None
+    return (seen[1], bundled) if digest.hexdigest() == seen[0] else None
+
+
+def signatures_digest(rows: Iterable[tuple[str, str, tuple[str, ...]]]) -> str:
+    """A digest of (relative path, stat signature, bundle files) of every article."""
+    digest = hashlib.blake2b(digest_size=16)
+    for rel, signature, bundle in rows:
+        digest.update(f"{rel}\0{signature}\0{bundle}\0".encode())
+    return digest.hexdigest()
+
+
+def sources_digest(sources: Sequence[SourceFile]) -> str:
+    """A digest of (relative path, digest, bundle files) of every article."""
+    digest = hashlib.blake2b(digest_size=16)
+    for src in sources:
+        digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- nothing changed?
@@ -121,14 +209,19 @@ def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
 def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") -> str:
     """A digest of everything a build reads: sources, intros, layouts, static files, config,
     git, and sitegen's version (a new one may render the same inputs differently)."""
+    return _inputs_key(config, intros, sources_digest(sources),
+                       [s.path for s in sources if s.bundle_files])
+
+
+def _inputs_key(config: Config, intros: str, sources: str, bundled: Sequence[str]) -> str:
+    """`inputs_key` of the sources' digest (`sources_digest`) and the page bundles' paths."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, output_digest(config),
-                 str(config.search), str(config.strict), str(config.keep_going)):
+    for part in (__version__, output_digest(config), str(config.search),
+                 str(config.strict), str(config.keep_going), sources):
         digest.update(part.encode() + b"\0")
-    for src in sources:
-        digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
-    for root in [*layout_dirs(config), config.static_dir, *_bundle_dirs(config, sources)]:
+    bundle_dirs = [config.content_dir / Path(rel).parent for rel in bundled]
+    for root in [*layout_dirs(config), config.static_dir, *bundle_dirs]:
         digest.update(file_signatures(root))
     if config.git_history:
         digest.update(head_commit(config.content_dir).encode())
@@ -152,10 +245,6 @@ def files_under(root: Path, prefix: str) -> dict[str, Path]:
                     path = Path(folder, name)
                     found[prefix + path.relative_to(root).as_posix()] = path
     return found
-
-
-def _bundle_dirs(config: Config, sources: Sequence[SourceFile]) -> list[Path]:
-    return [config.content_dir / Path(s.path).parent for s in sources if s.bundle_files]
 
 
 def unchanged_since_last_build(run: Run, inputs: str | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +78,18 @@ def scan(content_dir: Path) -> Found:
     """Articles (Markdown files, .html files with front matter, page bundles), section
     intros and every other file, in one walk."""
     found = Found([], [], [])
+    lists = {ARTICLE: found.articles, INTRO: found.intros, UNUSED: found.unused}
+    for kind, rel, path, bundle in walk(content_dir):
+        lists[kind].append((rel, path, bundle) if kind is ARTICLE else rel)
+    return found
+
+
+ARTICLE, INTRO, UNUSED = "article", "intro", "unused"
+
+
+def walk(content_dir: Path) -> Iterator[tuple[str, str, str, tuple[str, ...]]]:
+    """`scan`'s walk as a stream: (ARTICLE, INTRO or UNUSED, relative path, path, bundle
+    files), in the order of `scan`'s lists."""
     root = str(content_dir)
     skip = len(root) + 1
     for folder, dirs, files in os.walk(root):
@@ -86,7 +99,7 @@ def scan(content_dir: Path) -> Found:
         index = next((name for name in BUNDLE_INDEXES if name in files), None)
         if index and not is_section_root(folder, rel_folder, files, index):
             bundle = tuple(sorted(_bundle_files(Path(folder), index)))
-            found.articles.append((prefix + index, os.path.join(folder, index), bundle))
+            yield ARTICLE, prefix + index, os.path.join(folder, index), bundle
             dirs[:] = []  # a bundle's subfolders hold its files, not articles
             continue
         for name in sorted(files):
@@ -94,12 +107,11 @@ def scan(content_dir: Path) -> Found:
                 continue
             path = os.path.join(folder, name)
             if name in INTRO_NAMES or name == index:
-                found.intros.append(prefix + name)
+                yield INTRO, prefix + name, path, ()
             elif is_article_file(name, path):
-                found.articles.append((prefix + name, path, ()))
+                yield ARTICLE, prefix + name, path, ()
             else:
-                found.unused.append(prefix + name)
-    return found
+                yield UNUSED, prefix + name, path, ()
 
 
 def is_article_file(name: str, path: str) -> bool:

@@ -56,7 +56,7 @@ from .config import Config
 from .errors import SitegenError
 from .records import BuildReport
 
-FORMAT_VERSION = 13  # bump when anything kept in the cache folder changes shape
+FORMAT_VERSION = 14  # bump when anything kept in the cache folder changes shape
 FORMAT_FILE = "format"
 SEARCH_STATE = "search-index"
 # What an older sitegen may have left in the folder: discarded when the format changes

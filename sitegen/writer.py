@@ -5,12 +5,13 @@ an earlier build recorded writing."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ from .outputtree import (
     switch,
     write_new,
 )
+from .pagestates import StoredPageStates, WithExtra
+from .processes import Background
 from .records import PageState
 from .run import Run
 from .state import BuildState
@@ -111,10 +114,27 @@ def file_size(path: Path | str) -> int:
 def files_not_as_left(output: Path, states: Mapping[str, PageState]) -> frozenset[str]:
     """The output paths among `states` (path -> PageState) whose file is
     missing or not of the recorded size: not as the build that recorded them left them (a
-    same-sized change goes unseen)."""
+    same-sized change goes unseen). States kept in the database are read as a stream, in
+    slices stat'ed by forked processes of their own, one a core (run itself in one)."""
+    if not isinstance(states, StoredPageStates):
+        return _not_as_left(output, ((rel, size_of(state.output_hash))
+                                     for rel, state in states.items()))
+    cuts = states.split_points(min(os.cpu_count() or 1, MAX_STAT_SLICES))
+    slices = list(zip(["", *cuts], [*cuts, None], strict=True))
+    helpers = [Background(_not_as_left, output, states.sizes(first, last))
+               for first, last in slices[1:]]
+    found = _not_as_left(output, states.sizes(*slices[0]))
+    for helper in helpers:
+        found |= helper.result()
+    return found
+
+
+MAX_STAT_SLICES = 4
+
+
+def _not_as_left(output: Path, sizes: Iterable[tuple[str, int]]) -> frozenset[str]:
     prefix = f"{output}{os.sep}"
-    return frozenset(rel for rel, state in states.items()
-                     if file_size(prefix + rel) != size_of(state.output_hash))
+    return frozenset(rel for rel, size in sizes if file_size(prefix + rel) != size)
 
 
 STRAY_SKIPS = frozenset({"pagefind", ".sitegen", MARKER})  # the search stage's, sitegen's own
@@ -206,9 +226,10 @@ class Writer:
             self._kept = carry_over(self.output, self.tree, strays)
         return self.tree
 
-    def commit(self, staged: Iterable[Staged], previous: dict[str, str],
+    def commit(self, staged: Iterable[Staged], previous: Mapping[str, str],
                copies: Iterable[CopyJob], copy_signatures: dict[str, str],
-               planned: set[str], known: set[str]) -> tuple[WriteResult, dict[str, str]]:
+               planned: Collection[str] | Planned, known: Iterable[str]
+               ) -> tuple[WriteResult, dict[str, str]]:
         """Rename staged files into the tree where they differ, copy files, and remove the
         `known` files (those earlier builds recorded writing) that are no longer `planned`.
 
@@ -246,7 +267,7 @@ class Writer:
                 written.append(job.rel_path)
             else:
                 unchanged += 1
-        removed = self.remove_files(known - planned)
+        removed = self.remove_files({rel for rel in known if rel not in planned})
         self.discard_staging()
         self._changed += written + removed
         return WriteResult(len(written), unchanged, len(removed), tuple(written),
@@ -316,30 +337,67 @@ def write_output(run: Run, writer: Writer, rendered: Rendered, copies: Sequence[
     files, removals; `strays` (files in output/ that sitegen did not write) are kept as they
     are."""
     cache, previous = run.cache, run.previous
-    previous_hashes = {rel: state.output_hash for rel, state in previous.items()}
     old_signatures = cache.file_signatures()
-    staged, states = list(rendered.staged), dict(rendered.states)
+    staged = list(rendered.staged)
+    extra = {}
     for rel, data in extra_files(run.config).items():
         item = writer.stage(rel, data)
         staged.append(item)
-        states[rel] = PageState("", item.out_hash)
-    planned = set(states) | {c.rel_path for c in copies}
-    known = set(previous) | set(old_signatures)
+        extra[rel] = PageState("", item.out_hash)
+    states = WithExtra(rendered.states, extra)
+    planned = Planned(states, frozenset(c.rel_path for c in copies))
+    known: Iterable[str] = itertools.chain(previous, old_signatures)
     if cache.committing():
         # a build killed after its switch, before it recorded its files: the journal lists them
-        known |= set(journal_files(writer.work))
+        known = itertools.chain(known, journal_files(writer.work))
     cache.set_committing(True)  # until the records match the site in place
     writer.begin(start_empty=not previous, strays=[rel for rel in strays if rel not in planned])
-    result, signatures = writer.commit(staged, previous_hashes, copies, old_signatures,
+    result, signatures = writer.commit(staged, _Hashes(previous), copies, old_signatures,
                                        planned, known=known)
     return Written(result, states, signatures)
 
 
+@dataclass(frozen=True)
+class Planned(Container[str]):
+    """The output paths a build writes: its pages' and extra files', and its copies."""
+
+    states: Mapping[str, PageState]
+    copies: frozenset[str]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self.copies or rel in self.states
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.states
+        yield from (rel for rel in self.copies if rel not in self.states)
+
+
+@dataclass(frozen=True)
+class _Hashes(Mapping[str, str]):
+    """The output hash recorded for each path, read from the states as asked for."""
+
+    states: Mapping[str, PageState]
+
+    def get(self, rel: str, default: object = None) -> object:  # type: ignore[override]
+        state = self.states.get(rel)
+        return default if state is None else state.output_hash
+
+    def __getitem__(self, rel: str) -> str:
+        return self.states[rel].output_hash
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
 def remember_pages(run: Run, written: Written) -> None:
     """Record what the site now in place holds (after the switch: a build killed before it
-    leaves the records of the old site, which is still the one in place)."""
+    leaves the records of the old site, which is still the one in place): only the rows
+    that changed are written."""
     cache = run.cache
-    cache.save_pages(written.states, run.previous)
+    cache.save_pages(written.states)
     if written.signatures != cache.file_signatures():
         cache.save_files(written.signatures)
     cache.set_committing(False)

@@ -1,0 +1,204 @@
+"""The last build's page states (output path -> records.PageState) read from the build
+state's database as they are asked for, never loaded whole: at a million articles they are
+~1.8 million rows, which a build that finds nothing changed never needs in memory.
+
+`StoredPageStates` is a read-only Mapping over the `pages` table. A forked process (a
+Background, a render worker) reads through a connection of its own: a SQLite connection
+must not cross a fork. Pickled (Dask's workers), it travels as a plain dict.
+`save_page_states` makes the table hold a build's states, writing only the rows that differ.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Any
+
+from .records import PageState
+
+ROWS_A_FETCH = 4096  # rows read a fetchmany: streams without holding the table
+
+
+class StoredPageStates(Mapping[str, PageState]):
+    """The `pages` table as a Mapping. It reads the table as it is: the build saves its own
+    states only as its last step (writer.remember_pages), after its last use of these.
+
+    `home` is the connection of the process and thread that made this mapping; `connect`
+    opens another where that one must not be used (another process or thread)."""
+
+    def __init__(self, home: Callable[[], sqlite3.Connection],
+                 connect: Callable[[], sqlite3.Connection]):
+        self._home = home
+        self._connect = connect
+        self._where = (os.getpid(), threading.get_ident())
+        self._others: dict[tuple[int, int], sqlite3.Connection] = {}
+        self._count: int | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        where = (os.getpid(), threading.get_ident())
+        if where == self._where:
+            return self._home()
+        db = self._others.get(where)
+        if db is None:
+            db = self._others[where] = self._connect()
+        return db
+
+    def _rows(self, sql: str, args: tuple = ()) -> Iterator[tuple]:
+        cursor = self._db().execute(sql, args)
+        try:
+            while rows := cursor.fetchmany(ROWS_A_FETCH):
+                yield from rows
+        finally:
+            cursor.close()
+
+    def __getitem__(self, rel: str) -> PageState:
+        row = self._db().execute("SELECT fingerprint, out_hash FROM pages WHERE url = ?",
+                                 (rel,)).fetchone()
+        if row is None:
+            raise KeyError(rel)
+        return PageState(*row)
+
+    def get(self, rel: str, default: Any = None) -> Any:
+        row = self._db().execute("SELECT fingerprint, out_hash FROM pages WHERE url = ?",
+                                 (rel,)).fetchone()
+        return PageState(*row) if row else default
+
+    def __contains__(self, rel: object) -> bool:
+        return isinstance(rel, str) and self._db().execute(
+            "SELECT 1 FROM pages WHERE url = ?", (rel,)).fetchone() is not None
+
+    def __len__(self) -> int:
+        if self._count is None:
+            self._count = self._db().execute("SELECT count(*) FROM pages").fetchone()[0]
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._db().execute("SELECT 1 FROM pages LIMIT 1").fetchone() is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return (url for (url,) in self._rows("SELECT url FROM pages ORDER BY url"))
+
+    def keys(self) -> KeysView[str]:
+        return _Keys(self)
+
+    def items(self) -> ItemsView[str, PageState]:
+        return _Items(self)
+
+    def values(self) -> ValuesView[PageState]:
+        return _Values(self)
+
+    def sizes(self, first: str = "", last: str | None = None) -> Iterator[tuple[str, int]]:
+        """(output path, size recorded in its output hash) of the rows from `first` up to,
+        not including, `last` (None: to the end), in path order."""
+        sql, args = "SELECT url, out_hash FROM pages WHERE url >= ?", (first,)
+        if last is not None:
+            sql, args = sql + " AND url < ?", (first, last)
+        for url, out_hash in self._rows(sql + " ORDER BY url", args):
+            size = out_hash[out_hash.find(":") + 1:]
+            yield url, int(size) if size.isdigit() else -1
+
+    def split_points(self, parts: int) -> list[str]:
+        """Output paths that cut the rows into `parts` runs of about the same length."""
+        total = len(self)
+        if parts < 2 or total < parts * 1000:
+            return []
+        return [row[0] for n in range(1, parts) for row in self._db().execute(
+            "SELECT url FROM pages ORDER BY url LIMIT 1 OFFSET ?", (total * n // parts,))]
+
+    def __reduce__(self) -> tuple:
+        return dict, (list(self.items()),)
+
+    def close_others(self) -> None:
+        """Close the connections opened for other threads of this process."""
+        for where in [w for w in self._others if w[0] == os.getpid()]:
+            self._others.pop(where).close()
+
+
+class _Keys(KeysView[str]):
+    _mapping: StoredPageStates
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping)
+
+
+class _Items(ItemsView[str, PageState]):
+    _mapping: StoredPageStates
+
+    def __iter__(self) -> Iterator[tuple[str, PageState]]:
+        return ((url, PageState(fp, out)) for url, fp, out in self._mapping._rows(
+            "SELECT url, fingerprint, out_hash FROM pages ORDER BY url"))
+
+
+class _Values(ValuesView[PageState]):
+    _mapping: StoredPageStates
+
+    def __iter__(self) -> Iterator[PageState]:
+        return (state for _url, state in self._mapping.items())
+
+
+class WithExtra(Mapping[str, PageState]):
+    """The rendered pages' states with the extra files' (`extra_files`), which take the
+    place of a page of the same path: a view, so that neither is copied whole."""
+
+    def __init__(self, pages: Mapping[str, PageState], extra: dict[str, PageState]):
+        self.pages, self.extra = pages, extra
+
+    def __getitem__(self, rel: str) -> PageState:
+        return self.extra[rel] if rel in self.extra else self.pages[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel in self.extra or rel in self.pages
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (rel for rel in self.pages if rel not in self.extra)
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return len(self.pages) + sum(rel not in self.pages for rel in self.extra)
+
+    def items(self) -> ItemsView[str, PageState]:
+        return _ExtraItems(self)
+
+
+class _ExtraItems(ItemsView[str, PageState]):
+    _mapping: WithExtra
+
+    def __iter__(self) -> Iterator[tuple[str, PageState]]:
+        extra = self._mapping.extra
+        yield from ((rel, state) for rel, state in self._mapping.pages.items()
+                    if rel not in extra)
+        yield from extra.items()
+
+
+SAVE_BATCH = 900  # keys a query (SQLite allows 999 parameters)
+
+
+def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) -> int:
+    """Make the `pages` table hold exactly `states`, writing only the rows that differ (an
+    edit changes a few of a million); one transaction. Returns how many rows changed.
+    `states` may read this table itself: every row to write is known before the first."""
+    upserts: list[tuple[str, str, str]] = []
+    batch: list[tuple[str, PageState]] = []
+
+    def compare() -> None:
+        marks = ",".join("?" * len(batch))
+        stored = {url: (fp, out) for url, fp, out in db.execute(
+            f"SELECT url, fingerprint, out_hash FROM pages WHERE url IN ({marks})",
+            [url for url, _ in batch])}
+        upserts.extend((url, *state) for url, state in batch
+                       if stored.get(url) != tuple(state))
+        batch.clear()
+
+    for url, state in states.items():
+        batch.append((url, state))
+        if len(batch) == SAVE_BATCH:
+            compare()
+    if batch:
+        compare()
+    gone = [(url,) for (url,) in db.execute("SELECT url FROM pages") if url not in states]
+    with db:
+        db.executemany("DELETE FROM pages WHERE url = ?", gone)
+        db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", upserts)
+    return len(gone) + len(upserts)

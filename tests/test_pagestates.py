@@ -1,0 +1,133 @@
+"""The last build's page states read from the database as asked for: a Mapping that is not a
+dict, read in forked processes too, and saved by writing only the rows that changed."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sqlite3
+
+import pytest
+
+from sitegen import pagestates
+from sitegen.cache import BuildCache
+from sitegen.pagestates import StoredPageStates, WithExtra, save_page_states
+from sitegen.processes import Background
+from sitegen.records import PageState
+from sitegen.writer import content_hash, files_not_as_left
+
+STATES = {f"{n:03d}/index.html": PageState(f"fp{n}", f"{n:032x}:{n + 10}") for n in range(50)}
+
+
+@pytest.fixture
+def cache(tmp_path):
+    cache = BuildCache(tmp_path / "cache", tmp_path / "output")
+    yield cache
+    cache.close()
+
+
+def test_the_stored_states_are_a_mapping_equal_to_what_was_saved(cache):
+    states = cache.page_states()
+    assert not isinstance(states, dict) and not states and len(states) == 0
+    assert save_page_states(cache.db, STATES) == 50
+    states = cache.page_states()
+    assert states == STATES and len(states) == 50 and bool(states)
+    assert states["007/index.html"] == STATES["007/index.html"]
+    assert states.get("007/index.html") == STATES["007/index.html"]
+    assert states.get("missing", "default") == "default" and "missing" not in states
+    assert "007/index.html" in states and 7 not in states
+    with pytest.raises(KeyError):
+        states["missing"]
+    assert list(states) == sorted(STATES) == list(states.keys())
+    assert dict(states.items()) == STATES and list(states.values()) == [
+        STATES[rel] for rel in sorted(STATES)]
+    assert list(states.sizes("010/", "012/")) == [("010/index.html", 20), ("011/index.html", 21)]
+
+
+def test_a_forked_process_reads_through_a_connection_of_its_own(cache):
+    save_page_states(cache.db, STATES)
+    states = cache.page_states()
+    assert states.get("001/index.html")  # the parent's connection is in use
+    child = Background(lambda: (os.getpid(), dict(states.items()), states.get("002/index.html")))
+    pid, seen, one = child.result()
+    assert pid != os.getpid()  # computed in the child, not again here
+    assert seen == STATES and one == STATES["002/index.html"]
+
+
+def test_pickled_it_travels_as_a_dict(cache):
+    save_page_states(cache.db, STATES)
+    copy = pickle.loads(pickle.dumps(cache.page_states()))
+    assert type(copy) is dict and copy == STATES
+
+
+def test_saving_writes_only_the_rows_that_changed(cache):
+    save_page_states(cache.db, STATES)
+    before = cache.db.total_changes
+    assert save_page_states(cache.db, STATES) == 0
+    assert cache.db.total_changes == before  # nothing written
+    new = dict(STATES)
+    new["001/index.html"] = PageState("changed", new["001/index.html"].output_hash)
+    del new["002/index.html"]
+    new["new/index.html"] = PageState("fp", "0:1")
+    assert save_page_states(cache.db, new) == 3
+    assert cache.db.total_changes == before + 3
+    assert cache.page_states() == new
+
+
+def test_saving_states_that_read_the_table_themselves(cache):
+    """A build's new states may be a view over the stored ones (`WithExtra`)."""
+    save_page_states(cache.db, STATES)
+    extra = {".nojekyll": PageState("", content_hash(b"")),
+             "000/index.html": PageState("", "0:0")}
+    view = WithExtra(cache.page_states(), extra)
+    assert len(view) == 51 and view["000/index.html"] == extra["000/index.html"]
+    assert save_page_states(cache.db, view) == 2
+    assert cache.page_states() == {**STATES, **extra}
+
+
+def test_files_not_as_left_reads_the_stored_states_in_slices(tmp_path, cache, monkeypatch):
+    output = tmp_path / "output"
+    states = {}
+    for n in range(3000):  # enough rows to cut into slices
+        rel = f"{n % 7}/{n}.html"
+        (output / rel).parent.mkdir(parents=True, exist_ok=True)
+        (output / rel).write_bytes(b"x" * (n % 13))
+        states[rel] = PageState("", content_hash(b"x" * (n % 13)))
+    save_page_states(cache.db, states)
+    (output / "3/3.html").unlink()
+    (output / "3/2999.html").write_bytes(b"longer than it was")
+    (output / "0/0.html").unlink()
+    (output / "0/0.html").mkdir()
+    expected = {"3/3.html", "3/2999.html", "0/0.html"}
+    assert files_not_as_left(output, states) == expected  # a dict: read in one
+    stored = cache.page_states()
+    assert len(stored.split_points(2)) == 1 and len(stored.split_points(3)) == 2
+    seen = []
+    monkeypatch.setattr("sitegen.writer.Background",
+                        lambda func, *args: seen.append(args) or Background(func, *args))
+    assert files_not_as_left(output, stored) == expected
+    assert len(seen) == min(os.cpu_count() or 1, 4) - 1  # one slice here, the rest forked
+    monkeypatch.setattr(pagestates, "ROWS_A_FETCH", 7)  # many fetches a slice
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert files_not_as_left(output, cache.page_states()) == expected
+
+
+def test_a_read_only_cache_without_a_database_reads_no_states(tmp_path):
+    cache = BuildCache(tmp_path / "none", tmp_path / "output", read_only=True)
+    try:
+        states = cache.page_states()
+        assert len(states) == 0 and Background(lambda: dict(states.items())).result() == {}
+    finally:
+        cache.close()
+    assert not (tmp_path / "none").exists()
+
+
+def test_a_damaged_database_is_a_database_error_when_read(tmp_path):
+    cache = BuildCache(tmp_path / "cache", tmp_path / "output")
+    try:
+        states = cache.page_states()
+        cache.db.execute("DROP TABLE pages")
+        with pytest.raises(sqlite3.OperationalError):
+            states.get("a")
+    finally:
+        cache.close()
