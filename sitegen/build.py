@@ -21,7 +21,7 @@ from .config import Config
 from .copies import planned_copies
 from .outputtree import OutputError, locked
 from .parse import attach_history, derived_images, parse_articles
-from .plan import index_articles, plan_run, remember_plan
+from .plan import index_articles, outline_of, plan_run, remember_plan
 from .processes import Background, Progress, engine
 from .records import BuildReport
 from .rendering import render_pages
@@ -95,8 +95,10 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             indexes = index_articles(loaded, config, cache)
         with timer.stage("plan"):
             plan = plan_run(run, indexes, found.intros, disturbed.result())
-        with timer.stage("render"):
-            rendered = render_pages(run, writer, plan, loaded.keys)
+            outline = outline_of(plan, indexes.articles, config)
+        with timer.stage("render"):  # the pages are planned as they are rendered, in batches
+            rendered = render_pages(run, writer, plan, outline.following(plan.pages()),
+                                    loaded.keys)
         with timer.stage("write"):
             copies = planned_copies(config, loaded.articles, derived, rendered.states.keys())
             written = write_output(run, writer, rendered, copies, strays.result())
@@ -121,7 +123,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
 
         result = written.result
         report = BuildReport(
-            articles=len(loaded.articles), pages_planned=len(plan.specs) + len(plan.kept),
+            articles=len(loaded.articles), pages_planned=len(outline.kinds) + len(plan.kept),
             pages_rendered=len(rendered.staged), files_written=result.written,
             files_unchanged=result.unchanged, files_removed=result.removed,
             seconds=time.perf_counter() - started, stage_seconds=tuple(timer.stages),
@@ -130,5 +132,5 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             redirects=redirect_count(indexes.articles, config),
         )
         remember_build(run, found.inputs, loaded.valid_until, report)
-        remember_plan(run, plan, indexes.articles)
+        remember_plan(run, plan, outline, indexes.articles)
     return report

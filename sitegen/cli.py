@@ -122,7 +122,7 @@ def _run_build(config: Config):
                                         time.monotonic())
                     task, started = tasks[stage]
                     seconds = time.monotonic() - started
-                    bar.update(task, completed=done,
+                    bar.update(task, completed=done, total=total,
                                rate=f"{done / seconds:,.0f}/s" if seconds >= 1 else "")
 
                 return build(config, progress, log=console.print)

@@ -28,7 +28,7 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
                html_pages: Callable[[], Sequence[tuple[str, datetime | None]]],
                wanted: Set[str] | None = None, language: PageLanguage | None = None,
                root_files: bool = True) -> Iterator[PageSpec]:
-    """`html_pages()`: (URL, lastmod) of every HTML page, for the sitemaps. With `wanted`,
+    """`html_pages()`: (site URL, lastmod) of every HTML page, for the sitemaps. With `wanted`,
     only the specs of those URLs. `language`: the feeds of one language of several, whose
     sitemap carries hreflang alternates; `root_files`: robots.txt and _redirects too."""
     want = url_filter(wanted)
@@ -51,7 +51,7 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
     yield from plan_data(indexes, urls, want)
     if wanted is None or any(_is_sitemap(url, urls) for url in wanted):
         redirects = plan_redirects(indexes.articles, config, urls).redirects
-        moved = {urls.absolute(r.url) for r in redirects}  # not pages of their own
+        moved = {r.url for r in redirects}  # not pages of their own
         pages = [entry for entry in html_pages() if entry[0] not in moved]
         alternates = language.alternates if language else None
         yield from (spec for spec in _sitemaps(pages, urls, alternates) if want(spec.url))
@@ -94,29 +94,35 @@ def _feed_pair(scope_url: str, title: str, description: str, articles: Sequence[
         yield PageSpec(url, template, context, kind="feed", shows=(*items, *titled_by))
 
 
-def _sitemaps(pages: Sequence[tuple[str, datetime | None]], urls: Urls,
+def _sitemaps(entries: Sequence[tuple[str, datetime | None]], urls: Urls,
               alternates: dict[str, tuple[tuple[str, str], ...]] | None = None
               ) -> Iterator[PageSpec]:
-    """`alternates`: page URL -> (language, URL) of its versions, as `xhtml:link`s."""
-    entries = tuple(pages)
+    """`entries`: (site URL, lastmod); `alternates`: page URL -> (language, URL) of its
+    versions, as `xhtml:link`s. Each part's absolute URLs are made when it is planned: the
+    render stage holds a few parts at a time, not the whole site's (rendering.py)."""
     extra = {}
     if alternates is not None:
         extra["alternates"] = {urls.absolute(url): tuple((code, urls.absolute(href))
                                                          for code, href in versions)
                                for url, versions in alternates.items()}
     if len(entries) <= SITEMAP_LIMIT:
-        yield PageSpec(urls.file("sitemap.xml"), "sitemap.xml", {"entries": entries, **extra},
-                       kind="sitemap", shows=())
+        yield PageSpec(urls.file("sitemap.xml"), "sitemap.xml",
+                       {"entries": _absolute(entries, urls), **extra}, kind="sitemap", shows=())
         return
     parts = []
     for number, start in enumerate(range(0, len(entries), SITEMAP_LIMIT), start=1):
         url = urls.file(f"sitemap-{number}.xml")
         chunk = entries[start: start + SITEMAP_LIMIT]
         parts.append((url, max((d for _, d in chunk if d), default=None)))
-        yield PageSpec(url, "sitemap.xml", {"entries": chunk, **extra}, kind="sitemap",
-                       shows=())
+        yield PageSpec(url, "sitemap.xml", {"entries": _absolute(chunk, urls), **extra},
+                       kind="sitemap", shows=())
     yield PageSpec(urls.file("sitemap.xml"), "sitemap-index.xml", {"sitemaps": tuple(parts)},
                    kind="sitemap", shows=())
+
+
+def _absolute(pages: Sequence[tuple[str, datetime | None]], urls: Urls
+              ) -> tuple[tuple[str, datetime | None], ...]:
+    return tuple((urls.absolute(url), lastmod) for url, lastmod in pages)
 
 
 def _news_sitemap(indexes: Indexes, config: Config, urls: Urls, lang: str = ""

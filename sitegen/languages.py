@@ -10,7 +10,8 @@ language's strings, dates and `site` values (render.py).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence, Set
+from collections.abc import Iterator, Sequence, Set
+from itertools import chain
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,18 +25,17 @@ from .urls import Urls
 
 
 def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None
-                   ) -> list[PageSpec]:
-    """Every spec of a site of several languages."""
+                   ) -> Iterator[PageSpec]:
+    """Every spec of a site of several languages, one at a time."""
     from .feeds import plan_feeds
     from .indexes import build_indexes
     from .pages import plan_pages
-    from .sitemap import sitemap_lastmods
+    from .sitemap import SitemapPages
 
     alternates, translations = versions(indexes.articles, config)
     by_language: dict[str, list[Article]] = {lang.code: [] for lang in config.languages}
     for article in indexes.articles:
         by_language[article.lang].append(article)
-    specs: list[PageSpec] = []
     sitemaps = []
     for language in config.languages:
         code = language.code
@@ -43,13 +43,13 @@ def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None
         sub = build_indexes(by_language[code], config.related_count)
         plan = PageLanguage(code, translator(config, code), dates_for(language), alternates,
                             translations, root_pages=code == config.site_language)
-        html = list(plan_pages(sub, config, urls, wanted, plan))
-        lastmods = sitemap_lastmods(sub, config, urls, html, wanted, plan)
-        feeds = list(plan_feeds(sub, config, urls, lastmods, wanted, plan, root_files=False))
-        specs += [_in_language(spec, code, urls.home()) for spec in (*html, *feeds)]
+        lastmods = SitemapPages(sub, config, urls, wanted, plan)
+        html = lastmods.following(plan_pages(sub, config, urls, wanted, plan))
+        feeds = plan_feeds(sub, config, urls, lastmods, wanted, plan, root_files=False)
+        for spec in chain(html, feeds):
+            yield _in_language(spec, code, urls.home())
         sitemaps.append(urls.absolute(urls.file("sitemap.xml")))
-    specs += _root_files(indexes, config, sitemaps, wanted)
-    return specs
+    yield from _root_files(indexes, config, sitemaps, wanted)
 
 
 def _root_files(indexes: Indexes, config: Config, sitemaps: Sequence[str],

@@ -5,17 +5,17 @@ recorded, only the pages showing an article that changed (shape.py)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .config import Config
-from .errors import ContentError, Problem
 from .records import Article, PageSpec, PageState
 from .run import Run
 from .scan import file_signatures
+from .shape import Outline, replan, site_shape
 from .shape import remember as remember_shape
-from .shape import replan, site_shape
 from .sources import layout_dirs
 from .state import BuildState
 from .urls import Urls
@@ -27,13 +27,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Plan:
-    """The pages to fingerprint (and render when changed) and the states of those kept as
-    they are; `wanted`, the URLs planned again (None: every page); `not_as_left`, output
-    paths whose file is not as the last build left it (rendered whatever their fingerprint);
-    the site's shape and each template's digest."""
+    """What to plan and render: `pages()` gives the specs of the pages to fingerprint (and
+    render when changed), planned one at a time as the render stage asks for them; `kept`,
+    the states of the pages kept as they are; `wanted`, the URLs planned again (None: every
+    page); `not_as_left`, output paths whose file is not as the last build left it (rendered
+    whatever their fingerprint); the site's shape and each template's digest."""
 
-    specs: list[PageSpec]
-    kept: dict[str, PageState]
+    pages: Callable[[], Iterator[PageSpec]]
+    kept: Mapping[str, PageState]
     wanted: frozenset[str] | None
     not_as_left: frozenset[str]
     shape: str
@@ -61,48 +62,50 @@ def plan_run(run: Run, indexes: Indexes, intros: str, not_as_left: frozenset[str
     digests = _template_digests(config, cache)
     shape = site_shape(config, indexes.articles, digests, intros)
     todo = replan(cache, config, shape, indexes.articles, run.previous, not_as_left)
-    specs = plan_site(indexes, config, todo.wanted)
-    return Plan(specs, todo.kept, todo.wanted, not_as_left, shape, digests)
+    return Plan(partial(plan_specs, indexes, config, todo.wanted), todo.kept, todo.wanted,
+                not_as_left, shape, digests)
 
 
-def remember_plan(run: Run, plan: Plan, articles: tuple[Article, ...]) -> None:
-    """Keep the site's shape; after a full plan (`wanted` None), `specs` is the whole plan:
-    its skeleton is kept too (shape.py)."""
+def outline_of(plan: Plan, articles: tuple[Article, ...], config: Config) -> Outline:
+    """What to note of the plan's pages as they stream past: after a full plan (`wanted`
+    None) the skeleton too (shape.py)."""
+    return Outline(config, articles if plan.wanted is None else None)
+
+
+def remember_plan(run: Run, plan: Plan, outline: Outline, articles: tuple[Article, ...]
+                  ) -> None:
+    """Keep the site's shape, and after a full plan its skeleton (shape.py)."""
     remember_shape(run.cache, run.config, plan.shape, articles,
-                   plan.specs if plan.wanted is None else None)
+                   outline if plan.wanted is None else None)
 
 
 def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
               ) -> list[PageSpec]:
-    """Every page's spec; or, with `wanted`, only those of these URLs."""
+    """Every page's spec; or, with `wanted`, only those of these URLs. Two pages wanting
+    one URL are a ContentError."""
+    return list(Outline(config).following(plan_specs(indexes, config, wanted)))
+
+
+def plan_specs(indexes: Indexes, config: Config, wanted: Set[str] | None = None
+               ) -> Iterator[PageSpec]:
+    """Every page's spec, one at a time (see `plan_site`; URLs not checked)."""
     if config.languages:  # a site of several languages: each planned as a site of its own
         from .languages import plan_languages
 
-        specs = plan_languages(indexes, config, wanted)
-    else:
-        specs = _plan_one_language(indexes, config, wanted)
-    seen: dict[str, PageSpec] = {}
-    clashes = []
-    for spec in specs:
-        if seen.setdefault(spec.url, spec) is not spec:
-            clashes.append(Problem(config.content_dir.name, None,
-                                   f"two pages want the URL {spec.url} "
-                                   f"({seen[spec.url].kind} and {spec.kind})"))
-    if clashes:
-        raise ContentError(clashes)
-    return specs
+        return plan_languages(indexes, config, wanted)
+    return _plan_one_language(indexes, config, wanted)
 
 
 def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
-                       ) -> list[PageSpec]:
+                       ) -> Iterator[PageSpec]:
     from .feeds import plan_feeds
     from .pages import plan_pages
-    from .sitemap import sitemap_lastmods
+    from .sitemap import SitemapPages
 
     urls = Urls(config)
-    html = list(plan_pages(indexes, config, urls, wanted))
-    lastmods = sitemap_lastmods(indexes, config, urls, html, wanted)
-    return html + list(plan_feeds(indexes, config, urls, lastmods, wanted))
+    lastmods = SitemapPages(indexes, config, urls, wanted)
+    yield from lastmods.following(plan_pages(indexes, config, urls, wanted))
+    yield from plan_feeds(indexes, config, urls, lastmods, wanted)
 
 
 def _template_digests(config: Config, cache: BuildState) -> dict[str, str]:

@@ -1,23 +1,47 @@
 """The render stage: every planned page whose fingerprint changed, rendered by the workers
-into the staging folder (nothing touches `output/` until every page has rendered)."""
+into the staging folder (nothing touches `output/` until every page has rendered).
+
+The planner hands over its pages one at a time and they are rendered a batch at a time, so
+the build holds one batch of specs, never the whole site's (a million articles make ~1.8
+million pages, ~1.7 KB of spec each); what must see every page (two pages wanting one URL,
+the sitemap, the skeleton) notes a few strings and ints of each as it streams past."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Set
+from typing import TYPE_CHECKING
 
 from .errors import Problem, TemplateError
 from .outputdigest import output_digest
 from .plan import Plan
-from .records import PageState
+from .processes import Progress
+from .records import PageSpec, PageState
 from .run import Run
+from .urls import Urls
 from .writer import Rendered, Staged, Writer
 
+if TYPE_CHECKING:
+    from .workers import RenderItem
 
-def render_pages(run: Run, writer: Writer, plan: Plan, body_keys: dict[str, str]) -> Rendered:
-    """Render into the staging folder every page of the plan whose fingerprint changed
-    (`body_keys`: article URL -> parse-cache key of its body).
+# Pages per batch: each batch forks the pool again (~0.1 s), and its specs are what the
+# build holds of the plan at a time (~1.7 KB a page).
+BATCH_PAGES = 10_000
+# A sitemap part lists up to 50,000 pages (feeds.SITEMAP_LIMIT), about as much memory as
+# the specs of a tenth as many pages: it weighs that much in a batch.
+ENTRIES_PER_PAGE = 10
+
+
+def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec],
+                 body_keys: Mapping[str, str]) -> Rendered:
+    """Render into the staging folder every page of `specs` (the plan's pages, as they are
+    planned) whose fingerprint changed (`body_keys`: article URL -> parse-cache key of its
+    body).
 
     Pages whose file is not as the last build left it (`plan.not_as_left`) are rendered
     whatever their fingerprint; the pages not planned again (`plan.kept`) keep their states.
-    Workers fingerprint their own share of the pages, so that work is parallel too.
+    Workers fingerprint their own share of the pages, so that work is parallel too. After a
+    template error the rest of the plan is still planned (two pages wanting one URL are
+    found), but not rendered.
     """
     from .processes import Work, run_parallel
     from .render import template_digests as digests_of  # Jinja2 only once there is work
@@ -28,22 +52,66 @@ def render_pages(run: Run, writer: Writer, plan: Plan, body_keys: dict[str, str]
     # Dask's workers may be on other machines: they read the bodies from the database file
     # alone, which nothing writes until every page has rendered (BuildState.freeze_for_readers)
     frozen = run.cache.freeze_for_readers() if config.engine == "dask" else ""
-    job = RenderJob(plan.template_digests or digests_of(config),
-                    output_digest(config), run.previous, plan.not_as_left,
-                    body_keys, writer.staging, frozen)
+    job = RenderJob(plan.template_digests or digests_of(config), output_digest(config),
+                    writer.staging, frozen)
+    items = _Items(Urls(config), run.previous, plan.not_as_left, body_keys)
     staged: list[Staged] = []
     states: dict[str, PageState] = dict(plan.kept)
     problems: dict[str, Problem] = {}
-    for outcome in run_parallel(Work(render_many, plan.specs, Worker, "render", job), config,
-                                run.progress):
-        if isinstance(outcome, Problem):
-            problems.setdefault(str(outcome), outcome)
+    done = 0
+    for batch in batches(specs):
+        if problems:
             continue
-        rel, state, item = outcome
-        states[rel] = state
-        if item is not None:
-            staged.append(item)
+        work = Work(render_many, [items.of(spec) for spec in batch], Worker, "render", job)
+        for outcome in run_parallel(work, config, _progress(run.progress, done, len(work.items))):
+            if isinstance(outcome, Problem):
+                problems.setdefault(str(outcome), outcome)
+                continue
+            rel, state, item = outcome
+            states[rel] = state
+            if item is not None:
+                staged.append(item)
+        done += len(work.items)
     if problems:
         writer.discard_staging()
         raise TemplateError(list(problems.values()))
     return Rendered(tuple(staged), states)
+
+
+def batches(specs: Iterable[PageSpec], size: int = BATCH_PAGES) -> Iterator[list[PageSpec]]:
+    """`specs` in lists of about `size` pages' worth (see ENTRIES_PER_PAGE)."""
+    batch: list[PageSpec] = []
+    weight = 0
+    for spec in specs:
+        batch.append(spec)
+        weight += 1 + len(spec.context.get("entries", ())) // ENTRIES_PER_PAGE
+        if weight >= size:
+            yield batch
+            batch, weight = [], 0
+    if batch:
+        yield batch
+
+
+class _Items:
+    """Each page's RenderItem: what the worker needs of the last build's states and of the
+    bodies travels with the page, not with every worker's job."""
+
+    def __init__(self, urls: Urls, previous: Mapping[str, PageState], not_as_left: Set[str],
+                 body_keys: Mapping[str, str]):
+        from .workers import RenderItem
+
+        self._item, self._urls = RenderItem, urls
+        self._previous, self._not_as_left, self._body_keys = previous, not_as_left, body_keys
+
+    def of(self, spec: PageSpec) -> RenderItem:
+        rel = self._urls.output_path(spec.url)
+        previous = None if rel in self._not_as_left else self._previous.get(rel)
+        return self._item(spec, rel, previous,
+                          self._body_keys.get(spec.url, "") if spec.body_of else "")
+
+
+def _progress(progress: Progress | None, before: int, count: int) -> Progress | None:
+    """The stage's progress across batches: its total grows as the pages are planned."""
+    if progress is None:
+        return None
+    return lambda label, done, _total: progress(label, before + done, before + count)

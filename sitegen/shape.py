@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence, Set
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from . import __version__
 from .config import Config
+from .errors import ContentError, Problem
 from .fingerprint import outline_digest
 from .outputdigest import output_digest
 from .records import Article, PageSpec, PageState
@@ -45,11 +47,27 @@ def site_shape(config: Config, articles: Sequence[Article], template_digests: di
 
 
 @dataclass(frozen=True)
+class ShownOn:
+    """Per article (newest first), the numbers of the pages showing it: two flat arrays, the
+    pages of article `n` being `pages[starts[n]:starts[n + 1]]` (a tuple of tuples of ints
+    took ~10 times the memory, and as many times longer to load)."""
+
+    starts: array
+    pages: array
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def __getitem__(self, position: int) -> array:
+        return self.pages[self.starts[position]:self.starts[position + 1]]
+
+
+@dataclass(frozen=True)
 class Skeleton:
     shape: str
     urls: tuple[str, ...]  # every page, in plan order
     rels: tuple[str, ...]  # their output paths
-    shown_on: tuple[tuple[int, ...], ...]  # per article (newest first): the pages showing it
+    shown_on: ShownOn | tuple[tuple[int, ...], ...]  # per article: the pages showing it
     always: tuple[int, ...]  # pages planned by every build
 
 
@@ -63,7 +81,7 @@ class Replan:
 
 
 def replan(cache: BuildState, config: Config, shape: str, articles: Sequence[Article],
-           previous: dict[str, PageState], disturbed: Set[str]) -> Replan:
+           previous: Mapping[str, PageState], disturbed: Set[str]) -> Replan:
     """The pages to plan again: those showing an article whose record or body changed, those
     planned by every build, and those whose file is not as the last build left it (output
     paths in `disturbed`, see writer.files_not_as_left)."""
@@ -97,25 +115,63 @@ def article_key(article: Article) -> str:
     return f"{article.card}:{article.digest}" if article.card else ""
 
 
+class Outline:
+    """What the build keeps of each page the planner streams past (`following`) on its way
+    to the render stage: strings and ints, never the spec. Its URL and kind, so that two
+    pages wanting one URL are found; and with `articles` (a plan of every page) which of
+    them it shows, for the skeleton."""
+
+    def __init__(self, config: Config, articles: Sequence[Article] | None = None):
+        self.config = config
+        self.kinds: dict[str, str] = {}  # URL -> kind, in plan order
+        self.clashes: list[Problem] = []
+        self.always: list[int] = []
+        self._position = {id(a): n for n, a in enumerate(articles or ())}
+        self._shown_on = [array("i") for _ in articles] if articles is not None else None
+
+    def following(self, specs: Iterable[PageSpec]) -> Iterator[PageSpec]:
+        """`specs`, noted one by one; once they are all planned, two pages wanting one URL
+        are a ContentError."""
+        for spec in specs:
+            self.note(spec)
+            yield spec
+        self._position = {}  # planned: only the skeleton's numbers are wanted now
+        if self.clashes:
+            raise ContentError(self.clashes)
+
+    def note(self, spec: PageSpec) -> None:
+        number = len(self.kinds)
+        known = self.kinds.setdefault(spec.url, spec.kind)
+        if len(self.kinds) == number:
+            self.clashes.append(Problem(self.config.content_dir.name, None,
+                                        f"two pages want the URL {spec.url} "
+                                        f"({known} and {spec.kind})"))
+            return
+        if self._shown_on is None:
+            return
+        if spec.shows is None:
+            self.always.append(number)
+            return
+        for article in set(map(id, spec.shows)):
+            self._shown_on[self._position[article]].append(number)
+
+    def skeleton(self, shape: str) -> Skeleton:
+        """The skeleton of a plan of every page."""
+        assert self._shown_on is not None, "an Outline of every page has the articles"
+        starts, pages = array("q", [0]), array("i")
+        for numbers in self._shown_on:
+            pages.extend(numbers)  # in page order
+            starts.append(len(pages))
+        output_path = Urls(self.config).output_path
+        return Skeleton(shape, tuple(self.kinds), tuple(map(output_path, self.kinds)),
+                        ShownOn(starts, pages), tuple(self.always))
+
+
 def remember(cache: BuildState, config: Config, shape: str, articles: Sequence[Article],
-             specs: Sequence[PageSpec] | None) -> None:
+             outline: Outline | None) -> None:
     """Record the shape and each article's key; and, after a build that planned every page
-    (`specs`), the skeleton of that plan."""
+    (`outline` of every page), the skeleton of that plan."""
     keys = {a.url: article_key(a) for a in articles}
     cache.keep_shape_keys(shape, keys)
-    if specs is None:
-        return
-    rels = [Urls(config).output_path(spec.url) for spec in specs]
-    position = {id(article): number for number, article in enumerate(articles)}
-    shown_on: list[list[int]] = [[] for _ in articles]
-    always = []
-    for number, spec in enumerate(specs):
-        if spec.shows is None:
-            always.append(number)
-            continue
-        for article in set(map(id, spec.shows)):
-            shown_on[position[article]].append(number)
-    skeleton = Skeleton(shape, tuple(spec.url for spec in specs), tuple(rels),
-                        tuple(map(tuple, shown_on)), tuple(always))
-    cache.keep_skeleton(skeleton)
-
+    if outline is not None:
+        cache.keep_skeleton(outline.skeleton(shape))

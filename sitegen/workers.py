@@ -8,9 +8,9 @@ connection for its process's whole life; that per-process state is what makes th
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence, Set
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import images
 from .cache import pack_parsed, parse_key
@@ -27,19 +27,28 @@ from .writer import Stager
 
 @dataclasses.dataclass(frozen=True)
 class RenderJob:
-    """What every render worker needs besides the specs: shared by fork, never pickled."""
+    """What every render worker needs besides its pages: small, whatever the site's size
+    (on Dask it is sent to every worker; what is a page's own travels with it: RenderItem)."""
 
     digests: dict[str, str]
     config_digest: str
-    previous: dict[str, PageState]
-    not_as_left: Set[str]  # output paths whose file is not as `previous` says
-    body_keys: dict[str, str]
     staging: Path  # the staging folder pages are written into
     # "": bodies from this worker's cache connection (the local pool). Else the signature
     # of the database file as BuildState.freeze_for_readers left it: bodies read from that
     # file alone, opened read-only and immutable (Dask: workers anywhere on a shared
     # filesystem, where the write-ahead log cannot be shared)
     frozen_database: str = ""
+
+
+class RenderItem(NamedTuple):
+    """One page for a render worker: its spec, its output path, the state the last build
+    left there (None: render it whatever its fingerprint, its file not being as that build
+    left it, or there being none) and the parse-cache key of its article's body ("": none)."""
+
+    spec: PageSpec
+    rel: str
+    previous: PageState | None
+    body_key: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,39 +227,38 @@ def _link_lines(links: Sequence[str], body: str, body_line: int) -> tuple[tuple[
     return tuple(out)
 
 
-def render_many(worker: Worker, job: RenderJob, specs: list[PageSpec]) -> list:
+def render_many(worker: Worker, job: RenderJob, items: list[RenderItem]) -> list:
     """(output path, PageState, Staged or None) per page, or Problems."""
-    config, urls = worker.config, worker.urls
+    config = worker.config
     out: list = []
-    to_render: list[tuple[PageSpec, str, str]] = []
-    for spec in specs:
+    to_render: list[tuple[RenderItem, str]] = []
+    for item in items:
+        spec = item.spec
         fp = worker.fingerprint(spec.template, job.digests.get(spec.template, ""),
                                 job.config_digest, spec.context, spec.body_of)
-        rel = urls.output_path(spec.url)
-        old = job.previous.get(rel)
-        if old and old.fingerprint == fp and rel not in job.not_as_left:
-            out.append((rel, old, None))
+        if item.previous is not None and item.previous.fingerprint == fp:
+            out.append((item.rel, item.previous, None))
         else:
-            to_render.append((spec, rel, fp))
-    bodies = _bodies(worker, job, [job.body_keys.get(spec.url, "")
-                                   for spec, _, _ in to_render if spec.body_of])
+            to_render.append((item, fp))
+    bodies = _bodies(worker, job, [item.body_key for item, _ in to_render
+                                   if item.spec.body_of])
     stager = worker.stager(job.staging)
-    for spec, rel, fp in to_render:
-        body_key = job.body_keys.get(spec.url, "")
-        if spec.body_of and body_key not in bodies:  # never rendered without its body
+    for item, fp in to_render:
+        spec, rel = item.spec, item.rel
+        if spec.body_of and item.body_key not in bodies:  # never rendered without its body
             out.append(Problem(Path(config.output_dir.name) / rel, None,
                                "the build cache lost the body of this page's article; "
                                "run `sitegen build --clean`"))
             continue
         try:
-            data = worker.renderer.render(spec, bodies[body_key] if spec.body_of else "")
+            data = worker.renderer.render(spec, bodies[item.body_key] if spec.body_of else "")
         except TemplateError as exc:
             out.extend(exc.problems)
             if len(out) > 20:
                 break
             continue
-        item = stager.stage(rel, data)
-        out.append((rel, PageState(fp, item.out_hash), item))
+        staged = stager.stage(rel, data)
+        out.append((rel, PageState(fp, staged.out_hash), staged))
     return out
 
 

@@ -553,7 +553,7 @@ def fingerprinted(monkeypatch):
 
     def spy(work, *args, **kwargs):
         if work.func is workers.render_many:
-            seen.append({spec.url for spec in work.items})
+            seen.append({item.spec.url for item in work.items})
         return original(work, *args, **kwargs)
 
     monkeypatch.setattr(processes, "run_parallel", spy)

@@ -310,7 +310,7 @@ def test_render_workers_refuse_a_database_written_after_it_was_frozen(make_site)
     with BuildState.open(config) as state:
         state.put_parsed([("k", b"record", "<p>Body</p>")])
         frozen = state.freeze_for_readers()
-        job = workers.RenderJob({}, "", {}, set(), {}, site / "staging", frozen)
+        job = workers.RenderJob({}, "", site / "staging", frozen)
         worker = workers.Worker(config)
         assert workers._bodies(worker, job, ["k"]) == {"k": "<p>Body</p>"}
         assert not state.files.database.with_name(state.files.database.name + "-wal").stat(
