@@ -26,7 +26,6 @@ This module is the build step; the build calls `check_pagefind` before it writes
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import queue
@@ -37,7 +36,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..config import Config
 from ..errors import SitegenError
@@ -46,6 +44,7 @@ from ..urls import Urls
 from .format import canonical_bundle
 from .join import BundleWriter, Fallback, JoinStore, join_full, join_splice
 from .merge import Piece, read_piece, runtime_files
+from .pagestore import PageStore, Signature
 from .plan import MAX_PIECE_PAGES, PiecePlan, plan_pieces
 from .service import (
     SUPPORTED_TEXT,
@@ -54,6 +53,7 @@ from .service import (
     pagefind_executable,
     pagefind_version,
 )
+from .stale import Found, Pages, find_stale, signed
 from .store import (
     RUNTIME_KEY,
     STATE_FILE,
@@ -84,10 +84,6 @@ ASIDE = ".pagefind.old"  # the bundle it replaces, for a moment
 # (`pagefind.js`, its worker and WebAssembly); not Pagefind's own UIs.
 KEPT_FILES = re.compile(r"^(pagefind-entry\.json|pagefind\.[^/]+\.pf_meta|index|filter|fragment"
                         r"|pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pagefind)$")
-
-# An article page's [token, digest of the trimmed page]. The token says the file is as it was:
-# "h:" and the build's hash of its bytes (`page_hashes`), else "s:" and its size and mtime.
-Signature = list[Any]
 
 
 @dataclass(frozen=True)
@@ -139,18 +135,19 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
             page_hashes: Mapping[str, str] | None, started: float, where: _Where,
             forget: bool) -> SearchReport:
     urls = Urls(config)
-    bundle = where.tree / BUNDLE_DIR
     for leftover in (STAGING, ASIDE):  # from a build killed while it switched the bundle
         _remove(where.tree / leftover)
-    pieces = plan_pieces(articles)
     out = f"{where.tree}{os.sep}"
-    files = {url: out + urls.output_path(url) for piece in pieces for url in piece.urls}
+
+    def path(url: str) -> str:
+        return out + urls.output_path(url)
 
     def token(url: str) -> str:
-        known = page_hashes.get(files[url][len(out):]) if page_hashes is not None else None
+        rel = urls.output_path(url)
+        known = page_hashes.get(rel) if page_hashes is not None else None
         if known:
             return f"h:{known}"
-        size, mtime = _stat(files[url], url)
+        size, mtime = _stat(out + rel, url)
         return f"s:{size}:{mtime}"
 
     executable, version = check_pagefind()
@@ -158,87 +155,86 @@ def _update(config: Config, articles: Sequence[Article], changed_urls: set[str],
     before, after = where.generations or (None, None)
     state = {} if forget else load_state(config, settings, before)
     cache = PieceCache(pieces_dir(config.cache_dir, config.output_dir))
-    if not state:
+    store = PageStore(cache.folder)
+    legacy = state.get("pieces") if state and "pages" not in state else None
+    if not state or (legacy is None and store.version() != state.get("pages")):
+        store.close()
         cache.clear()
-    old_pieces: dict[str, dict[str, Signature]] = state.get("pieces", {})
+        state = {}
+    store.begin()
+    if legacy is not None:  # the state of an older sitegen: its pages move into the table
+        store.wipe()
+    # the output is as the search build that saved the state left it, but for changed_urls
+    trusted = bool(state) and before is not None and state.get("saved") == before
+    pages = Pages(path, token, changed_urls, lambda url: trim_page(_read_page(path(url))))
+    try:
+        found = find_stale(store, pages, articles, state, trusted, cache.has, legacy or None,
+                           plan_pieces)  # as this module has it: a benchmark replaces it
+        report = _refresh(config, executable, found, pages, cache, store, where,
+                          state.get("order") != found.order, started)
+        version_now = store.commit()
+    finally:
+        store.close()
+    save_state(config, settings, {"order": found.order, "pieces": {}, "pages": version_now,
+                                  "count": len(articles), "saved": after}, after)
+    return report
 
-    new_pieces: dict[str, dict[str, Signature]] = {}
-    trimmed: dict[str, bytes] = {}  # pages read for the comparison: not read again to index
-    dirty: list[PiecePlan] = []
-    for piece in pieces:
-        signatures, stale = _check_piece(piece, old_pieces.get(piece.id, {}), files, token,
-                                         changed_urls, trimmed, cache.has(piece.id))
-        new_pieces[piece.id] = signatures
-        if stale:
-            dirty.append(piece)
-    order = [piece.id for piece in pieces]
-    join = bool(pieces) and (bool(dirty) or state.get("order") != order
-                             or bundle_problem(bundle) is not None)
+
+def _refresh(config: Config, executable: Path, found: Found, pages: Pages, cache: PieceCache,
+             store: PageStore, where: _Where, reordered: bool, started: float
+             ) -> SearchReport:
+    """Index the stale pieces, keep their pages' rows, join the bundle when it changed."""
+    bundle = where.tree / BUNDLE_DIR
+    dirty = list(found.dirty)
+    join = bool(found.order) and (bool(dirty) or reordered
+                                  or bundle_problem(bundle) is not None)
     if join and not dirty and not cache.has(RUNTIME_KEY):
-        dirty.append(pieces[0])  # only to get Pagefind's runtime files
+        dirty.append(found.first())  # only to get Pagefind's runtime files
     earlier = _earlier(cache, dirty) if join else None
-
     for piece in dirty:  # a build that fails part way leaves no stale piece behind
         cache.forget(piece.id)
     cut = len(config.base_path) - 1  # Pagefind keeps site URLs; the browser adds the base
+    signatures: dict[str, dict[str, Signature]] = {piece.id: {} for piece in dirty}
+    planned = {piece.id: piece for piece in dirty}
 
     def documents(piece: PiecePlan) -> Iterator[tuple[str, str]]:
-        pages = new_pieces[piece.id]
-        for url in piece.urls:
-            data = trimmed.pop(url, None)
-            if data is None:
-                data = trim_page(_read_page(files[url]))
-                pages[url] = [pages[url][0], _digest(data)]
-            yield url[cut:], data.decode("utf-8", "replace")
+        return signed(piece, pages, signatures[piece.id], cut)
 
-    indexed_pages = _index(config, executable, dirty, documents, cache)
+    def indexed(piece_id: str) -> None:  # its rows, as soon as Pagefind has it
+        piece, signed_now = planned[piece_id], signatures.pop(piece_id)
+        if found.edit:  # the piece's list of pages is the stored one
+            store.update_signatures(signed_now.items())
+        else:
+            store.put_pages(piece.id, piece.urls, piece.instants, signed_now)
+
+    indexed_pages = _index(config, executable, dirty, documents, cache, indexed)
+    for piece in found.changed_lists:
+        store.drop_stray_pages(piece.id, piece.urls)
+    store.drop_pieces(found.dropped)
     changed: tuple[str, ...] = ()
     spliced = False
     if join:
-        spliced = _join_bundle(pieces, cache, where.tree, earlier)
+        spliced = _join_bundle(found.order, cache, where.tree, earlier)
         changed = (BUNDLE_DIR,)
-    elif not pieces and bundle.exists():  # no articles: no bundle
+    elif not found.order and bundle.exists():  # no articles: no bundle
         _remove(bundle)
         changed = (BUNDLE_DIR,)
     elif _prune(bundle):
         changed = (BUNDLE_DIR,)
-    cache.keep(set(order) | {RUNTIME_KEY})
-    save_state(config, settings, {"order": order, "pieces": new_pieces}, after)
-    return SearchReport(sum(len(p.urls) for p in pieces), tuple(p.id for p in dirty),
-                        indexed_pages, join, time.perf_counter() - started, changed, spliced)
-
-
-def _check_piece(piece: PiecePlan, old: dict[str, Signature], files: dict[str, str],
-                 token: Callable[[str], str], changed_urls: set[str],
-                 trimmed: dict[str, bytes], cached: bool
-                 ) -> tuple[dict[str, Signature], bool]:
-    """The piece's page signatures, and whether Pagefind must index it again."""
-    pages: dict[str, Signature] = {}
-    stale = not cached or set(old) != set(piece.urls)
-    for url in piece.urls:
-        now = token(url)
-        known = old.get(url)
-        if not (isinstance(known, list) and len(known) == 2):
-            known = None
-        if known and known[0] == now and url not in changed_urls:
-            pages[url] = known
-        elif stale:
-            pages[url] = [now, ""]  # read once, while it is indexed
-        else:
-            trimmed[url] = trim_page(_read_page(files[url]))
-            pages[url] = [now, _digest(trimmed[url])]
-            stale = not known or known[1] != pages[url][1]
-    return pages, stale
+    cache.keep(set(found.order) | {RUNTIME_KEY})
+    return SearchReport(found.pages, tuple(p.id for p in dirty), indexed_pages, join,
+                        time.perf_counter() - started, changed, spliced)
 
 
 def _index(config: Config, executable: Path, pieces: list[PiecePlan],
            documents: Callable[[PiecePlan], Iterator[tuple[str, str]]],
-           cache: PieceCache) -> int:
+           cache: PieceCache, indexed: Callable[[str], None]) -> int:
     """Index `pieces` with Pagefind (`config.workers` services at once), each kept in the
-    cache as it comes. The number of pages indexed."""
+    cache as it comes and then told to `indexed` (in this thread). The number of pages
+    indexed."""
     if not pieces:
         return 0
-    results: queue.Queue[tuple[int, BaseException | None]] = queue.Queue()
+    results: queue.Queue[tuple[str, int, BaseException | None]] = queue.Queue()
     jobs = max(1, min(config.workers, len(pieces)))
     lanes: list[list[PiecePlan]] = [[] for _ in range(jobs)]
     for number, piece in enumerate(pieces):
@@ -251,21 +247,22 @@ def _index(config: Config, executable: Path, pieces: list[PiecePlan],
                 for piece_id, count, files in service.index_many(
                         (piece.id, documents(piece)) for piece in lane):
                     _keep(cache, piece_id, files)
-                    results.put((count, None))
+                    results.put((piece_id, count, None))
         except BaseException as exc:  # re-raised by the calling thread
-            results.put((0, exc))
+            results.put(("", 0, exc))
 
     threads = [threading.Thread(target=run, args=(service, lane), daemon=True)
                for service, lane in zip(services, lanes, strict=True)]
     for thread in threads:
         thread.start()
-    indexed = 0
+    total = 0
     try:
         for _ in range(len(pieces)):
-            count, error = results.get()
+            piece_id, count, error = results.get()
             if error is not None:
                 raise error
-            indexed += count
+            indexed(piece_id)
+            total += count
     except BaseException:
         for service in services:
             service.kill()
@@ -273,7 +270,7 @@ def _index(config: Config, executable: Path, pieces: list[PiecePlan],
     finally:
         for thread in threads:
             thread.join()
-    return indexed
+    return total
 
 
 def _keep(cache: PieceCache, piece_id: str, files: dict[str, bytes]) -> None:
@@ -299,7 +296,7 @@ def _earlier(cache: PieceCache, dirty: Sequence[PiecePlan]
         return None
 
 
-def _join_bundle(pieces: Sequence[PiecePlan], cache: PieceCache, tree: Path,
+def _join_bundle(order: Sequence[str], cache: PieceCache, tree: Path,
                  earlier: dict[str, tuple[Piece, str]] | None = None) -> bool:
     """Write the bundle of all pieces beside `pagefind/`, check it, then switch it in: spliced
     when `earlier` holds the previous index of every re-indexed piece (see `join`), else joined
@@ -309,7 +306,6 @@ def _join_bundle(pieces: Sequence[PiecePlan], cache: PieceCache, tree: Path,
     new, old = tree / STAGING, tree / ASIDE
     store = JoinStore(cache.folder)
     state = store.load()
-    order = [piece.id for piece in pieces]
     spliced = False
     writer: BundleWriter | None = None
     try:
@@ -361,10 +357,6 @@ def _stat(path: str, url: str) -> tuple[int, int]:
 def _read_page(path: str) -> bytes:
     with open(path, "rb") as file:
         return file.read()
-
-
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def index_problem(config: Config) -> str | None:

@@ -9,9 +9,10 @@ removed, so an edit re-indexes the one piece holding the article.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from ..records import Article
 
@@ -22,6 +23,8 @@ MAX_PIECE_PAGES = 40  # what Pagefind indexes at once: an edit re-indexes this m
 class PiecePlan:
     id: str  # "2019", "2019-q1", "2019-03", "2019-03-t1" or "2019-03-14"
     urls: tuple[str, ...]  # article URLs (with the base path), newest first
+    # each article's UTC instant (`instant`), when planned from the articles
+    instants: Sequence[int] = field(default=(), compare=False)
 
 
 def plan_pieces(articles: Iterable[Article], max_pages: int = MAX_PIECE_PAGES
@@ -30,16 +33,23 @@ def plan_pieces(articles: Iterable[Article], max_pages: int = MAX_PIECE_PAGES
     days: list[Day] = []  # the periods group whole days
     for when, url in sorted(((_utc(a.date), a.url) for a in articles), reverse=True):
         key = (when.year, when.month, when.day)
-        if days and days[-1][0] == key:
-            days[-1][1].append(url)
-        else:
-            days.append((key, [url]))
-    return [PiecePlan(key, tuple(url for _, day_urls in part for url in day_urls))
+        if not (days and days[-1][0] == key):
+            days.append((key, []))
+        days[-1][1].append((url, (when - EPOCH) // MICROSECOND))
+    return [PiecePlan(key, tuple(url for _, day in part for url, _ in day),
+                      array("q", [at for _, day in part for _, at in day]))
             for key, part in _periods(days, PERIODS, 0, max_pages)]
 
 
+def instant(when: datetime) -> int:
+    """The UTC instant of an article's date in microseconds: where the plan puts it."""
+    return (_utc(when) - EPOCH) // MICROSECOND
+
+
+EPOCH = datetime(1970, 1, 1)
+MICROSECOND = timedelta(microseconds=1)
 DayKey = tuple[int, int, int]  # a UTC day: year, month, day
-Day = tuple[DayKey, list[str]]  # a day's article URLs, newest first
+Day = tuple[DayKey, list[tuple[str, int]]]  # a day's (article URL, instant), newest first
 
 
 def _year(day: DayKey) -> str:
