@@ -82,7 +82,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
                                        stage_seconds=tuple(timer.stages))
         strays = stack.enter_context(  # another forked walk, while the build renders
             Background(find_strays, config.output_dir,
-                       frozenset(run.previous) | frozenset(cache.file_signatures())))
+                       run.previous, frozenset(cache.file_signatures())))
         with timer.stage("parse"):
             loaded = parse_articles(found.sources, config, cache, progress)
             found = with_digests(run, found, loaded.digests)  # when the workers hashed them

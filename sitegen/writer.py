@@ -140,13 +140,15 @@ def _not_as_left(output: Path, sizes: Iterable[tuple[str, int]]) -> frozenset[st
 STRAY_SKIPS = frozenset({"pagefind", ".sitegen", MARKER})  # the search stage's, sitegen's own
 
 
-def find_strays(output: Path, recorded: frozenset[str]) -> tuple[str, ...]:
-    """The files in output/ that no build recorded writing (not in `recorded`: pages and
-    copies): somebody else's, which a build carries into the new site. A walk of output/,
-    run in a forked process (background.Background) while the build renders."""
-    if not recorded:
+def find_strays(output: Path, recorded: Collection[str],
+                copies: Collection[str] = ()) -> tuple[str, ...]:
+    """The files in output/ that no build recorded writing (neither in `recorded`, the last
+    build's page states, nor in `copies`): somebody else's, which a build carries into the
+    new site. A walk of output/, run in a forked process (background.Background) while the
+    build renders; stored states are read as a stream, in path order."""
+    if not recorded and not copies:
         return ()
-    strays = []
+    found = []
     stack = [(str(output), "")]
     while stack:
         folder, rel = stack.pop()
@@ -160,9 +162,20 @@ def find_strays(output: Path, recorded: frozenset[str]) -> tuple[str, ...]:
                 continue
             if entry.is_dir(follow_symlinks=False):
                 stack.append((entry.path, path + "/"))
-            elif path not in recorded:
-                strays.append(path)
-    return tuple(sorted(strays))
+            elif path not in copies:
+                found.append(path)
+    found.sort()
+    if not isinstance(recorded, StoredPageStates):
+        return tuple(path for path in found if path not in recorded)
+    strays = []
+    known = iter(recorded)  # in path order, as `found` is: merged
+    key = next(known, None)
+    for path in found:
+        while key is not None and key < path:
+            key = next(known, None)
+        if key != path:
+            strays.append(path)
+    return tuple(strays)
 
 
 class Stager:

@@ -30,3 +30,26 @@ def test_strays_are_the_files_neither_recorded_nor_sitegens_own(tmp_path):
     recorded = frozenset({"index.html", "img/logo.png"})
     assert find_strays(tmp_path, recorded) == ("notes/todo.txt", "verify.html")
     assert find_strays(tmp_path, frozenset()) == ()  # no records: nothing to tell apart
+    assert find_strays(tmp_path, {"index.html"}, {"img/logo.png"}) == ("notes/todo.txt",
+                                                                        "verify.html")
+
+
+def test_strays_among_stored_states_are_found_by_a_merge_in_path_order(tmp_path):
+    from sitegen.cache import BuildCache
+    from sitegen.pagestates import save_page_states
+
+    output = tmp_path / "output"
+    names = ["a.html", "b/index.html", "b/x.txt", "c/index.html", "d.txt", "e/f/g.html", "z"]
+    for rel in names:
+        (output / rel).parent.mkdir(parents=True, exist_ok=True)
+        (output / rel).write_text(rel)
+    cache = BuildCache(tmp_path / "cache", output)
+    try:
+        recorded = {"a.html", "b/index.html", "c/index.html", "e/f/g.html", "gone.html"}
+        save_page_states(cache.db, {rel: PageState("", "0:1") for rel in recorded})
+        states = cache.page_states()
+        assert find_strays(output, states, {"z"}) == ("b/x.txt", "d.txt")
+        assert find_strays(output, states) == find_strays(output, recorded) == (
+            "b/x.txt", "d.txt", "z")
+    finally:
+        cache.close()
