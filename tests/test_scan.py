@@ -1,0 +1,136 @@
+"""The load stage's no-change decision: from one streamed walk of the content folder with a
+stat of each article, no SourceFile made and no page state loaded, while every change of a
+source, a bundle file, a layout or an output file is still seen."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from conftest import article, build_site, read_tree, site_config
+
+import sitegen.scan as scan_module
+from sitegen.pagestates import StoredPageStates
+from sitegen.state import BuildState
+
+FILES = {
+    "content/2025/03/alpha.md": article("Alpha", "2025-03-04", "Alpha body.", tags=["One"]),
+    "content/2025/03/beta.md": article("Beta", "2025-03-05", "Beta body.", tags=["One"]),
+    "content/bundled/index.md": article("Bundled", "2025-02-01", "![map](map.svg)"),
+    "content/bundled/map.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+}
+
+
+def stages(report) -> list[str]:
+    return [name for name, _ in report.stage_seconds]
+
+
+def later(path) -> None:
+    """The same bytes with a new stat signature."""
+    stamp = time.time_ns() + 10**9
+    os.utime(path, ns=(stamp, stamp))
+
+
+def test_a_no_change_build_lists_no_source_and_loads_no_page_state(make_site, monkeypatch):
+    site = make_site(FILES)
+    first = build_site(site)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("listed every source or page state")
+
+    monkeypatch.setattr(scan_module, "scan_sources", refuse)
+    monkeypatch.setattr(StoredPageStates, "__iter__", refuse)
+    monkeypatch.setattr(StoredPageStates, "items", refuse)
+    again = build_site(site)
+    assert stages(again) == ["load"] and (again.pages_rendered, again.files_written) == (0, 0)
+    assert again.files_unchanged >= first.pages_planned  # the recorded states, counted
+
+
+def test_the_previous_states_of_a_build_are_not_a_dict(make_site, monkeypatch):
+    import sitegen.build as build_module
+
+    seen = []
+    real = build_module.Run
+
+    def spy(config, cache, previous, progress=None):
+        seen.append(previous)
+        return real(config, cache, previous, progress)
+
+    monkeypatch.setattr(build_module, "Run", spy)
+    site = make_site(FILES)
+    build_site(site)
+    build_site(site)
+    assert all(isinstance(states, StoredPageStates) for states in seen) and len(seen) == 2
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "delete", "bundle file", "layout"])
+def test_a_change_is_seen_and_builds_what_a_clean_build_does(make_site, change):
+    site = make_site(FILES)
+    build_site(site)
+    time.sleep(0.01)
+    if change == "edit":
+        (site / "content/2025/03/beta.md").write_text(article("Beta", "2025-03-05", "New."))
+    elif change == "add":
+        (site / "content/2025/03/gamma.md").write_text(article("Gamma", "2025-03-06"))
+    elif change == "delete":
+        (site / "content/2025/03/alpha.md").unlink()
+    elif change == "bundle file":
+        (site / "content/bundled/map.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>"
+                                                      "<g/></svg>")
+    else:
+        (site / "layouts").mkdir()
+        (site / "layouts/404.html").write_text("{% extends 'base.html' %}")
+    report = build_site(site)
+    assert stages(report) != ["load"] and report.files_written > 0
+    clean = site.parent / "clean"
+    build_site(site, output_dir=clean, cache_dir=site.parent / "clean-cache")
+    assert read_tree(site / "output") == read_tree(clean)
+    assert stages(build_site(site)) == ["load"]
+
+
+def test_a_touched_source_is_read_once_and_the_next_build_is_quick_again(make_site,
+                                                                        monkeypatch):
+    site = make_site(FILES)
+    build_site(site)
+    later(site / "content/2025/03/alpha.md")
+    listed = []
+    real = scan_module.scan_sources
+    monkeypatch.setattr(scan_module, "scan_sources",
+                        lambda *args: listed.append(1) or real(*args))
+    touched = build_site(site)  # the same digest: nothing changed after all
+    assert listed and stages(touched) == ["load"] and touched.files_written == 0
+    listed.clear()
+    assert stages(build_site(site)) == ["load"] and not listed
+
+
+def test_a_disturbed_output_file_is_written_again(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    page = site / "output/2025/03/04/alpha/index.html"
+    before = page.read_bytes()
+    page.write_bytes(b"changed by hand")
+    report = build_site(site)
+    assert report.files_written == 1 and page.read_bytes() == before
+
+
+def test_a_config_change_is_seen(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    config = site / "sitegen.toml"
+    config.write_text(config.read_text().replace("Test Gazette", "Other Gazette"))
+    assert stages(build_site(site)) != ["load"]
+
+
+def test_the_signatures_kept_follow_the_sources_table(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    with BuildState.open(site_config(site)) as cache:
+        seen = cache.get_meta(scan_module.SOURCES_SEEN)
+        rows = cache.source_digests()
+    signature, digest = seen.split(" ")
+    order = ["2025/03/alpha.md", "2025/03/beta.md", "bundled/index.md"]
+    bundles = {"bundled/index.md": ("map.svg",)}
+    assert signature == scan_module.signatures_digest(
+        (rel, rows[rel][0], bundles.get(rel, ())) for rel in order)
+    assert len(digest) == 32 and set(rows) == set(order)
