@@ -22,8 +22,9 @@ ROWS_A_FETCH = 4096  # rows read a fetchmany: streams without holding the table
 
 
 class StoredPageStates(Mapping[str, PageState]):
-    """The `pages` table as a Mapping. It reads the table as it is: the build saves its own
-    states only as its last step (writer.remember_pages), after its last use of these.
+    """The `pages` table as a Mapping. It reads the table as it is (its length and whether it
+    has any row, as first seen): the build saves its own states only as its last step
+    (writer.remember_pages), after its last use of these.
 
     `home` is the connection of the process and thread that made this mapping; `connect`
     opens another where that one must not be used (another process or thread)."""
@@ -34,7 +35,8 @@ class StoredPageStates(Mapping[str, PageState]):
         self._connect = connect
         self._where = (os.getpid(), threading.get_ident())
         self._others: dict[tuple[int, int], sqlite3.Connection] = {}
-        self._count: int | None = None
+        self._count: int | None = None  # the table as first seen: the build saves its
+        self._any: bool | None = None  # states after its last use of these
 
     def _db(self) -> sqlite3.Connection:
         where = (os.getpid(), threading.get_ident())
@@ -54,20 +56,20 @@ class StoredPageStates(Mapping[str, PageState]):
             cursor.close()
 
     def __getitem__(self, rel: str) -> PageState:
-        row = self._db().execute("SELECT fingerprint, out_hash FROM pages WHERE url = ?",
-                                 (rel,)).fetchone()
-        if row is None:
+        state = self.get(rel)
+        if state is None:
             raise KeyError(rel)
-        return PageState(*row)
+        return state
 
     def get(self, rel: str, default: Any = None) -> Any:
+        if not self:  # a first build asks for every page: no query each
+            return default
         row = self._db().execute("SELECT fingerprint, out_hash FROM pages WHERE url = ?",
                                  (rel,)).fetchone()
         return PageState(*row) if row else default
 
     def __contains__(self, rel: object) -> bool:
-        return isinstance(rel, str) and self._db().execute(
-            "SELECT 1 FROM pages WHERE url = ?", (rel,)).fetchone() is not None
+        return isinstance(rel, str) and self.get(rel) is not None
 
     def __len__(self) -> int:
         if self._count is None:
@@ -75,7 +77,9 @@ class StoredPageStates(Mapping[str, PageState]):
         return self._count
 
     def __bool__(self) -> bool:
-        return self._db().execute("SELECT 1 FROM pages LIMIT 1").fetchone() is not None
+        if self._any is None:
+            self._any = self._db().execute("SELECT 1 FROM pages LIMIT 1").fetchone() is not None
+        return self._any
 
     def __iter__(self) -> Iterator[str]:
         return (url for (url,) in self._rows("SELECT url FROM pages ORDER BY url"))
@@ -92,12 +96,13 @@ class StoredPageStates(Mapping[str, PageState]):
     def sizes(self, first: str = "", last: str | None = None) -> Iterator[tuple[str, int]]:
         """(output path, size recorded in its output hash) of the rows from `first` up to,
         not including, `last` (None: to the end), in path order."""
-        sql, args = "SELECT url, out_hash FROM pages WHERE url >= ?", (first,)
+        # the size is what follows the hash's last ':' (writer.content_hash): its first here
+        sql, args = ("SELECT url, CASE WHEN instr(out_hash, ':') THEN CAST(substr(out_hash, "
+                     "instr(out_hash, ':') + 1) AS INTEGER) ELSE -1 END FROM pages "
+                     "WHERE url >= ?"), (first,)
         if last is not None:
             sql, args = sql + " AND url < ?", (first, last)
-        for url, out_hash in self._rows(sql + " ORDER BY url", args):
-            size = out_hash[out_hash.find(":") + 1:]
-            yield url, int(size) if size.isdigit() else -1
+        return self._rows(sql + " ORDER BY url", args)
 
     def split_points(self, parts: int) -> list[str]:
         """Output paths that cut the rows into `parts` runs of about the same length."""

@@ -102,10 +102,11 @@ def walk(content_dir: Path) -> Iterator[tuple[str, str, str, tuple[str, ...]]]:
             yield ARTICLE, prefix + index, os.path.join(folder, index), bundle
             dirs[:] = []  # a bundle's subfolders hold its files, not articles
             continue
+        base = folder + os.sep  # not os.path.join: it cost as much as the stat of each file
         for name in sorted(files):
             if name.startswith("."):
                 continue
-            path = os.path.join(folder, name)
+            path = base + name
             if name in INTRO_NAMES or name == index:
                 yield INTRO, prefix + name, path, ()
             elif is_article_file(name, path):

@@ -44,6 +44,14 @@ def test_the_stored_states_are_a_mapping_equal_to_what_was_saved(cache):
     assert list(states.sizes("010/", "012/")) == [("010/index.html", 20), ("011/index.html", 21)]
 
 
+def test_a_first_build_asks_about_every_page_of_an_empty_table_with_one_query(cache):
+    statements: list[str] = []
+    states = cache.page_states()
+    cache.db.set_trace_callback(statements.append)
+    assert [states.get(f"{n}.html") for n in range(100)] == [None] * 100
+    assert "1.html" not in states and len(statements) == 1
+
+
 def test_a_forked_process_reads_through_a_connection_of_its_own(cache):
     save_page_states(cache.db, STATES)
     states = cache.page_states()
