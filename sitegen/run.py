@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -17,12 +17,13 @@ from .state import BuildState
 
 @dataclass(frozen=True)
 class Run:
-    """One build's settings, its cache, what the last build wrote (output path -> state), and
-    where the workers report their progress."""
+    """One build's settings, its cache, what the last build wrote (output path -> state: a
+    Mapping read from the build state as asked for, pagestates.StoredPageStates; use only its
+    Mapping methods), and where the workers report their progress."""
 
     config: Config
     cache: BuildState
-    previous: dict[str, PageState]
+    previous: Mapping[str, PageState]
     progress: Progress | None = None
 
 
