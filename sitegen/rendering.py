@@ -59,7 +59,7 @@ def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec]
     states: dict[str, PageState] = dict(plan.kept)
     problems: dict[str, Problem] = {}
     done = 0
-    for batch in batches(specs):
+    for batch in batches(specs, BATCH_PAGES):
         if problems:
             continue
         work = Work(render_many, [items.of(spec) for spec in batch], Worker, "render", job)
@@ -78,7 +78,7 @@ def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec]
     return Rendered(tuple(staged), states)
 
 
-def batches(specs: Iterable[PageSpec], size: int = BATCH_PAGES) -> Iterator[list[PageSpec]]:
+def batches(specs: Iterable[PageSpec], size: int) -> Iterator[list[PageSpec]]:
     """`specs` in lists of about `size` pages' worth (see ENTRIES_PER_PAGE)."""
     batch: list[PageSpec] = []
     weight = 0
