@@ -177,33 +177,33 @@ class _ExtraItems(ItemsView[str, PageState]):
         yield from extra.items()
 
 
-SAVE_BATCH = 900  # keys a query (SQLite allows 999 parameters)
-
-
 def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) -> int:
     """Make the `pages` table hold exactly `states`, writing only the rows that differ (an
     edit changes a few of a million); one transaction. Returns how many rows changed.
-    `states` may read this table itself: every row to write is known before the first."""
-    upserts: list[tuple[str, str, str]] = []
-    batch: list[tuple[str, PageState]] = []
 
-    def compare() -> None:
-        marks = ",".join("?" * len(batch))
-        stored = {url: (fp, out) for url, fp, out in db.execute(
-            f"SELECT url, fingerprint, out_hash FROM pages WHERE url IN ({marks})",
-            [url for url, _ in batch])}
-        upserts.extend((url, *state) for url, state in batch
-                       if stored.get(url) != tuple(state))
-        batch.clear()
-
-    for url, state in states.items():
-        batch.append((url, state))
-        if len(batch) == SAVE_BATCH:
-            compare()
-    if batch:
-        compare()
-    gone = [(url,) for (url,) in db.execute("SELECT url FROM pages") if url not in states]
+    One pass over the stored rows finds those changed or gone; only when `states` has paths
+    the table lacks are they inserted (INSERT OR IGNORE: the others are left as they are).
+    `states` may read this table itself (`WithExtra` over the stored states): every row it
+    yields from the table is there already."""
+    changed: list[tuple[str, str, str]] = []
+    gone: list[tuple[str]] = []
+    matched = 0
+    for url, fingerprint, out_hash in db.execute(
+            "SELECT url, fingerprint, out_hash FROM pages"):
+        state = states.get(url)
+        if state is None:
+            gone.append((url,))
+            continue
+        matched += 1
+        if state != (fingerprint, out_hash):
+            changed.append((url, *state))
+    count = len(gone) + len(changed)
     with db:
         db.executemany("DELETE FROM pages WHERE url = ?", gone)
-        db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", upserts)
-    return len(gone) + len(upserts)
+        db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", changed)
+        if matched < len(states):
+            before = db.total_changes
+            db.executemany("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
+                           ((url, *state) for url, state in states.items()))
+            count += db.total_changes - before
+    return count
