@@ -189,6 +189,7 @@ def join_splice(state: JoinState, order: Sequence[str], edits: dict[str, Edit],
     if any(rel.startswith("fragment/") and rel not in writer.present for rel in state.files):
         raise Fallback("a fragment is missing from the bundle")
     writer.adopt("fragment")
+    writer.adopt("index")
     for code, known in state.languages.items():
         languages[code] = splice_language(code, known, pieces, writer, store, load)
     write_entry(state.entry, languages, writer)

@@ -11,20 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..writer import write_atomic
 from .merge import Language
 
-LAYOUT = 4  # of the state and the word tables: bump when either changes
+LAYOUT = 5  # of the state and the word tables: bump when either changes
 STATE = "joined.state"  # in the piece cache folder: the JoinState of the bundle written
 WORDS = "joined.words"  # in the piece cache folder: each chunk's word table
 
 
 
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """One language of one piece without its words: what a join needs of it beyond them."""
+class Summary(NamedTuple):
+    """One language of one piece without its words: what a join needs of it beyond them. A
+    tuple, as `merge.Word`: the join's state holds one a piece, and a slots dataclass
+    unpickles ~10x slower."""
 
     version: str
     wasm: str | None
@@ -34,8 +35,7 @@ class Summary:
     meta_fields: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(NamedTuple):
     first: str  # its first and last word, whole
     last: str
     digest: str  # of its CBOR; names it and its word table

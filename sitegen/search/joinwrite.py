@@ -46,7 +46,7 @@ class BundleWriter:
         self._made: set[str] = set()
         self._pool = ThreadPoolExecutor(2)  # zlib lets go of the interpreter lock
         self._packing: list[Any] = []  # futures
-        self._adopted: set[str] = set()
+        self.adopted: set[str] = set()
 
     def adopt(self, folder: str) -> None:
         """Move `folder` of the bundle into the new one whole (~one fragment a page): its
@@ -56,17 +56,17 @@ class BundleWriter:
         if source.is_dir():
             self.new.mkdir(parents=True, exist_ok=True)
             os.rename(source, self.new / folder)
-            self._adopted.add(folder)
+            self.adopted.add(folder)
             self._made.add(os.path.join(self.new, folder))
 
     def abandon(self) -> None:
         """Give back the folders `adopt` took (the join stopped)."""
         with contextlib.suppress(Exception):  # the join's own error is the one to report
             self._drain(0)
-        for folder in self._adopted:
+        for folder in self.adopted:
             if not (self.final / folder).exists():
                 os.rename(self.new / folder, self.final / folder)
-        self._adopted.clear()
+        self.adopted.clear()
 
     def can_link(self, rel: str, digest: str) -> bool:
         return self.previous.get(rel) == digest and rel in self.present
@@ -76,7 +76,7 @@ class BundleWriter:
         written."""
         self.files[rel] = digest
         if self.can_link(rel, digest):
-            if rel.partition("/")[0] not in self._adopted:
+            if rel.partition("/")[0] not in self.adopted:
                 os.link(self.final / rel, self._path(rel))
         else:
             self.write(rel, data)
@@ -84,10 +84,15 @@ class BundleWriter:
     def add_chunk(self, rel: str, digest: str, data: bytes) -> None:
         """A word-index chunk, compressed in the background when it must be written."""
         self.files[rel] = digest
+        adopted = rel.partition("/")[0] in self.adopted
         if self.can_link(rel, digest):
-            os.link(self.final / rel, self._path(rel))
+            if not adopted:
+                os.link(self.final / rel, self._path(rel))
         else:
             path = self._path(rel)
+            if adopted:  # never write through a shared inode
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
             self.background(lambda: _write_new(path, pack(data, CHUNK_COMPRESSION)))
 
     def background(self, job: Callable[[], object]) -> None:
@@ -99,7 +104,7 @@ class BundleWriter:
 
     def write(self, rel: str, data: bytes) -> None:
         path = self._path(rel)
-        if rel.partition("/")[0] in self._adopted:  # never write through a shared inode
+        if rel.partition("/")[0] in self.adopted:  # never write through a shared inode
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         with open(path, "wb") as file:
@@ -108,7 +113,7 @@ class BundleWriter:
     def close(self) -> None:
         self._drain(0)
         self._pool.shutdown()
-        for folder in self._adopted:
+        for folder in self.adopted:
             for name in os.listdir(self.new / folder):
                 if f"{folder}/{name}" not in self.files:
                     os.unlink(self.new / folder / name)
@@ -214,12 +219,22 @@ def write_fragments(code: str, summaries: Sequence[Summary], writer: BundleWrite
     listed: list[list[Any]] = []
     taken: set[str] = set()
     page = 0
-    for summary in summaries:
+    length = len(code) + 8
+    files, previous, present = writer.files, writer.previous, writer.present
+    adopted = "fragment" in writer.adopted
+    for summary in summaries:  # a loop over every page of the site: kept tight
         for full, count in summary.pages:
-            short = shortest_free_prefix(full, taken, len(code) + 8, 1)
+            short = full[:length]
+            if short in taken:
+                short = shortest_free_prefix(full, taken, length, 1)
+            else:
+                taken.add(short)
             rel = f"fragment/{short}.pf_fragment"
-            if writer.can_link(rel, full):
-                writer.add(rel, full, b"")
+            if previous.get(rel) == full and rel in present:
+                if adopted:  # in place already
+                    files[rel] = full
+                else:
+                    writer.add(rel, full, b"")
             else:
                 data = raw(page)
                 if data is None:

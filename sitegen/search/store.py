@@ -6,6 +6,7 @@ state); the functions here are the search stage's view of them.
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import shutil
 import threading
@@ -117,9 +118,9 @@ class PieceCache:
     def keep(self, pieces: set[str]) -> None:
         """Remove what the cache holds of pieces that are no more."""
         if self.folder.is_dir():
-            for path in self.folder.iterdir():
-                if path.suffix == ".pickle" and path.stem not in pieces:
-                    path.unlink(missing_ok=True)
+            for name in os.listdir(self.folder):
+                if name.endswith(".pickle") and name[:-7] not in pieces:
+                    (self.folder / name).unlink(missing_ok=True)
 
     def clear(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
