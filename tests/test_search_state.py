@@ -169,3 +169,16 @@ def test_rows_follow_articles_added_and_removed(make_site, small_pieces, reports
     _edit(site)
     build_site(site, search=True)
     assert reports[-1].pieces == ("2024-02",) and reports[-1].spliced
+
+
+def test_the_builds_page_hashes_are_read_from_its_page_states_as_asked():
+    class State:
+        def __init__(self, output_hash: str):
+            self.output_hash = output_hash
+
+    states = {"a/index.html": State("1"), "b/index.html": State("2")}
+    hashes = search.OutputHashes(states)
+    assert hashes.get("a/index.html") == "1" and hashes.get("c/index.html") is None
+    assert dict(hashes) == {"a/index.html": "1", "b/index.html": "2"} and len(hashes) == 2
+    states["c/index.html"] = State("3")  # a view, not a copy
+    assert hashes["c/index.html"] == "3"

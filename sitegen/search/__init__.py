@@ -44,7 +44,7 @@ from ..urls import Urls
 from .format import canonical_bundle
 from .join import BundleWriter, Fallback, JoinStore, join_full, join_splice
 from .merge import Piece, read_piece, runtime_files
-from .pagestore import PageStore, Signature
+from .pagestore import OutputHashes, PageStore, Signature
 from .plan import MAX_PIECE_PAGES, PiecePlan, plan_pieces
 from .service import (
     SUPPORTED_TEXT,
@@ -69,10 +69,10 @@ from .store import (
 from .trim import element_end, trim_page
 
 __all__ = [
-    "MAX_PIECE_PAGES", "STATE_FILE", "SUPPORTED_TEXT", "PagefindProcess", "PiecePlan",
-    "SearchReport", "check_pagefind", "element_end", "follow_generation", "index_problem",
-    "pagefind_executable", "pagefind_version", "pieces_dir", "plan_pieces", "state_path",
-    "trim_page", "update_search_index",
+    "MAX_PIECE_PAGES", "STATE_FILE", "SUPPORTED_TEXT", "OutputHashes", "PagefindProcess",
+    "PiecePlan", "SearchReport", "check_pagefind", "element_end", "follow_generation",
+    "index_problem", "pagefind_executable", "pagefind_version", "pieces_dir", "plan_pieces",
+    "state_path", "trim_page", "update_search_index",
 ]
 
 MAX_SPLICED = 4  # more pieces re-indexed at once than this: the bundle is joined in full

@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -16,23 +17,63 @@ from typing import Any, NamedTuple
 from ..writer import write_atomic
 from .merge import Language
 
-LAYOUT = 5  # of the state and the word tables: bump when either changes
+LAYOUT = 6  # of the state and the word tables: bump when either changes
 STATE = "joined.state"  # in the piece cache folder: the JoinState of the bundle written
 WORDS = "joined.words"  # in the piece cache folder: each chunk's word table
 
 
 
+class PageList:
+    """A piece's pages as (full fragment hash, word count) pairs, kept as one string and one
+    array: the join's state holds every page of the site, loaded and saved on every join."""
+
+    __slots__ = ("_counts", "_fulls")
+
+    def __init__(self, fulls: str, counts: array[int]):
+        self._fulls, self._counts = fulls, counts
+
+    @classmethod
+    def of(cls, pages: Iterable[tuple[str, int]]) -> PageList:
+        listed = list(pages)
+        return cls("\n".join(full for full, _ in listed), array("q", [n for _, n in listed]))
+
+    def __iter__(self) -> Iterator[tuple[str, int]]:
+        if not self._counts:
+            return iter(())
+        return zip(self._fulls.split("\n"), self._counts, strict=True)
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PageList) and (self._fulls, self._counts) == (
+            other._fulls, other._counts)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return PageList, (self._fulls, self._counts)
+
+
 class Summary(NamedTuple):
     """One language of one piece without its words: what a join needs of it beyond them. A
     tuple, as `merge.Word`: the join's state holds one a piece, and a slots dataclass
-    unpickles ~10x slower."""
+    unpickles ~10x slower. Filters and sorts stay pickled until a join asks for them (the
+    filters only when an edit changed some, the sorts only when pages moved)."""
 
     version: str
     wasm: str | None
-    pages: tuple[tuple[str, int], ...]  # (full fragment hash, word count)
-    filters: dict[str, dict[str, tuple[int, ...]]]
-    sorts: dict[str, tuple[int, ...]]
+    pages: PageList  # (full fragment hash, word count) of each page
+    extras: bytes  # the pickled (filters, sorts)
     meta_fields: tuple[str, ...]
+
+    @property
+    def filters(self) -> dict[str, dict[str, tuple[int, ...]]]:
+        return pickle.loads(self.extras)[0]
+
+    @property
+    def sorts(self) -> dict[str, tuple[int, ...]]:
+        return pickle.loads(self.extras)[1]
 
 
 class Chunk(NamedTuple):
@@ -47,6 +88,8 @@ class LanguageState:
     chunks: tuple[Chunk, ...]
     meta_hash: str
     filters: tuple[tuple[str, str, bytes], ...]  # (filter, file hash, file) of each filter
+    # the metadata's sorts (all pieces'), None when not known
+    sorts: tuple[tuple[str, array[int]], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +169,9 @@ def table_name(code: str, digest: str) -> str:
 
 def summary_of(language: Language) -> Summary:
     return Summary(language.version, language.wasm,
-                   tuple((full, count) for full, count, _ in language.pages),
-                   language.filters, language.sorts, language.meta_fields)
+                   PageList.of((full, count) for full, count, _ in language.pages),
+                   pickle.dumps((language.filters, language.sorts),
+                                protocol=pickle.HIGHEST_PROTOCOL), language.meta_fields)
 
 
 def page_offsets(summaries: Sequence[Summary]) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -247,25 +248,30 @@ def write_fragments(code: str, summaries: Sequence[Summary], writer: BundleWrite
 
 def finish_language(code: str, summaries: Sequence[Summary], pages: list[list[Any]],
                      chunker: Chunker, writer: BundleWriter,
-                     filters: Sequence[tuple[str, str, bytes]] | None = None
+                     filters: Sequence[tuple[str, str, bytes]] | None = None,
+                     sorts: Sequence[tuple[str, array[int]]] | None = None
                      ) -> LanguageState:
-    """Write the language's filters (`filters` when known to be unchanged) and metadata."""
+    """Write the language's filters and metadata (`filters` and `sorts` when known to be
+    unchanged)."""
     versions = {summary.version for summary in summaries}
     if len(versions) != 1:
         raise ValueError(f"pieces from different Pagefind versions: {sorted(versions)}")
     offsets = page_offsets(summaries)
     if filters is None:
         filters = canonical_filter_files(code, _merged_filters(summaries, offsets))  # type: ignore[arg-type]
+    if sorts is None:
+        sorts = tuple((key, array("q", numbers)) for key, numbers in
+                      _merged_sorts(summaries, offsets))  # type: ignore[arg-type]
     for _, file_hash, data in filters:
         writer.write(f"filter/{file_hash}.pf_filter", data)
     meta = [versions.pop(), pages, chunker.listed(),
             [[name, file_hash] for name, file_hash, _ in filters],
-            _merged_sorts(summaries, offsets),  # type: ignore[arg-type]
+            [[key, numbers.tolist()] for key, numbers in sorts],
             sorted({f for summary in summaries for f in summary.meta_fields})]
     data = encode_cbor(meta)
     meta_hash = f"{code}_{pagefind_hash(data)[:len(code) + 8]}"
     writer.write(f"pagefind.{meta_hash}.pf_meta", pack(data))
-    return LanguageState((), tuple(chunker.chunks), meta_hash, tuple(filters))
+    return LanguageState((), tuple(chunker.chunks), meta_hash, tuple(filters), tuple(sorts))
 
 
 def write_entry(entry: dict[str, Any], languages: dict[str, LanguageState],

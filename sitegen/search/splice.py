@@ -58,8 +58,11 @@ def splice_language(code: str, known: LanguageState, edits: dict[str, tuple[Piec
 
     _splice_words(code, known.chunks, _touched(changes), steps, chunker, variants)
     same = all(before.filters == after.filters for _, before, after in changes)
+    moved = any(len(before.pages) != len(after.pages) or before.sorts != after.sorts
+                for _, before, after in changes)
     written = finish_language(code, summaries, pages, chunker, writer,
-                               known.filters if same else None)
+                               known.filters if same else None,
+                               None if moved else known.sorts)
     return replace(written, pieces=tuple(pieces))
 
 
