@@ -11,7 +11,7 @@ import pytest
 
 from sitegen import pagestates
 from sitegen.cache import BuildCache
-from sitegen.pagestates import StoredPageStates, WithExtra, save_page_states
+from sitegen.pagestates import WithExtra, save_page_states
 from sitegen.processes import Background
 from sitegen.records import PageState
 from sitegen.writer import content_hash, files_not_as_left
