@@ -58,7 +58,7 @@ def _links_out(content_dir: Path, articles: list[tuple[str, str, tuple[str, ...]
     """The articles that are symbolic links to outside `content_dir`: one scandir a folder,
     whose entries know whether they are links without a stat of each file."""
     links: set[str] = set()
-    for folder in {os.path.dirname(path) for _rel, path, _bundle in articles}:
+    for folder in {path.rpartition(os.sep)[0] for _rel, path, _bundle in articles}:
         with os.scandir(folder) as entries:
             links.update(entry.path for entry in entries if entry.is_symlink())
     if not links:
