@@ -110,7 +110,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
                     {a.url for a in loaded.articles}
                 searched = search.update_search_index(
                     config, indexes.articles, changed_urls,
-                    {rel: state.output_hash for rel, state in written.states.items()},
+                    search.OutputHashes(written.states),
                     tree=writer.tree, generations=(writer.generation_before, writer.generation))
             search_seconds = timer.stages[-1][1]
             search_folders = searched.changed_folders
