@@ -1,10 +1,10 @@
 """`build(config) -> BuildReport`: the pipeline's stages in order, each timed.
 
 load (scan.py) -> parse + Markdown (parse.py: parallel, cached) -> history -> images ->
-index -> plan (plan.py) -> render (rendering.py: parallel, only pages whose fingerprint
-changed, into a staging folder) -> write (copies.py, writer.py) -> search -> commit.
-Nothing touches `output/` until every page has rendered, so a failed build leaves the
-previous site as it was.
+index -> plan (plan.py) -> render (rendering.py: the pages planned a batch at a time as
+they render, in parallel, only pages whose fingerprint changed, into a staging folder) ->
+write (copies.py, writer.py) -> search -> commit. Nothing touches `output/` until every page
+has rendered, so a failed build leaves the previous site as it was.
 """
 
 from __future__ import annotations
