@@ -62,6 +62,16 @@ def test_a_forked_process_reads_through_a_connection_of_its_own(cache):
     assert seen == STATES and one == STATES["002/index.html"]
 
 
+def test_another_thread_reads_through_a_connection_of_its_own(cache):
+    from concurrent.futures import ThreadPoolExecutor
+
+    save_page_states(cache.db, STATES)
+    states = cache.page_states()
+    with ThreadPoolExecutor(2) as pool:  # a connection made in one thread fails in another
+        seen = list(pool.map(lambda rel: states.get(rel), sorted(STATES)))
+    assert seen == [STATES[rel] for rel in sorted(STATES)]
+
+
 def test_pickled_it_travels_as_a_dict(cache):
     save_page_states(cache.db, STATES)
     copy = pickle.loads(pickle.dumps(cache.page_states()))
