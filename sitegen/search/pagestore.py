@@ -20,6 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..cache import report_damage
+
 DATABASE = "pages.sqlite"
 LAYOUT = "1"  # of the tables: another is dropped and everything indexed again
 SCHEMA = """
@@ -91,7 +93,8 @@ class PageStore:
             return None
         try:
             found = dict(self._open().execute("SELECT key, value FROM meta"))
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            report_damage(self.path, str(exc))
             self.clear()
             return None
         return found.get("version") if found.get("layout") == LAYOUT else None
