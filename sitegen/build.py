@@ -84,7 +84,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             Background(find_strays, config.output_dir,
                        run.previous, frozenset(cache.file_signatures())))
         with timer.stage("parse"):
-            loaded = parse_articles(found.sources, config, cache, progress)
+            loaded = parse_articles(found.sources, config, cache, progress, outline=True)
             found = with_digests(run, found, loaded.digests)  # when the workers hashed them
         if config.git_history:
             with timer.stage("history"):

@@ -55,14 +55,22 @@ class NeighbourMap(_ByArticle[Neighbours]):
     def __init__(self, ordered: Sequence[Article], position: dict[str, int],
                  sections: dict[str, TermIndex]):
         super().__init__(ordered, position)
-        self._in_section: dict[str, tuple[tuple[Article, ...], int]] = {
-            article.url: (index.articles, i)
-            for index in sections.values() for i, article in enumerate(index.articles)}
+        self._sections = sections
+        # each article's place in its section's list (4 bytes an article, where a dict by
+        # URL of (list, place) took 150)
+        self._in_section = array("i", bytes(4 * len(ordered)))
+        seen: dict[str, int] = defaultdict(int)
+        for i, article in enumerate(ordered):
+            if article.section:
+                self._in_section[i] = seen[article.section.slug]
+                seen[article.section.slug] += 1
 
     def __getitem__(self, url: str) -> Neighbours:
         i = self._position[url]
         ordered = self._ordered
-        arts, j = self._in_section.get(url, ((), -1))
+        section = ordered[i].section
+        arts = self._sections[section.slug].articles if section else ()
+        j = self._in_section[i] if section else -1
         return Neighbours(
             prev=ordered[i + 1] if i + 1 < len(ordered) else None,
             next=ordered[i - 1] if i > 0 else None,

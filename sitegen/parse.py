@@ -36,15 +36,19 @@ class Loaded:
     warnings: tuple[Problem, ...]
     skipped: tuple[Problem, ...]
     valid_until: datetime | None = None  # when embargoes, expiries or the news window change
-    digests: dict[str, str] = dataclasses.field(default_factory=dict)  # source path -> digest
+    # source path -> digest, when the parse workers hashed sources the scan had not
+    digests: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
-                   progress: Progress | None = None) -> Loaded:
+                   progress: Progress | None = None, outline: bool = False) -> Loaded:
     """Articles from the parse cache, or parsed by the workers (which also hash the sources
     whose digest is not known yet). A few sources to parse (an edit) are parsed in a forked
     process while this one loads the cached articles: Markdown's and YAML's imports alone
-    take as long as loading 10,000 articles."""
+    take as long as loading 10,000 articles.
+
+    `outline`: the published articles as a build holds them all at once (`compact`), without
+    what only `sitegen check` reads."""
     config_digest = output_digest(config)
     keys = {s.path: parse_key(s.path, s.digest, config_digest, s.bundle_files)
             for s in sources if s.digest}
@@ -76,7 +80,42 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
         cache.forget_parsed_except(set(keys.values()))
     cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
                               if isinstance(outcome, tuple)})
-    return dataclasses.replace(_collect(sources, results, keys, config), digests=digests)
+    loaded = _collect(sources, results, keys, config)
+    if outline:
+        compact(loaded.articles)
+    if all(s.digest for s in sources):  # the scan knew every digest: nothing to pass back
+        return loaded
+    return dataclasses.replace(loaded, digests=digests)
+
+
+class _Shared(dict):
+    """One object for each value seen: the first one."""
+
+    def __missing__(self, value: object) -> object:
+        self[value] = value
+        return value
+
+
+def compact(articles: Iterable[Article]) -> None:
+    """Each article as a build holds it in the parent (~1.6 KB an article is left, see
+    issue #20): each value repeated across articles (datelines, bylines, sources, stories,
+    tag sets, word counts) made one shared object, and its internal links (which only
+    `sitegen check` reads, from the parse cache) dropped.
+
+    In place: the records were unpickled for this build a moment ago and nothing else holds
+    them yet; making each anew (`dataclasses.replace`) cost 3 us an article."""
+    shared = [(name, _Shared()) for name in _SHARED_FIELDS]  # a field's own (1 == True)
+    put = object.__setattr__
+    for article in articles:
+        for name, values in shared:
+            value = getattr(article, name)
+            if value:
+                put(article, name, values[value])
+        if article.internal_links:
+            put(article, "internal_links", ())
+
+
+_SHARED_FIELDS = ("dateline", "source_name", "story", "lang", "authors", "tags", "words")
 
 
 def _image_changed(config: Config, keys: Iterable[str]) -> set[str]:
