@@ -121,3 +121,16 @@ def test_neighbours_at_the_ends_and_outside_any_section():
     first = ix.neighbours["/2025/01/01/a1/"]
     assert first.prev is None and first.section_prev is None and first.section_next is None
     assert list(ix.neighbours) == [a.url for a in ix.articles] and len(ix.related) == 3
+
+
+def test_section_neighbours_skip_other_sections_and_articles_without_one():
+    arts = [make(1, 1), make(2, 2, section="Business"), make(3, 3, section=""),
+            make(4, 4), make(5, 5, section="Business"), make(6, 6)]
+    ix = build_indexes(arts)
+    world = ix.neighbours["/2025/01/04/a4/"]
+    assert (world.section_prev.title, world.section_next.title) == ("A1", "A6")
+    business = ix.neighbours["/2025/01/05/a5/"]
+    assert business.section_prev.title == "A2" and business.section_next is None
+    none = ix.neighbours["/2025/01/03/a3/"]
+    assert none.section_prev is None and none.section_next is None
+    assert (none.prev.title, none.next.title) == ("A2", "A4")
