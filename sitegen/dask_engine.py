@@ -23,6 +23,7 @@ read-only and immutable, after this process has checkpointed it and while it wri
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.util
@@ -97,6 +98,8 @@ class Session:
     def close(self) -> None:
         client, cluster, self._client, self._cluster = self._client, self._cluster, None, None
         if client is not None:
+            with contextlib.suppress(Exception):  # a worker lost: its services died with it
+                client.run(_end_build, self.build)
             client.close()
         if cluster is not None:
             cluster.close()
@@ -308,6 +311,20 @@ def _worker_for(stage: _Stage) -> Any:
     if worker is None:
         worker = _WORKERS[key] = stage.make_worker(stage.config)
         while len(_WORKERS) > _KEEP:
-            _WORKERS.popitem(last=False)
+            _close(_WORKERS.popitem(last=False)[1])
     _WORKERS.move_to_end(key)
     return worker
+
+
+def _end_build(build: str) -> None:
+    """On a worker, when a build ends: drop its Workers, closing those that run something
+    (the search stage's Pagefind service)."""
+    with _LOCK:
+        for key in [key for key in _WORKERS if key[1].startswith(f"{build}-")]:
+            _close(_WORKERS.pop(key))
+
+
+def _close(worker: Any) -> None:
+    close = getattr(worker, "close", None)
+    if close is not None:
+        close()

@@ -33,6 +33,7 @@ from sitegen.build import build  # noqa: E402
 from sitegen.cli import main  # noqa: E402
 from sitegen.errors import ConfigError, SitegenError  # noqa: E402
 from sitegen.outputdigest import output_digest  # noqa: E402
+from sitegen.search import pieces_dir, remote  # noqa: E402
 from sitegen.state import BuildState  # noqa: E402
 
 # Builds of thousands of articles are `slow` (make test runs them, make test-fast does not):
@@ -387,3 +388,103 @@ def test_a_worker_that_cannot_see_the_site_says_which_folder(tmp_path):
         (str(folder / ".sitegen-dask-check-1"), str(tmp_path / "missing.toml")), "token")
     assert version == sitegen.__version__
     assert unseen == [str(folder), str(tmp_path / "missing.toml")]
+
+
+# Each worker notes which pieces it kept and each Pagefind service it started (its pid), so
+# a test can tell the pieces were indexed there, by one service a worker, stopped at the end.
+SEARCH_LOG = """
+from sitegen.search import remote, service
+
+if not hasattr(remote, "sitegen_log"):  # dask may run a preload more than once
+    remote.sitegen_log = {"kept": [], "services": []}
+    _keep, _enter = remote.keep_piece, service.PagefindProcess.__enter__
+
+    def keep_piece(cache, piece_id, files):
+        remote.sitegen_log["kept"].append(piece_id)
+        return _keep(cache, piece_id, files)
+
+    def enter(self):
+        started = _enter(self)
+        remote.sitegen_log["services"].append(self.proc.pid)
+        return started
+
+    remote.keep_piece = keep_piece
+    service.PagefindProcess.__enter__ = enter
+"""
+
+
+def _searched_site(root: Path, count: int) -> Path:
+    site = root / "site"
+    generate(site / "content", count, seed=5)
+    (site / "sitegen.toml").write_text('title = "Generated"\nbase_url = "https://example.org/"\n')
+    return site
+
+
+def _bundle(tree: dict[str, bytes]) -> dict[str, bytes]:
+    return {name: data for name, data in tree.items() if name.startswith("pagefind/")}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as file:
+            return file.read().split(")")[-1].split()[0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False
+
+
+def test_search_pieces_indexed_on_workers_are_the_same_bytes(tmp_path, monkeypatch):
+    """Pieces are indexed by one Pagefind service per worker, written into the piece cache
+    there, their rows and the join made here: the tree, pagefind/ included, is the local
+    engine's, built and after an edit (one piece, indexed here) and after adding articles
+    (their pieces on the workers again); every service is stopped when the build ends."""
+    site = _searched_site(tmp_path, 400)
+    preload = tmp_path / "search_log.py"
+    preload.write_text(SEARCH_LOG)
+    indexed_here: list[str] = []
+    keep = remote.keep_piece
+    monkeypatch.setattr(remote, "keep_piece",
+                        lambda cache, piece_id, files: (indexed_here.append(piece_id),
+                                                        keep(cache, piece_id, files))[1])
+    with _cluster(n_workers=2, preload=[str(preload)]) as other, \
+            Client(other, set_as_default=False) as client:
+        def both() -> tuple[dict[str, bytes], dict[str, bytes], list]:
+            trees, reports = [], []
+            for engine in ("local", "dask"):
+                config = site_config(site, output_dir=site / f"out-{engine}", jobs=2,
+                                     cache_dir=site / f"cache-{engine}", engine=engine,
+                                     search=True, scheduler=other.scheduler_address
+                                     if engine == "dask" else None)
+                reports.append(build(config))
+                trees.append(read_tree(config.output_dir))
+            return trees[0], trees[1], reports
+
+        def logs() -> dict[str, dict]:
+            return client.run(getattr, remote, "sitegen_log")
+
+        local, on_dask, _ = both()
+        assert sum(name.startswith("pagefind/") for name in local) > 10
+        assert on_dask == local
+        kept = [piece for log in logs().values() for piece in log["kept"]]
+        folder = pieces_dir(site / "cache-dask", site / "out-dask")
+        pieces = {name[:-7] for name in os.listdir(folder) if name.endswith(".pickle")}
+        assert len(kept) > 5 and set(kept) | {"runtime"} == pieces and len(set(kept)) == len(kept)
+        assert not indexed_here  # nor did the parent run the workers' function itself
+        services = [pid for log in logs().values() for pid in log["services"]]
+        assert 1 <= len(services) <= 2  # one service a worker, not one a piece
+        assert not any(_alive(pid) for pid in services)  # stopped when the build ended
+
+        edited = sorted((site / "content").rglob("*.md"))[100]
+        edited.write_text(edited.read_text(encoding="utf-8") + "\nA zebra crossed.\n",
+                          encoding="utf-8")
+        local_edit, dask_edit, _ = both()
+        assert dask_edit == local_edit != local
+        assert _bundle(dask_edit) != _bundle(local)  # the index changed too
+
+        for year in (2016, 2019, 2022):  # three pieces change their pages
+            (site / "content" / f"added-{year}.md").write_text(
+                f"---\ntitle: Added in {year}\ndate: {year}-05-06\n---\nA late find.\n",
+                encoding="utf-8")
+        before = len(kept)
+        local_more, dask_more, _ = both()
+        assert dask_more == local_more and _bundle(local_more) != _bundle(local_edit)
+        assert sum(len(log["kept"]) for log in logs().values()) > before

@@ -479,6 +479,22 @@ def test_the_service_client_does_not_wait_between_pages(tmp_path: Path):
     assert json.loads(files["pagefind-entry.json"])["languages"]["en"]["page_count"] == 300
 
 
+def test_one_service_indexes_batch_after_batch(tmp_path: Path):
+    """A Dask worker's service indexes every chunk of its build: message ids stay unique and
+    within the u32 the service reads, however many calls."""
+    with PagefindProcess(search.pagefind_executable()) as service:
+        for batch in range(8):
+            done = list(service.index_many(
+                (f"p{batch}-{n}", iter([(f"/b{batch}/{n}/", f'<html lang="en"><body><main '
+                                        f'data-pagefind-body><p>word{batch}x{n}</p></main>'
+                                        '</body></html>')]))
+                for n in range(2)))
+            assert [(name, count) for name, count, _ in done] == \
+                [(f"p{batch}-0", 1), (f"p{batch}-1", 1)]
+            assert all(sum(p.startswith("fragment/") for p in files) == 1
+                       for _, _, files in done)
+
+
 @pytest.mark.parametrize("script, reason", [
     ("echo 'broken binary' >&2\nexit 3", "broken binary"),
     # stdout ends before the reason reaches stderr: it must still be read and shown

@@ -9,7 +9,7 @@ by one Pagefind run: Pagefind cannot update an index (Pagefind/pagefind#71) and 
 1. plans *pieces* of at most 40 articles by calendar period (`plan`),
 2. has `pagefind --service` processes index the pieces whose pages changed, each page trimmed
    to what Pagefind reads of it (`trim`, `service`), and keeps each piece's index in the build
-   cache (`store`),
+   cache (`store`); on the Dask engine each worker indexes its share of them (`remote`),
 3. joins all pieces into the site-wide bundle (`join`, the bytes `merge` gives, in the
    canonical form of `format`), written beside `pagefind/` and switched in whole.
 
@@ -41,11 +41,11 @@ from ..config import Config
 from ..errors import SitegenError
 from ..records import Article
 from ..urls import Urls
-from .format import canonical_bundle
 from .join import BundleWriter, Fallback, JoinStore, join_full, join_splice
-from .merge import Piece, read_piece, runtime_files
+from .merge import Piece
 from .pagestore import OutputHashes, PageStore, Signature
 from .plan import MAX_PIECE_PAGES, PiecePlan, plan_pieces
+from .remote import index_on_workers, keep_piece
 from .service import (
     SUPPORTED_TEXT,
     PagefindProcess,
@@ -207,7 +207,11 @@ def _refresh(config: Config, executable: Path, found: Found, pages: Pages, cache
         else:
             store.put_pages(piece.id, piece.urls, piece.instants, signed_now)
 
-    indexed_pages = _index(config, executable, dirty, documents, cache, indexed)
+    if config.engine == "dask" and len(dirty) > 1:  # each worker indexes its share
+        indexed_pages = index_on_workers(config, where.tree, dirty, pages, cache, signatures,
+                                         indexed)
+    else:
+        indexed_pages = _index(config, executable, dirty, documents, cache, indexed)
     for piece in found.changed_lists:
         store.drop_stray_pages(piece.id, piece.urls)
     store.drop_pieces(found.dropped)
@@ -246,7 +250,7 @@ def _index(config: Config, executable: Path, pieces: list[PiecePlan],
             with service:
                 for piece_id, count, files in service.index_many(
                         (piece.id, documents(piece)) for piece in lane):
-                    _keep(cache, piece_id, files)
+                    keep_piece(cache, piece_id, files)
                     results.put((piece_id, count, None))
         except BaseException as exc:  # re-raised by the calling thread
             results.put(("", 0, exc))
@@ -271,16 +275,6 @@ def _index(config: Config, executable: Path, pieces: list[PiecePlan],
         for thread in threads:
             thread.join()
     return total
-
-
-def _keep(cache: PieceCache, piece_id: str, files: dict[str, bytes]) -> None:
-    """Keep the piece Pagefind just indexed in the cache (and its runtime, once a build)."""
-    try:
-        piece = read_piece(canonical_bundle(files))
-    except ValueError as exc:
-        raise SitegenError(f"search: cannot read Pagefind's index of {piece_id}: {exc}") from exc
-    cache.save(piece_id, piece)
-    cache.save_runtime(runtime_files(files))
 
 
 def _earlier(cache: PieceCache, dirty: Sequence[PiecePlan]

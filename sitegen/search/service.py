@@ -111,6 +111,7 @@ class PagefindProcess:
         self._stderr: list[bytes] = []
         self._stderr_reader: threading.Thread | None = None
         self._indexes = 0  # the service numbers its indexes 0, 1, 2... and never reuses one
+        self._messages = 0  # the last message id sent
 
     def __enter__(self) -> PagefindProcess:
         try:
@@ -219,7 +220,7 @@ class PagefindProcess:
               shared: _Exchange) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         out = self.proc.stdin
-        message_id = first_id * 1_000_000_000  # ids unique across calls
+        message_id = self._messages  # ids unique across calls (the service reads a u32)
         try:
             for index_id, (name, documents) in enumerate(indexes, first_id):
                 message_id += 1
@@ -236,6 +237,7 @@ class PagefindProcess:
                 message_id += 1
                 out.write(_encode(message_id, {"type": "DeleteIndex", "index_id": index_id}))
                 out.flush()
+                self._messages = message_id
         except BaseException as exc:  # reported by the reply loop
             shared.error = exc
             with contextlib.suppress(OSError):

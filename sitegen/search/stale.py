@@ -101,7 +101,8 @@ def _planned(store: PageStore, pages: Pages, pieces: list[PiecePlan], trusted: b
         same_list = digests.get(piece.id) == urls_digest(piece.urls)
         if not same_list and piece.id in digests:
             changed_lists.append(piece)
-        elif trusted and not any(url in pages.changed for url in piece.urls):
+        elif same_list and trusted and not any(url in pages.changed for url in piece.urls):
+            # (a piece new to the plan, as a year cut into quarters makes, is always checked)
             continue
         old = store.signatures(piece.id) if legacy is None else legacy.get(piece.id, {})
         signatures, stale = check_piece(piece, old, pages, cached(piece.id))
@@ -132,7 +133,7 @@ def check_piece(piece: PiecePlan, old: dict[str, Signature], pages: Pages, cache
             continue
         data = pages.read(url)
         pages.trimmed[url] = now, data  # not read again should the piece be indexed
-        signatures[url] = [now, _digest(data)]
+        signatures[url] = [now, page_digest(data)]
         if known[1] != signatures[url][1]:
             return {}, True
     for url in piece.urls:
@@ -148,9 +149,9 @@ def signed(piece: PiecePlan, pages: Pages, signatures: dict[str, Signature], cut
         now, data = pages.trimmed.pop(url, None) or (pages.token(url), None)
         if data is None:
             data = pages.read(url)
-        signatures[url] = [now, _digest(data)]
+        signatures[url] = [now, page_digest(data)]
         yield url[cut:], data.decode("utf-8", "replace")
 
 
-def _digest(data: bytes) -> str:
+def page_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
