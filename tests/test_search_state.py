@@ -182,3 +182,19 @@ def test_the_builds_page_hashes_are_read_from_its_page_states_as_asked():
     assert dict(hashes) == {"a/index.html": "1", "b/index.html": "2"} and len(hashes) == 2
     states["c/index.html"] = State("3")  # a view, not a copy
     assert hashes["c/index.html"] == "3"
+
+
+def test_a_month_cut_into_thirds_indexes_its_new_pieces_only(make_site, small_pieces,
+                                                             reports):
+    """An added article cuts March into thirds: each third is a piece the rows never held,
+    indexed now even where none of its pages was written again (not skipped, which left the
+    join a piece short and the build indexing every piece again)."""
+    added = {"content/m3-25.md": article("Story 3-25", "2024-03-25 10:00:00", "Late March.")}
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    (site / "content" / "m3-25.md").write_text(added["content/m3-25.md"], encoding="utf-8")
+    build_site(site, search=True)
+    assert set(reports[-1].pieces) == {"2024-03-t1", "2024-03-t2", "2024-03-t3"}
+    clean = make_site({**YEAR, **added}, name="clean")
+    build_site(clean, search=True)
+    assert read_tree(site / "output" / "pagefind") == read_tree(clean / "output" / "pagefind")
