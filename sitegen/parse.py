@@ -105,17 +105,24 @@ def compact(articles: Iterable[Article]) -> None:
     In place: the records were unpickled for this build a moment ago and nothing else holds
     them yet; making each anew (`dataclasses.replace`) cost 3 us an article."""
     shared = [(name, _Shared()) for name in _SHARED_FIELDS]  # a field's own (1 == True)
+    # terms are one object each (records.shared_term): term lists are told apart by their
+    # members' ids, as hashing a Term (a dataclass's __hash__, in Python) costs 1 us
+    lists = [(name, {}) for name in ("tags", "authors")]
     put = object.__setattr__
     for article in articles:
         for name, values in shared:
             value = getattr(article, name)
             if value:
                 put(article, name, values[value])
+        for name, known in lists:
+            terms = getattr(article, name)
+            if terms:
+                put(article, name, known.setdefault(tuple(map(id, terms)), terms))
         if article.internal_links:
             put(article, "internal_links", ())
 
 
-_SHARED_FIELDS = ("dateline", "source_name", "story", "lang", "authors", "tags", "words")
+_SHARED_FIELDS = ("dateline", "source_name", "story", "lang", "words")
 
 
 def _image_changed(config: Config, keys: Iterable[str]) -> set[str]:
