@@ -8,7 +8,7 @@ from conftest import site_config
 
 from sitegen.cache import BuildCache
 from sitegen.parse import compact, parse_articles
-from sitegen.records import Article, Term
+from sitegen.records import Article, shared_term
 from sitegen.scan import load_sources
 
 
@@ -70,7 +70,7 @@ def article(n: int, dateline: str, extra: tuple = ()) -> Article:
     return Article(source=f"{n}.md", digest=str(n), title=f"A{n}", slug=f"a{n}",
                    url=f"/a{n}/", date=datetime(2025, 1, n, tzinfo=UTC), summary="",
                    dateline=dateline, extra=extra,
-                   tags=(Term("X", "x", "/tags/x/"),), internal_links=(("/a1/", 3),))
+                   tags=(shared_term("X", "x", "/tags/x/"),), internal_links=(("/a1/", 3),))
 
 
 def test_compact_keeps_every_value_and_leaves_unhashable_extras_alone():
