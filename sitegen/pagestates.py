@@ -10,10 +10,19 @@ must not cross a fork. Pickled (Dask's workers), it travels as a plain dict.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
 from typing import Any
 
 from .records import PageState
@@ -30,7 +39,8 @@ class StoredPageStates(Mapping[str, PageState]):
     opens another where that one must not be used (another process or thread)."""
 
     def __init__(self, home: Callable[[], sqlite3.Connection],
-                 connect: Callable[[], sqlite3.Connection]):
+                 connect: Callable[[], sqlite3.Connection], table: str = "pages"):
+        self.table = table
         self._home = home
         self._connect = connect
         self._where = (os.getpid(), threading.get_ident())
@@ -52,8 +62,9 @@ class StoredPageStates(Mapping[str, PageState]):
         try:
             while rows := cursor.fetchmany(ROWS_A_FETCH):
                 yield from rows
-        finally:
-            cursor.close()
+        finally:  # also when abandoned part way (a build stopped), maybe after its database
+            with contextlib.suppress(sqlite3.ProgrammingError):
+                cursor.close()
 
     def __getitem__(self, rel: str) -> PageState:
         state = self.get(rel)
@@ -64,7 +75,7 @@ class StoredPageStates(Mapping[str, PageState]):
     def get(self, rel: str, default: Any = None) -> Any:
         if not self:  # a first build asks for every page: no query each
             return default
-        row = self._db().execute("SELECT fingerprint, out_hash FROM pages WHERE url = ?",
+        row = self._db().execute(f"SELECT fingerprint, out_hash FROM {self.table} WHERE url = ?",
                                  (rel,)).fetchone()
         return PageState(*row) if row else default
 
@@ -73,16 +84,17 @@ class StoredPageStates(Mapping[str, PageState]):
 
     def __len__(self) -> int:
         if self._count is None:
-            self._count = self._db().execute("SELECT count(*) FROM pages").fetchone()[0]
+            self._count = self._db().execute(f"SELECT count(*) FROM {self.table}").fetchone()[0]
         return self._count
 
     def __bool__(self) -> bool:
         if self._any is None:
-            self._any = self._db().execute("SELECT 1 FROM pages LIMIT 1").fetchone() is not None
+            row = self._db().execute(f"SELECT 1 FROM {self.table} LIMIT 1").fetchone()
+            self._any = row is not None
         return self._any
 
     def __iter__(self) -> Iterator[str]:
-        return (url for (url,) in self._rows("SELECT url FROM pages ORDER BY url"))
+        return (url for (url,) in self._rows(f"SELECT url FROM {self.table} ORDER BY url"))
 
     def keys(self) -> KeysView[str]:
         return _Keys(self)
@@ -98,7 +110,7 @@ class StoredPageStates(Mapping[str, PageState]):
         not including, `last` (None: to the end), in path order."""
         # the size is what follows the hash's last ':' (writer.content_hash): its first here
         sql, args = ("SELECT url, CASE WHEN instr(out_hash, ':') THEN CAST(substr(out_hash, "
-                     "instr(out_hash, ':') + 1) AS INTEGER) ELSE -1 END FROM pages "
+                     f"instr(out_hash, ':') + 1) AS INTEGER) ELSE -1 END FROM {self.table} "
                      "WHERE url >= ?"), (first,)
         if last is not None:
             sql, args = sql + " AND url < ?", (first, last)
@@ -110,10 +122,23 @@ class StoredPageStates(Mapping[str, PageState]):
         if parts < 2 or total < parts * 1000:
             return []
         return [row[0] for n in range(1, parts) for row in self._db().execute(
-            "SELECT url FROM pages ORDER BY url LIMIT 1 OFFSET ?", (total * n // parts,))]
+            f"SELECT url FROM {self.table} ORDER BY url LIMIT 1 OFFSET ?", (total * n // parts,))]
 
     def __reduce__(self) -> tuple:
         return dict, (list(self.items()),)
+
+    def beside(self, table: str) -> StoredPageStates:
+        """A mapping of the same kind over another table of the same database."""
+        return StoredPageStates(self._home, self._connect, table)
+
+    def staged(self) -> Iterator[tuple[str, str]]:
+        """(output path, output hash) of the pages of a `NEW_TABLE` waiting in the staging
+        folder, in path order."""
+        return self._rows(f"SELECT url, out_hash FROM {self.table} WHERE staged ORDER BY url")
+
+    def staged_count(self) -> int:
+        sql = f"SELECT count(*) FROM {self.table} WHERE staged"
+        return self._db().execute(sql).fetchone()[0]
 
     def close_others(self) -> None:
         """Close the connections opened for other threads of this process."""
@@ -133,7 +158,7 @@ class _Items(ItemsView[str, PageState]):
 
     def __iter__(self) -> Iterator[tuple[str, PageState]]:
         return ((url, PageState(fp, out)) for url, fp, out in self._mapping._rows(
-            "SELECT url, fingerprint, out_hash FROM pages ORDER BY url"))
+            f"SELECT url, fingerprint, out_hash FROM {self._mapping.table} ORDER BY url"))
 
 
 class _Values(ValuesView[PageState]):
@@ -177,6 +202,130 @@ class _ExtraItems(ItemsView[str, PageState]):
         yield from extra.items()
 
 
+# The states of the pages a build planned (rendered, or found unchanged), written as its
+# batches render: the build holds none of them. Only the `pages` table is the last build's
+# states: a build saves this one's into it as its last step (save_page_states), and the next
+# build's render stage empties this one first, so a build killed on the way changes nothing.
+NEW_TABLE = "new_pages"
+
+
+def start_new_states(db: sqlite3.Connection) -> None:
+    """An empty `NEW_TABLE`."""
+    with db:
+        db.execute(f"CREATE TABLE IF NOT EXISTS {NEW_TABLE} (url TEXT PRIMARY KEY, "
+                   "fingerprint TEXT NOT NULL, out_hash TEXT NOT NULL, staged INTEGER NOT NULL)")
+        db.execute(f"DELETE FROM {NEW_TABLE}")
+
+
+def add_new_states(db: sqlite3.Connection, rows: Iterable[tuple[str, str, str, bool]]) -> None:
+    """(output path, fingerprint, output hash, staged: waiting in the staging folder) rows
+    into `NEW_TABLE`, one transaction."""
+    with db:
+        db.executemany(f"INSERT OR REPLACE INTO {NEW_TABLE} VALUES (?, ?, ?, ?)", rows)
+
+
+class KeptStates(Mapping[str, PageState]):
+    """The last build's states of the pages an edit build keeps without planning them again:
+    every state of `previous` but those of `left_out` (a set as small as the edit)."""
+
+    def __init__(self, previous: Mapping[str, PageState], left_out: frozenset[str]):
+        self.previous, self.left_out = previous, left_out
+
+    def get(self, rel: str, default: Any = None) -> Any:
+        return default if rel in self.left_out else self.previous.get(rel, default)
+
+    def __getitem__(self, rel: str) -> PageState:
+        if rel in self.left_out:
+            raise KeyError(rel)
+        return self.previous[rel]
+
+    def __contains__(self, rel: object) -> bool:
+        return rel not in self.left_out and rel in self.previous
+
+    def __iter__(self) -> Iterator[str]:
+        return (rel for rel in self.previous if rel not in self.left_out)
+
+    def __len__(self) -> int:
+        return len(self.previous) - sum(rel in self.previous for rel in self.left_out)
+
+    def items(self) -> ItemsView[str, PageState]:
+        return _KeptItems(self)
+
+
+class _KeptItems(ItemsView[str, PageState]):
+    _mapping: KeptStates
+
+    def __iter__(self) -> Iterator[tuple[str, PageState]]:
+        left_out = self._mapping.left_out
+        return ((rel, state) for rel, state in self._mapping.previous.items()
+                if rel not in left_out)
+
+
+class NewStates(Mapping[str, PageState]):
+    """A build's page states: those of the pages it planned (`planned`, over `NEW_TABLE`)
+    and those it kept without planning them (`kept`: none planned, or a KeptStates of
+    `previous`, the last build's)."""
+
+    def __init__(self, planned: StoredPageStates, kept: Mapping[str, PageState],
+                 previous: Mapping[str, PageState]):
+        self.planned, self.kept, self.previous = planned, kept, previous
+
+    def get(self, rel: str, default: Any = None) -> Any:
+        state = self.planned.get(rel)
+        return state if state is not None else self.kept.get(rel, default)
+
+    def __getitem__(self, rel: str) -> PageState:
+        state = self.get(rel)
+        if state is None:
+            raise KeyError(rel)
+        return state
+
+    def __contains__(self, rel: object) -> bool:
+        return isinstance(rel, str) and self.get(rel) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.planned
+        yield from (rel for rel, _state in self._kept_items())
+
+    def __len__(self) -> int:
+        if self._disjoint():
+            return len(self.planned) + len(self.kept)
+        return len(self.planned) + sum(1 for _ in self._kept_items())
+
+    def _disjoint(self) -> bool:
+        """Whether no path is both planned and kept: none is kept, or replan left out of
+        `kept` every page it planned again (then no kept page needs a query)."""
+        return not self.kept or isinstance(self.kept, KeptStates)
+
+    def _kept_items(self) -> Iterator[tuple[str, PageState]]:
+        if self._disjoint():
+            return iter(self.kept.items())
+        return ((rel, state) for rel, state in self.kept.items() if rel not in self.planned)
+
+    def items(self) -> ItemsView[str, PageState]:
+        return _NewItems(self)
+
+    def dropped(self) -> list[str]:
+        """The last build's paths that are not among these states, in path order."""
+        kept, previous = self.kept, self.previous
+        if isinstance(kept, KeptStates):
+            return sorted(rel for rel in kept.left_out
+                          if rel in previous and rel not in self.planned)
+        if not kept and isinstance(previous, StoredPageStates) and previous:
+            return [rel for (rel,) in previous._rows(
+                f"SELECT url FROM {previous.table} WHERE url NOT IN "
+                f"(SELECT url FROM {self.planned.table}) ORDER BY url")]
+        return sorted(rel for rel in previous if rel not in self)
+
+
+class _NewItems(ItemsView[str, PageState]):
+    _mapping: NewStates
+
+    def __iter__(self) -> Iterator[tuple[str, PageState]]:
+        yield from self._mapping.planned.items()
+        yield from self._mapping._kept_items()
+
+
 def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) -> int:
     """Make the `pages` table hold exactly `states`, writing only the rows that differ (an
     edit changes a few of a million); one transaction. Returns how many rows changed.
@@ -184,7 +333,10 @@ def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) ->
     One pass over the stored rows finds those changed or gone; only when `states` has paths
     the table lacks are they inserted (INSERT OR IGNORE: the others are left as they are).
     `states` may read this table itself (`WithExtra` over the stored states): every row it
-    yields from the table is there already."""
+    yields from the table is there already. A build's `NewStates` (with the extra files')
+    are saved in SQL from `NEW_TABLE`, which is emptied then."""
+    if isinstance(states, WithExtra) and isinstance(states.pages, NewStates):
+        return _save_new(db, states.pages, states.extra)
     changed: list[tuple[str, str, str]] = []
     gone: list[tuple[str]] = []
     matched = 0
@@ -206,4 +358,22 @@ def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) ->
             db.executemany("INSERT OR IGNORE INTO pages VALUES (?, ?, ?)",
                            ((url, *state) for url, state in states.items()))
             count += db.total_changes - before
+    return count
+
+
+def _save_new(db: sqlite3.Connection, states: NewStates, extra: dict[str, PageState]) -> int:
+    """save_page_states of a build's `NewStates` and extra files: the rows of its table that
+    differ, the last build's rows it dropped, the extra files' that changed."""
+    previous, table = states.previous, states.planned.table
+    gone = [(rel,) for rel in states.dropped() if rel not in extra]
+    extras = [(rel, *state) for rel, state in extra.items() if previous.get(rel) != state]
+    with db:
+        before = db.total_changes
+        db.executemany("DELETE FROM pages WHERE url = ?", gone)
+        db.execute(f"INSERT OR REPLACE INTO pages SELECT n.url, n.fingerprint, n.out_hash "
+                   f"FROM {table} AS n LEFT JOIN pages AS p ON p.url = n.url WHERE p.url IS "
+                   "NULL OR p.fingerprint != n.fingerprint OR p.out_hash != n.out_hash")
+        db.executemany("INSERT OR REPLACE INTO pages VALUES (?, ?, ?)", extras)
+        count = db.total_changes - before
+        db.execute(f"DELETE FROM {table}")
     return count

@@ -8,17 +8,20 @@ the sitemap, the skeleton) notes a few strings and ints of each as it streams pa
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Set
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .errors import Problem, TemplateError
 from .outputdigest import output_digest
+from .pagestates import NEW_TABLE, NewStates, add_new_states, start_new_states
 from .plan import Plan
 from .processes import Progress
 from .records import PageSpec, PageState
 from .run import Run
 from .urls import Urls
-from .writer import Rendered, Staged, Writer
+from .writer import Rendered, StagedPages, Writer
 
 if TYPE_CHECKING:
     from .workers import RenderItem
@@ -41,6 +44,8 @@ def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec]
 
     Pages whose file is not as the last build left it (`plan.not_as_left`) are rendered
     whatever their fingerprint; the pages not planned again (`plan.kept`) keep their states.
+    The planned pages' states go into the build state's database a batch at a time
+    (pagestates.NEW_TABLE), not into this process's memory.
     Workers fingerprint their own share of the pages, so that work is parallel too. After a
     template error the rest of the plan is still planned (two pages wanting one URL are
     found), but not rendered.
@@ -57,27 +62,47 @@ def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec]
     job = RenderJob(plan.template_digests or digests_of(config), output_digest(config),
                     writer.staging, frozen)
     items = _Items(Urls(config), run.previous, plan.not_as_left, body_keys)
-    staged: list[Staged] = []
-    states: dict[str, PageState] = dict(plan.kept)
+    db = run.cache.db
+    start_new_states(db)
     problems: dict[str, Problem] = {}
     done = 0
-    for batch in batches(specs, BATCH_PAGES):
-        if problems:
-            continue
-        work = Work(render_many, [items.of(spec) for spec in batch], Worker, "render", job)
-        for outcome in run_parallel(work, config, _progress(run.progress, done, len(work.items))):
-            if isinstance(outcome, Problem):
-                problems.setdefault(str(outcome), outcome)
+    with _no_checkpoints(db, bool(frozen)):
+        for batch in batches(specs, BATCH_PAGES):
+            if problems:
                 continue
-            rel, state, item = outcome
-            states[rel] = state
-            if item is not None:
-                staged.append(item)
-        done += len(work.items)
+            work = Work(render_many, [items.of(spec) for spec in batch], Worker, "render", job)
+            rows = []
+            for outcome in run_parallel(work, config,
+                                        _progress(run.progress, done, len(work.items))):
+                if isinstance(outcome, Problem):
+                    problems.setdefault(str(outcome), outcome)
+                    continue
+                rel, state, item = outcome
+                rows.append((rel, *state, item is not None))
+            add_new_states(db, rows)
+            done += len(work.items)
     if problems:
         writer.discard_staging()
         raise TemplateError(list(problems.values()))
-    return Rendered(tuple(staged), states)
+    planned = run.cache.page_states().beside(NEW_TABLE)
+    return Rendered(StagedPages(planned, planned.staged_count()),
+                    NewStates(planned, plan.kept, run.previous))
+
+
+@contextmanager
+def _no_checkpoints(db: sqlite3.Connection, frozen: bool) -> Iterator[None]:
+    """While Dask's workers read the frozen database file (BuildState.freeze_for_readers),
+    the states written meanwhile stay in the write-ahead log: no checkpoint moves them into
+    that file."""
+    if not frozen:
+        yield
+        return
+    (before,) = db.execute("PRAGMA wal_autocheckpoint").fetchone()
+    db.execute("PRAGMA wal_autocheckpoint = 0")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA wal_autocheckpoint = {int(before)}")
 
 
 def batches(specs: Iterable[PageSpec], size: int) -> Iterator[list[PageSpec]]:

@@ -28,6 +28,7 @@ from .config import Config
 from .errors import ContentError, Problem
 from .fingerprint import outline_digest
 from .outputdigest import output_digest
+from .pagestates import KeptStates, StoredPageStates
 from .records import Article, PageSpec, PageState
 from .state import BuildState
 from .urls import Urls
@@ -69,15 +70,24 @@ class Skeleton:
     rels: tuple[str, ...]  # their output paths
     shown_on: ShownOn | tuple[tuple[int, ...], ...]  # per article: the pages showing it
     always: tuple[int, ...]  # pages planned by every build
+    order: array | None = None  # the pages' numbers in the order of their output paths
+
+    def path_order(self) -> Sequence[int]:
+        """The pages' numbers in the order of their output paths (that of the stored page
+        states' rows); a skeleton kept by an earlier sitegen has it sorted here."""
+        if self.order is not None:
+            return self.order
+        return sorted(range(len(self.rels)), key=self.rels.__getitem__)
 
 
 @dataclass(frozen=True)
 class Replan:
     """What the plan stage must do: `wanted` is None to plan every page; else the URLs to plan
-    again, every other page keeping its state in `kept` (output path -> state)."""
+    again, every other page keeping its state in `kept` (output path -> state: none, or
+    pagestates.KeptStates, the last build's states but a few)."""
 
     wanted: frozenset[str] | None
-    kept: dict[str, PageState]
+    kept: Mapping[str, PageState]
 
 
 def replan(cache: BuildState, config: Config, shape: str, articles: Sequence[Article],
@@ -98,16 +108,38 @@ def replan(cache: BuildState, config: Config, shape: str, articles: Sequence[Art
         key = article_key(article)
         if not key or keys.get(article.url) != key:
             wanted.update(skeleton.shown_on[position])
-    kept: dict[str, PageState] = {}
-    for number, rel in enumerate(skeleton.rels):
-        if number in wanted:
-            continue
-        state = previous.get(rel)
-        if state and rel not in disturbed:
-            kept[rel] = state
-        else:
+    left_out = _left_out(skeleton, wanted, previous, disturbed)
+    return Replan(frozenset(skeleton.urls[number] for number in wanted),
+                  KeptStates(previous, frozenset(left_out)))
+
+
+def _left_out(skeleton: Skeleton, wanted: set[int], previous: Mapping[str, PageState],
+              disturbed: Set[str]) -> set[str]:
+    """The output paths of `previous` that an edit build does not keep: those of the pages
+    planned again, and of files not as the last build left them, and those not in the
+    skeleton (the extra files). A page without a state is added to `wanted`. One pass over
+    `previous` in path order, merged with the skeleton's paths in that order: a query each
+    would cost ~2 s a million pages."""
+    rels = skeleton.rels
+    left_out = set()
+    known = iter(previous if isinstance(previous, StoredPageStates) else sorted(previous))
+    key = next(known, None)
+    for number in skeleton.path_order():
+        rel = rels[number]
+        while key is not None and key < rel:
+            left_out.add(key)
+            key = next(known, None)
+        if key != rel:
             wanted.add(number)
-    return Replan(frozenset(skeleton.urls[number] for number in wanted), kept)
+            continue
+        key = next(known, None)
+        if number in wanted or rel in disturbed:
+            left_out.add(rel)
+            wanted.add(number)
+    while key is not None:
+        left_out.add(key)
+        key = next(known, None)
+    return left_out
 
 
 def article_key(article: Article) -> str:
@@ -163,8 +195,10 @@ class Outline:
             pages.extend(numbers)  # in page order
             starts.append(len(pages))
         output_path = Urls(self.config).output_path
-        return Skeleton(shape, tuple(self.kinds), tuple(map(output_path, self.kinds)),
-                        ShownOn(starts, pages), tuple(self.always))
+        rels = tuple(map(output_path, self.kinds))
+        order = array("i", sorted(range(len(rels)), key=rels.__getitem__))
+        return Skeleton(shape, tuple(self.kinds), rels, ShownOn(starts, pages),
+                        tuple(self.always), order)
 
 
 def remember(cache: BuildState, config: Config, shape: str, articles: Sequence[Article],

@@ -36,12 +36,12 @@ import shutil
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .cache import (
     BuildCache,
@@ -304,8 +304,8 @@ class BuildState(BuildCache):
 
     def keep_skeleton(self, skeleton: object) -> None:
         self._writable()
-        replace_file(self.files.skeleton,
-                     pickle.dumps(skeleton, protocol=pickle.HIGHEST_PROTOCOL))
+        replace_file(self.files.skeleton,  # pickled straight into the file: no copy in memory
+                     lambda file: pickle.dump(skeleton, file, pickle.HIGHEST_PROTOCOL))
 
     # ------------------------------------------------------------ search
     def search_state(self, settings: dict[str, Any], generation: str | None = None
@@ -361,8 +361,7 @@ class BuildState(BuildCache):
 
     def search_indexed_nothing(self) -> bool:
         """Whether the last build's search stage indexed no article."""
-        data = self._search_file()
-        state = data.get("state") if data else None
+        state = (self._search_file() or {}).get("state")
         return isinstance(state, dict) and state.get("order") == []
 
     # ------------------------------------------------------------ images
@@ -439,10 +438,11 @@ def _stamp() -> bytes:
     return f"sitegen build state {FORMAT_VERSION}\n".encode()
 
 
-def replace_file(path: Path, data: bytes) -> None:
-    """`path` written whole: a reader, or the next build after one killed meanwhile, finds
-    the old bytes or the new ones, never a part."""
+def replace_file(path: Path, data: bytes | Callable[[BinaryIO], object]) -> None:
+    """`path` written whole (`data`, or what it writes to the open file): a reader, or the
+    next build after one killed meanwhile, finds the old bytes or the new ones, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     spare = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    spare.write_bytes(data)
+    with open(spare, "wb") as file:
+        file.write(data) if isinstance(data, bytes) else data(file)
     os.replace(spare, path)

@@ -34,7 +34,7 @@ from .outputtree import (
     switch,
     write_new,
 )
-from .pagestates import StoredPageStates, WithExtra
+from .pagestates import NewStates, StoredPageStates, WithExtra
 from .processes import Background
 from .records import PageState
 from .run import Run
@@ -68,12 +68,26 @@ class WriteResult:
 
 
 @dataclass(frozen=True)
+class StagedPages(Iterable[Staged]):
+    """The `count` pages waiting in the staging folder, read from the new states as asked."""
+
+    states: StoredPageStates
+    count: int
+
+    def __iter__(self) -> Iterator[Staged]:
+        return (Staged(rel, out_hash) for rel, out_hash in self.states.staged())
+
+    def __len__(self) -> int:
+        return self.count
+
+
+@dataclass(frozen=True)
 class Rendered:
     """The render stage's outcome: the pages waiting in the staging folder, and the state of
-    every page of the plan (rendered, unchanged, or kept without being planned)."""
+    every page of the plan (rendered, unchanged, or kept), read from the build state."""
 
-    staged: tuple[Staged, ...]
-    states: dict[str, PageState]
+    staged: Collection[Staged] | StagedPages
+    states: Mapping[str, PageState]
 
 
 @dataclass(frozen=True)
@@ -82,7 +96,7 @@ class Written:
     extra files), and the copies' signatures (recorded once the tree is in place)."""
 
     result: WriteResult
-    states: dict[str, PageState]
+    states: Mapping[str, PageState]
     signatures: dict[str, str]
 
 
@@ -260,7 +274,6 @@ class Writer:
         """
         written: list[str] = []
         unchanged = 0
-        staged = list(staged)
         copies = list(copies)
         if self.in_place:  # a kill part way leaves new files unrecorded: the journal names them
             save_journal(self.work, Journal(self.generation_before or "", self.generation,
@@ -356,19 +369,17 @@ def extra_files(config: Config) -> dict[str, bytes]:
 def write_output(run: Run, writer: Writer, rendered: Rendered, copies: Sequence[CopyJob],
                  strays: Sequence[str] = ()) -> Written:
     """Apply the build to the tree being prepared: staged pages, the extra files, copied
-    files, removals; `strays` (files in output/ that sitegen did not write) are kept as they
-    are."""
+    files, removals; `strays` (files in output/ sitegen did not write) are kept as they are."""
     cache, previous = run.cache, run.previous
     old_signatures = cache.file_signatures()
-    staged = list(rendered.staged)
-    extra = {}
-    for rel, data in extra_files(run.config).items():
-        item = writer.stage(rel, data)
-        staged.append(item)
-        extra[rel] = PageState("", item.out_hash)
+    extra_staged = [writer.stage(rel, data) for rel, data in extra_files(run.config).items()]
+    extra = {item.rel_path: PageState("", item.out_hash) for item in extra_staged}
+    staged = itertools.chain(rendered.staged, extra_staged)
     states = WithExtra(rendered.states, extra)
     planned = Planned(states, frozenset(c.rel_path for c in copies))
-    known: Iterable[str] = itertools.chain(previous, old_signatures)
+    # of the last build's pages, only those not among the new states may go
+    dropped = rendered.states.dropped() if isinstance(rendered.states, NewStates) else previous
+    known: Iterable[str] = itertools.chain(dropped, old_signatures)
     if cache.committing():
         # a build killed after its switch, before it recorded its files: the journal lists them
         known = itertools.chain(known, journal_files(writer.work))

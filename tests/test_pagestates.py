@@ -149,3 +149,64 @@ def test_a_damaged_database_is_a_database_error_when_read(tmp_path):
             states.get("a")
     finally:
         cache.close()
+
+
+def test_kept_states_are_the_last_builds_but_those_left_out(cache):
+    save_page_states(cache.db, STATES)
+    left_out = frozenset({"003/index.html", "007/index.html", "not-stored.html"})
+    kept = pagestates.KeptStates(cache.page_states(), left_out)
+    expected = {rel: state for rel, state in STATES.items() if rel not in left_out}
+    assert not isinstance(kept, dict) and kept == expected and len(kept) == 48
+    assert list(kept) == sorted(expected) and dict(kept.items()) == expected
+    assert "003/index.html" not in kept and kept.get("003/index.html") is None
+    assert kept["004/index.html"] == STATES["004/index.html"]
+    with pytest.raises(KeyError):
+        kept["007/index.html"]
+
+
+def _new_states(cache, rows, kept):
+    pagestates.start_new_states(cache.db)
+    pagestates.add_new_states(cache.db, rows)
+    planned = cache.page_states().beside(pagestates.NEW_TABLE)
+    return pagestates.NewStates(planned, kept, cache.page_states())
+
+
+def test_an_edit_builds_states_are_its_planned_pages_over_the_kept_ones(cache):
+    save_page_states(cache.db, {**STATES, ".nojekyll": PageState("", "x:0")})
+    planned = {"003/index.html": PageState("new3", "a:1"), "new/index.html": PageState("n", "b:2")}
+    rows = [(rel, *state, rel == "new/index.html") for rel, state in planned.items()]
+    left_out = frozenset({"003/index.html", "005/index.html", ".nojekyll"})
+    states = _new_states(cache, rows, pagestates.KeptStates(cache.page_states(), left_out))
+    expected = {**{r: s for r, s in STATES.items() if r not in left_out}, **planned}
+    assert states == expected and len(states) == 50 and dict(states.items()) == expected
+    assert states["003/index.html"] == PageState("new3", "a:1") and "005/index.html" not in states
+    assert states.dropped() == [".nojekyll", "005/index.html"]
+    assert list(states.planned.staged()) == [("new/index.html", "b:2")]
+    assert states.planned.staged_count() == 1
+
+
+def test_saving_a_builds_new_states_writes_only_what_changed_and_empties_its_table(cache):
+    save_page_states(cache.db, {**STATES, ".nojekyll": PageState("", "x:0")})
+    rows = [("003/index.html", "new3", "a:1", True), ("004/index.html", *STATES["004/index.html"],
+                                                      False)]
+    left_out = frozenset({"003/index.html", "004/index.html", "005/index.html"})
+    states = _new_states(cache, rows, pagestates.KeptStates(cache.page_states(), left_out))
+    extra = {".nojekyll": PageState("", "x:0"), "CNAME": PageState("", "c:4")}
+    expected = dict(WithExtra(states, extra).items())
+    statements: list[str] = []
+    cache.db.set_trace_callback(statements.append)
+    assert save_page_states(cache.db, WithExtra(states, extra)) == 3  # 003, 005 gone, CNAME
+    cache.db.set_trace_callback(None)
+    assert cache.page_states() == expected and "005/index.html" not in expected
+    lookups = [s for s in statements if "WHERE url = " in s and s.startswith("SELECT")]
+    assert len(lookups) <= 2 * len(left_out) + len(extra)  # about the few paths left out only
+    assert cache.db.execute(f"SELECT count(*) FROM {pagestates.NEW_TABLE}").fetchone() == (0,)
+
+
+def test_a_full_builds_new_states_drop_the_pages_it_did_not_plan(cache):
+    save_page_states(cache.db, STATES)
+    rows = [(rel, *state, False) for rel, state in STATES.items() if rel != "009/index.html"]
+    states = _new_states(cache, rows, {})
+    assert states.dropped() == ["009/index.html"] and len(states) == 49
+    assert save_page_states(cache.db, WithExtra(states, {})) == 1
+    assert "009/index.html" not in cache.page_states() and len(cache.page_states()) == 49

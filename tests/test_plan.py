@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from conftest import article, build_site, read_tree, site_config
 
-from sitegen import feeds, processes, rendering, workers
+from sitegen import feeds, processes, rendering, shape, workers
 from sitegen.errors import ContentError
-from sitegen.records import Article, PageSpec
+from sitegen.pagestates import KeptStates
+from sitegen.records import Article, PageSpec, PageState
 from sitegen.shape import Outline, ShownOn, Skeleton
 from sitegen.sitemap import lastmod
 
@@ -125,6 +126,21 @@ def test_the_outline_gives_the_skeleton_of_the_pages_it_saw(make_site):
     assert [list(skeleton.shown_on[n]) for n in range(len(skeleton.shown_on))] == \
         [[1, 2], [1, 2], [2]]
     assert skeleton.always == (0,)
+    assert [skeleton.rels[n] for n in skeleton.path_order()] == sorted(skeleton.rels)
+
+
+def test_an_edit_keeps_the_last_builds_states_but_those_of_the_pages_it_plans():
+    rels = ("index.html", "b/index.html", "a/index.html", "c.xml", "d/index.html")
+    skeleton = Skeleton("shape", tuple(f"/{n}" for n in range(5)), rels,
+                        ((1,), (3,)), (0,))  # no `order`: as an earlier sitegen kept it
+    previous = {rel: PageState(rel, f"h:{n}") for n, rel in enumerate(rels) if n != 4}
+    previous[".nojekyll"] = PageState("", "x:0")
+    wanted = {0, 1}  # always, and the pages of the first article
+    left_out = shape._left_out(skeleton, wanted, previous, {"c.xml"})
+    assert wanted == {0, 1, 3, 4}  # and the disturbed file, and the page without a state
+    assert left_out == {"index.html", "b/index.html", "c.xml", ".nojekyll"}
+    kept = KeptStates(previous, frozenset(left_out))
+    assert dict(kept.items()) == {"a/index.html": previous["a/index.html"]}
 
 
 def test_a_list_pages_lastmod_is_its_latest_instant_as_written():

@@ -153,3 +153,16 @@ def test_every_file_is_named_for_its_output_folder(tmp_path):
     assert one.images == two.images and one.history_edits == two.history_edits
     with pytest.raises(ValueError, match="output folder"):
         StateFiles(tmp_path).database  # noqa: B018
+
+
+def test_the_skeleton_is_pickled_straight_into_its_file_replaced_whole(tmp_path, monkeypatch):
+    skeleton = {"rels": [f"{n}/index.html" for n in range(1000)]}
+    with BuildState.open(tmp_path / "cache", tmp_path / "out") as state:
+        state.keep_skeleton(["old"])
+        monkeypatch.setattr(sitegen.state.pickle, "dumps", None)  # no bytes object of it
+        state.keep_skeleton(skeleton)
+        assert state.skeleton() == skeleton
+        failing = {"rels": [lambda: None]}  # cannot be pickled: the file stays as it was
+        with pytest.raises(Exception):  # noqa: B017, PT011
+            state.keep_skeleton(failing)
+        assert state.skeleton() == skeleton
