@@ -5,7 +5,7 @@ revisions from git (the history stage) and their photos' derived files (the imag
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from itertools import chain
@@ -32,7 +32,7 @@ class Loaded:
     """The published articles of a run, with what was skipped and what was warned."""
 
     articles: tuple[Article, ...]
-    keys: dict[str, str]  # article URL -> parse-cache key of its body
+    keys: Mapping[str, str]  # article URL -> parse-cache key of its body (BodyKeys)
     warnings: tuple[Problem, ...]
     skipped: tuple[Problem, ...]
     valid_until: datetime | None = None  # when embargoes, expiries or the news window change
@@ -274,8 +274,30 @@ def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
         bad_sources = {str(p.path) for p in errors}
         articles = [a for a in articles
                     if str(Path(config.content_dir.name) / a.source) not in bad_sources]
-    return Loaded(tuple(articles), {a.url: keys[a.source] for a in articles},
+    return Loaded(tuple(articles), BodyKeys((a.url, keys[a.source]) for a in articles),
                   tuple(warnings), tuple(errors), valid_until)
+
+
+class BodyKeys(Mapping[str, str]):
+    """Article URL -> parse-cache key of its body (`cache.parse_key`, a hex digest), each
+    held as its 16 bytes: 49 bytes an article where the string took 81."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]):
+        self._raw = {url: bytes.fromhex(key) for url, key in pairs}
+
+    def __getitem__(self, url: str) -> str:
+        return self._raw[url].hex()
+
+    def __contains__(self, url: object) -> bool:
+        return url in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _next_date_change(parsed: Sequence[Article], published: Sequence[Article],

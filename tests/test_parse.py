@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from conftest import site_config
 
 from sitegen.cache import BuildCache
-from sitegen.parse import compact, parse_articles
+from sitegen.parse import BodyKeys, compact, parse_articles
 from sitegen.records import Article, shared_term
 from sitegen.scan import load_sources
 
@@ -81,3 +81,10 @@ def test_compact_keeps_every_value_and_leaves_unhashable_extras_alone():
     assert one.dateline is two.dateline and two.dateline == "NAIROBI"
     assert one.tags is two.tags and one.internal_links == () == two.internal_links
     assert one.extra == (("list", [1, 2]),) and two.extra == (("list", [1]),)
+
+
+def test_body_keys_give_back_the_parse_keys_they_were_given():
+    keys = BodyKeys([("/a/", "0f" * 16), ("/b/", "a1" * 16)])
+    assert keys["/a/"] == "0f" * 16 and keys.get("/b/") == "a1" * 16
+    assert "/a/" in keys and "/c/" not in keys and keys.get("/c/", "") == ""
+    assert list(keys) == ["/a/", "/b/"] and list(keys.values()) == ["0f" * 16, "a1" * 16]
