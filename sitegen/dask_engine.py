@@ -13,7 +13,8 @@ job, the config and the site's files, so running it twice writes the same bytes.
 
 Workers may run on any machine that mounts the site, the cache folder and the output
 folder's parent at the same paths (a shared filesystem). They write plain files only: pages
-into the staging folder, derived images and compiled templates into the cache folder. The
+into the staging folder, derived images, compiled templates and search pieces (each worker's
+own Pagefind service indexes them, search/remote.py) into the cache folder. The
 build's SQLite database (WAL mode, which processes on different machines cannot share) is
 never written by a worker: parse workers send their rows back for this process to store
 (workers.ParseJob), and render workers read the bodies from the database file alone, opened
