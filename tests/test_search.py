@@ -54,8 +54,10 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> Calls:
     calls = Calls(search.update_search_index)
 
     def spy(*args, **kwargs):
-        calls.last_args = args
         report = calls.original(*args, **kwargs)
+        # the build's page hashes read its database, closed when the build ends: a copy
+        config, articles, changed, hashes = args
+        calls.last_args = (config, articles, changed, None if hashes is None else dict(hashes))
         calls.append(report)
         return report
 
