@@ -16,6 +16,7 @@ import sqlite3
 import threading
 from collections.abc import (
     Callable,
+    Collection,
     ItemsView,
     Iterable,
     Iterator,
@@ -168,38 +169,54 @@ class _Values(ValuesView[PageState]):
         return (state for _url, state in self._mapping.items())
 
 
-class WithExtra(Mapping[str, PageState]):
-    """The rendered pages' states with the extra files' (`extra_files`), which take the
-    place of a page of the same path: a view, so that neither is copied whole."""
+class Overlay(Mapping[str, PageState]):
+    """`base` without the paths in `hidden`, plus `added`: a view, so that none is copied
+    whole (`base` may be every page of the site, read from SQLite as asked for)."""
 
-    def __init__(self, pages: Mapping[str, PageState], extra: dict[str, PageState]):
-        self.pages, self.extra = pages, extra
+    def __init__(self, base: Mapping[str, PageState], hidden: Collection[str],
+                 added: Mapping[str, PageState]):
+        self.base, self.hidden, self.added = base, hidden, added
+
+    def get(self, rel: str, default: Any = None) -> Any:
+        if rel in self.added:
+            return self.added[rel]
+        return default if rel in self.hidden else self.base.get(rel, default)
 
     def __getitem__(self, rel: str) -> PageState:
-        return self.extra[rel] if rel in self.extra else self.pages[rel]
+        state = self.get(rel)
+        if state is None:
+            raise KeyError(rel)
+        return state
 
     def __contains__(self, rel: object) -> bool:
-        return rel in self.extra or rel in self.pages
+        return rel in self.added or (rel not in self.hidden and rel in self.base)
 
     def __iter__(self) -> Iterator[str]:
-        yield from (rel for rel in self.pages if rel not in self.extra)
-        yield from self.extra
+        yield from (rel for rel in self.base if rel not in self.hidden)
+        yield from self.added
 
     def __len__(self) -> int:
-        return len(self.pages) + sum(rel not in self.pages for rel in self.extra)
+        return len(self.base) - sum(rel in self.base for rel in self.hidden) + len(self.added)
 
     def items(self) -> ItemsView[str, PageState]:
-        return _ExtraItems(self)
+        return _OverlayItems(self)
 
 
-class _ExtraItems(ItemsView[str, PageState]):
-    _mapping: WithExtra
+class _OverlayItems(ItemsView[str, PageState]):
+    _mapping: Overlay
 
     def __iter__(self) -> Iterator[tuple[str, PageState]]:
-        extra = self._mapping.extra
-        yield from ((rel, state) for rel, state in self._mapping.pages.items()
-                    if rel not in extra)
-        yield from extra.items()
+        view = self._mapping
+        yield from ((rel, state) for rel, state in view.base.items() if rel not in view.hidden)
+        yield from view.added.items()
+
+
+class WithExtra(Overlay):
+    """The rendered pages' states with the extra files' (`extra_files`), which take the
+    place of a page of the same path."""
+
+    def __init__(self, pages: Mapping[str, PageState], extra: dict[str, PageState]):
+        super().__init__(pages, extra, extra)
 
 
 # The states of the pages a build planned (rendered, or found unchanged), written as its
@@ -224,41 +241,12 @@ def add_new_states(db: sqlite3.Connection, rows: Iterable[tuple[str, str, str, b
         db.executemany(f"INSERT OR REPLACE INTO {NEW_TABLE} VALUES (?, ?, ?, ?)", rows)
 
 
-class KeptStates(Mapping[str, PageState]):
+class KeptStates(Overlay):
     """The last build's states of the pages an edit build keeps without planning them again:
     every state of `previous` but those of `left_out` (a set as small as the edit)."""
 
     def __init__(self, previous: Mapping[str, PageState], left_out: frozenset[str]):
-        self.previous, self.left_out = previous, left_out
-
-    def get(self, rel: str, default: Any = None) -> Any:
-        return default if rel in self.left_out else self.previous.get(rel, default)
-
-    def __getitem__(self, rel: str) -> PageState:
-        if rel in self.left_out:
-            raise KeyError(rel)
-        return self.previous[rel]
-
-    def __contains__(self, rel: object) -> bool:
-        return rel not in self.left_out and rel in self.previous
-
-    def __iter__(self) -> Iterator[str]:
-        return (rel for rel in self.previous if rel not in self.left_out)
-
-    def __len__(self) -> int:
-        return len(self.previous) - sum(rel in self.previous for rel in self.left_out)
-
-    def items(self) -> ItemsView[str, PageState]:
-        return _KeptItems(self)
-
-
-class _KeptItems(ItemsView[str, PageState]):
-    _mapping: KeptStates
-
-    def __iter__(self) -> Iterator[tuple[str, PageState]]:
-        left_out = self._mapping.left_out
-        return ((rel, state) for rel, state in self._mapping.previous.items()
-                if rel not in left_out)
+        super().__init__(previous, left_out, {})
 
 
 class NewStates(Mapping[str, PageState]):
@@ -309,7 +297,7 @@ class NewStates(Mapping[str, PageState]):
         """The last build's paths that are not among these states, in path order."""
         kept, previous = self.kept, self.previous
         if isinstance(kept, KeptStates):
-            return sorted(rel for rel in kept.left_out
+            return sorted(rel for rel in kept.hidden
                           if rel in previous and rel not in self.planned)
         if not kept and isinstance(previous, StoredPageStates) and previous:
             return [rel for (rel,) in previous._rows(
@@ -335,8 +323,8 @@ def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) ->
     `states` may read this table itself (`WithExtra` over the stored states): every row it
     yields from the table is there already. A build's `NewStates` (with the extra files')
     are saved in SQL from `NEW_TABLE`, which is emptied then."""
-    if isinstance(states, WithExtra) and isinstance(states.pages, NewStates):
-        return _save_new(db, states.pages, states.extra)
+    if isinstance(states, WithExtra) and isinstance(states.base, NewStates):
+        return _save_new(db, states.base, states.added)
     changed: list[tuple[str, str, str]] = []
     gone: list[tuple[str]] = []
     matched = 0
@@ -361,7 +349,7 @@ def save_page_states(db: sqlite3.Connection, states: Mapping[str, PageState]) ->
     return count
 
 
-def _save_new(db: sqlite3.Connection, states: NewStates, extra: dict[str, PageState]) -> int:
+def _save_new(db: sqlite3.Connection, states: NewStates, extra: Mapping[str, PageState]) -> int:
     """save_page_states of a build's `NewStates` and extra files: the rows of its table that
     differ, the last build's rows it dropped, the extra files' that changed."""
     previous, table = states.previous, states.planned.table
@@ -377,3 +365,25 @@ def _save_new(db: sqlite3.Connection, states: NewStates, extra: dict[str, PageSt
         count = db.total_changes - before
         db.execute(f"DELETE FROM {table}")
     return count
+
+
+class OutputHashes(Mapping[str, str]):
+    """The output hash recorded for each path of `states`, read from them as asked for (the
+    writer's comparison of files, the search stage's `page_hashes`): an edit asks for a few
+    paths, not the whole site's."""
+
+    def __init__(self, states: Mapping[str, PageState]):
+        self._states = states
+
+    def get(self, rel: str, default: Any = None) -> Any:
+        state = self._states.get(rel)
+        return default if state is None else state.output_hash
+
+    def __getitem__(self, rel: str) -> str:
+        return self._states[rel].output_hash
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._states)
+
+    def __len__(self) -> int:
+        return len(self._states)

@@ -34,7 +34,7 @@ from .outputtree import (
     switch,
     write_new,
 )
-from .pagestates import NewStates, StoredPageStates, WithExtra
+from .pagestates import NewStates, OutputHashes, StoredPageStates, WithExtra
 from .processes import Background
 from .records import PageState
 from .run import Run
@@ -385,7 +385,7 @@ def write_output(run: Run, writer: Writer, rendered: Rendered, copies: Sequence[
         known = itertools.chain(known, journal_files(writer.work))
     cache.set_committing(True)  # until the records match the site in place
     writer.begin(start_empty=not previous, strays=[rel for rel in strays if rel not in planned])
-    result, signatures = writer.commit(staged, _Hashes(previous), copies, old_signatures,
+    result, signatures = writer.commit(staged, OutputHashes(previous), copies, old_signatures,
                                        planned, known=known)
     return Written(result, states, signatures)
 
@@ -403,26 +403,6 @@ class Planned(Container[str]):
     def __iter__(self) -> Iterator[str]:
         yield from self.states
         yield from (rel for rel in self.copies if rel not in self.states)
-
-
-@dataclass(frozen=True)
-class _Hashes(Mapping[str, str]):
-    """The output hash recorded for each path, read from the states as asked for."""
-
-    states: Mapping[str, PageState]
-
-    def get(self, rel: str, default: object = None) -> object:  # type: ignore[override]
-        state = self.states.get(rel)
-        return default if state is None else state.output_hash
-
-    def __getitem__(self, rel: str) -> str:
-        return self.states[rel].output_hash
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.states)
-
-    def __len__(self) -> int:
-        return len(self.states)
 
 
 def remember_pages(run: Run, written: Written) -> None:

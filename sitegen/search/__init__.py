@@ -39,11 +39,12 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import SitegenError
+from ..pagestates import OutputHashes
 from ..records import Article
 from ..urls import Urls
 from .join import BundleWriter, Fallback, JoinStore, join_full, join_splice
 from .merge import Piece
-from .pagestore import OutputHashes, PageStore, Signature
+from .pagestore import PageStore, Signature
 from .plan import MAX_PIECE_PAGES, PiecePlan, plan_pieces
 from .remote import index_on_workers, keep_piece
 from .service import (

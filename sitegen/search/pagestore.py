@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,23 +38,6 @@ BATCH = 500  # URLs per `IN (...)` query (SQLite's default limit is 32,766 param
 # "h:" and the build's hash of its bytes (`page_hashes`), else "s:" and its size and mtime.
 Signature = list[Any]
 Row = tuple[str, int, int | None, str, str]  # piece, position, instant, token, digest
-
-
-class OutputHashes(Mapping[str, str]):
-    """The build's hash of each output file's bytes (`page_hashes`), read from its page
-    states as the stage asks: an edit asks for a piece's pages, not the whole site's."""
-
-    def __init__(self, states: Mapping[str, Any]):  # output path -> records.PageState
-        self._states = states
-
-    def __getitem__(self, rel: str) -> str:
-        return self._states[rel].output_hash
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._states)
-
-    def __len__(self) -> int:
-        return len(self._states)
 
 
 def urls_digest(urls: Sequence[str]) -> str:
