@@ -46,20 +46,22 @@ class Scanned:
     a build that finds nothing changed makes no SourceFile."""
 
     def __init__(self, run: Run, intros: str, inputs: str | None,
-                 listed: tuple[tuple[SourceFile, ...], tuple[str, ...]] | None = None):
+                 unused: tuple[str, ...] | None = None):
         self._run = run
         self.intros = intros
         self._inputs = inputs
-        self._listed = listed
+        self._sources: tuple[SourceFile, ...] | None = None
+        self._unused = unused
 
     def _listing(self) -> tuple[tuple[SourceFile, ...], tuple[str, ...]]:
-        if self._listed is None:
+        if self._sources is None or self._unused is None:
             sources, unused = scan_sources(self._run.config, self._run.cache)
-            self._listed = (tuple(sources), unused)
-            hashed = all(s.digest for s in sources)  # else the parse workers hash them
-            self._inputs = inputs_key(self._run.config, sources, self.intros) \
-                if hashed else None
-        return self._listed
+            self._sources, self._unused = tuple(sources), unused
+            if self._inputs is None:
+                hashed = all(s.digest for s in sources)  # else the parse workers hash them
+                self._inputs = inputs_key(self._run.config, sources, self.intros) \
+                    if hashed else None
+        return self._sources, self._unused
 
     @property
     def sources(self) -> tuple[SourceFile, ...]:
@@ -67,7 +69,7 @@ class Scanned:
 
     @property
     def unused(self) -> tuple[str, ...]:
-        return self._listing()[1]
+        return self._unused if self._unused is not None else self._listing()[1]
 
     @property
     def inputs(self) -> str | None:
@@ -89,14 +91,17 @@ def scan(run: Run) -> Scanned:
 
 
 def with_digests(run: Run, scanned: Scanned, digests: dict[str, str]) -> Scanned:
-    """`scanned` with the digests the parse workers computed (when there were too many new
-    files to hash here), remembered for the next build."""
-    if scanned.inputs is not None:
-        return scanned
-    sources = [dataclasses.replace(s, digest=digests[s.path]) for s in scanned.sources]
-    remember_sources(run.cache, sources)
-    return Scanned(run, scanned.intros, inputs_key(run.config, sources, scanned.intros),
-                   (tuple(sources), scanned.unused))
+    """`scanned` after the parse stage: with the digests the parse workers computed (when
+    there were too many new files to hash here), remembered for the next build; without its
+    listing of the sources, which no later stage reads (~300 bytes an article, see issue #20:
+    asked for again, they are listed again)."""
+    if scanned.inputs is None:
+        sources = [dataclasses.replace(s, digest=digests[s.path]) for s in scanned.sources]
+        remember_sources(run.cache, sources)
+        inputs = inputs_key(run.config, sources, scanned.intros)
+    else:
+        inputs = scanned.inputs
+    return Scanned(run, scanned.intros, inputs, unused=scanned.unused)
 
 
 def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:

@@ -134,3 +134,30 @@ def test_the_signatures_kept_follow_the_sources_table(make_site):
     assert signature == scan_module.signatures_digest(
         (rel, rows[rel][0], bundles.get(rel, ())) for rel in order)
     assert len(digest) == 32 and set(rows) == set(order)
+
+
+@pytest.mark.parametrize("hashed_by", ["the scan", "the parse workers"])
+def test_the_stages_after_parse_hold_no_listing_of_the_sources(make_site, monkeypatch,
+                                                               hashed_by):
+    """The listing is ~300 bytes an article that no stage after parse reads (issue #20)."""
+    import gc
+
+    import sitegen.build as build_module
+    from sitegen.records import SourceFile
+
+    if hashed_by == "the parse workers":
+        monkeypatch.setattr(scan_module, "HASHED_IN_PARENT", 0)
+    held: list[int] = []
+    render_pages = build_module.render_pages
+
+    def counting(*args, **kwargs):
+        held.append(sum(isinstance(o, SourceFile) for o in gc.get_objects()))
+        return render_pages(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "render_pages", counting)
+    site = make_site(FILES)
+    first = build_site(site)
+    (site / "content/2025/03/beta.md").write_text(article("Beta", "2025-03-05", "New."))
+    edited = build_site(site)
+    assert held == [0, 0] and first.articles == edited.articles == 3
+    assert stages(build_site(site)) == ["load"]  # what the next build compares was kept
