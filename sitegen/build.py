@@ -25,7 +25,7 @@ from .plan import index_articles, outline_of, plan_run, remember_plan
 from .processes import Background, Progress, engine
 from .records import BuildReport
 from .rendering import render_pages
-from .run import Run, StageTimer, cyclic_gc_paused
+from .run import Run, StageTimer, cyclic_gc_paused, release_free_memory
 from .scan import remember_build, scan, unchanged_since_last_build, with_digests
 from .state import BuildState
 from .urls import Urls
@@ -86,6 +86,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         with timer.stage("parse"):
             loaded = parse_articles(found.sources, config, cache, progress, outline=True)
             found = with_digests(run, found, loaded.digests)  # when the workers hashed them
+            release_free_memory()  # the stage's dropped messages and tables (run.py)
         if config.git_history:
             with timer.stage("history"):
                 loaded = attach_history(loaded, config)

@@ -19,7 +19,7 @@ from .pagestates import NEW_TABLE, NewStates, add_new_states, start_new_states
 from .plan import Plan
 from .processes import Progress
 from .records import PageSpec, PageState
-from .run import Run
+from .run import Run, release_free_memory
 from .urls import Urls
 from .writer import Rendered, StagedPages, Writer
 
@@ -70,6 +70,7 @@ def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec]
         for batch in batches(specs, BATCH_PAGES):
             if problems:
                 continue
+            release_free_memory()  # what the last batch's specs and items left (run.py)
             work = Work(render_many, [items.of(spec) for spec in batch], Worker, "render", job)
             rows = []
             for outcome in run_parallel(work, config,

@@ -1,9 +1,12 @@
 """`Run`: what every stage of one build shares, fixed when the build starts; the timer of
-its stages; the garbage collector paused while they run."""
+its stages; the garbage collector paused while they run; freed memory given back."""
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import gc
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -57,3 +60,23 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if collecting:
             gc.enable()
+
+
+def release_free_memory() -> None:
+    """Give the C allocator's free pages back to the system (glibc's `malloc_trim`). What a
+    stage made and dropped (the parse stage's unpickled messages and lookup tables) is
+    otherwise kept as holes between what the build holds on to: ~700 bytes an article after
+    the parse stage (measured at 20,000 articles, issue #20). Without glibc: nothing."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # the C library this process already uses
+    except (OSError, AttributeError):  # musl has none
+        return None
