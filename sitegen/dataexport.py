@@ -15,20 +15,33 @@ Both are planned as pages (feeds.py) whose context is their articles (and their 
 which an article's card leaves out), so the render fingerprint writes again only the file of
 a year whose articles changed; the index follows every year's bytes. The bytes come from
 here, not from a layout, so that the index's sizes and checksums are those of the files.
+
+The index counts each year by a digest of what its file lists (`Digested`), and finds each
+year's size and checksum in a memo kept in the build state (`StateFiles.data_years`) by that
+digest: an edit serializes the edited year again, not the archive (a million articles:
+~40 s). The memo is a pure function of its keys (they include this module's own code), so
+any build may use it, and a lost one only costs the time.
 """
 
 from __future__ import annotations
 
+import array
+import contextlib
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
+from .fingerprint import Fingerprinter
 from .indexes import Indexes
-from .records import Article, PageSpec
+from .records import Article, Digested, PageSpec
+from .state import replace_file
 from .urls import Urls
 
 FORMAT = 1
+YearFile = tuple[int, str, Sequence[Article], Sequence[int]]  # year, URL, articles, words
 
 
 def year_url(urls: Urls, year: int) -> str:
@@ -51,14 +64,33 @@ def plan_data(indexes: Indexes, urls: Urls, want: Callable[[str], bool]
             yield PageSpec(url, "articles.ndjson", {"articles": articles, "words": words},
                            kind="data", shows=articles)
     if want(index_url(urls)):
-        yield PageSpec(index_url(urls), "data-index.json", {"years": tuple(years)},
+        listed = tuple(Digested(year_digest(year, urls), year) for year in years)
+        yield PageSpec(index_url(urls), "data-index.json", {"years": listed},
                        kind="data", shows=indexes.articles)
 
 
-def filters(urls: Urls) -> dict[str, Callable[..., str]]:
-    """The layout filters that write the files: `ndjson` and `data_index`."""
+def year_digest(year: YearFile, urls: Urls) -> str:
+    """A digest of all that shapes a year's file: its URL (the site's address too), each
+    article's card and word count, and the code that writes it."""
+    _year, url, articles, words = year
+    card = Fingerprinter().article_id
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{_code_digest()}\0{urls.absolute(url)}\0".encode())
+    digest.update("".join(map(card, articles)).encode())
+    digest.update(array.array("q", words).tobytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
+
+
+def filters(urls: Urls, memo: Path | None = None) -> dict[str, Callable[..., str]]:
+    """The layout filters that write the files: `ndjson` and `data_index` (`memo`: the file
+    of each year's size and checksum by its digest, StateFiles.data_years)."""
     return {"ndjson": lambda articles, words: ndjson(articles, words, urls),
-            "data_index": lambda years: data_index(years, urls)}
+            "data_index": lambda years: data_index(years, urls, memo)}
 
 
 def ndjson(articles: Sequence[Article], words: Sequence[int], urls: Urls) -> str:
@@ -67,14 +99,39 @@ def ndjson(articles: Sequence[Article], words: Sequence[int], urls: Urls) -> str
                    for article, count in zip(articles, words, strict=True))
 
 
-def data_index(years: Sequence[tuple[int, str, Sequence[Article], Sequence[int]]],
-               urls: Urls) -> str:
+def data_index(years: Sequence[Digested], urls: Urls, memo: Path | None = None) -> str:
+    """The index of the year files (each a `Digested` YearFile): each year's size and
+    checksum from `memo` when its digest is there, else from its bytes made again."""
+    known = _read_memo(memo)
+    sizes: dict[str, tuple[int, str]] = {}
     files = []
-    for year, url, articles, words in years:
-        data = ndjson(articles, words, urls).encode("utf-8")
+    for item in years:
+        year, url, articles, words = item.value
+        size = known.get(item.digest)
+        if size is None:
+            data = ndjson(articles, words, urls).encode("utf-8")
+            size = (len(data), hashlib.sha256(data).hexdigest())
+        sizes[item.digest] = size
         files.append({"year": year, "url": urls.absolute(url), "articles": len(articles),
-                      "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+                      "bytes": size[0], "sha256": size[1]})
+    if memo is not None and sizes != known:
+        _keep_memo(memo, sizes)
     return json.dumps({"format": FORMAT, "files": files}, ensure_ascii=False, indent=1) + "\n"
+
+
+def _read_memo(memo: Path | None) -> dict[str, tuple[int, str]]:
+    if memo is None:
+        return {}
+    try:
+        data = json.loads(memo.read_bytes())
+        return {str(key): (int(size), str(sha)) for key, (size, sha) in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):  # none yet, or damaged: made again
+        return {}
+
+
+def _keep_memo(memo: Path, sizes: dict[str, tuple[int, str]]) -> None:
+    with contextlib.suppress(OSError):  # a read-only cache folder: made again next time
+        replace_file(memo, json.dumps(sizes, sort_keys=True).encode())
 
 
 def record(article: Article, words: int, urls: Urls) -> dict[str, Any]:

@@ -158,6 +158,15 @@ class PageSpec:
     shows: tuple[Article, ...] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Digested:
+    """A value of a page's context that the page's fingerprint counts by `digest` alone (a
+    digest of all in `value` that shapes the page), not by walking the records it holds."""
+
+    digest: str
+    value: Any
+
+
 class PageState(NamedTuple):
     """What a build wrote at an output path: the page's fingerprint ("" for a file that is
     not a rendered page) and the content hash of its bytes (writer.content_hash). A named
@@ -165,6 +174,18 @@ class PageState(NamedTuple):
 
     fingerprint: str
     output_hash: str
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """What the last complete build read (`inputs`, scan.inputs_key) and reported."""
+
+    inputs: str
+    valid_until: datetime | None  # when the passing of time alone changes the site
+    articles: int
+    warnings: tuple[str, ...]
+    unused: tuple[str, ...]
+    redirects: int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ folder, since what was written where is only true for that one):
   of its `meta` table: the last build's inputs and report, template digests, related ranks,
   the site's shape and each article's key;
 - `skeleton-<out>.pickle`: which pages show which articles (shape.py);
+- `data-years-<out>.json`: each /data/ year file's size and checksum (dataexport.py);
 - `search-index-<out>.json` and `search-index-<out>.pieces/`: what the search stage indexed
   and each piece's index (search/store.py, search/join.py);
 - `images/`: derived photos by key, and `images/uses.sqlite`, which images each parsed
@@ -54,15 +55,15 @@ from .cache import (
 )
 from .config import Config
 from .errors import SitegenError
-from .records import BuildReport
+from .records import BuildReport, LastBuild
 
 FORMAT_VERSION = 14  # bump when anything kept in the cache folder changes shape
 FORMAT_FILE = "format"
 SEARCH_STATE = "search-index"
 # What an older sitegen may have left in the folder: discarded when the format changes
 # (nothing else: the folder may be one the user chose).
-KNOWN = ("build-*.sqlite*", "skeleton-*.pickle", f"{SEARCH_STATE}-*", "images",
-         "history-edits.txt", "templates-*", ".*.tmp")
+KNOWN = ("build-*.sqlite*", "skeleton-*.pickle", "data-years-*.json", f"{SEARCH_STATE}-*",
+         "images", "history-edits.txt", "templates-*", ".*.tmp")
 _HASH = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # a git blob id
 log = logging.getLogger("sitegen.state")
 
@@ -97,6 +98,10 @@ class StateFiles:
         return self._own("skeleton-{key}.pickle")
 
     @property
+    def data_years(self) -> Path:
+        return self._own("data-years-{key}.json")
+
+    @property
     def search_state(self) -> Path:
         return self._own(SEARCH_STATE + "-{key}.json")
 
@@ -119,18 +124,6 @@ class StateFiles:
     @property
     def format(self) -> Path:
         return self.folder / FORMAT_FILE
-
-
-@dataclass(frozen=True)
-class LastBuild:
-    """What the last complete build read (`inputs`, build.inputs_key) and reported."""
-
-    inputs: str
-    valid_until: datetime | None  # when the passing of time alone changes the site
-    articles: int
-    warnings: tuple[str, ...]
-    unused: tuple[str, ...]
-    redirects: int
 
 
 class BuildState(BuildCache):

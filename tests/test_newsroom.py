@@ -320,6 +320,61 @@ def test_only_a_changed_years_file_is_written_again(site):
     assert alpha["word_count"] == 4  # a body edit that leaves the card as it was
 
 
+def _edit_alpha(site: Path, body: str) -> None:
+    (site / "content/alpha.md").write_text(article("Alpha", "2025-03-04 09:00:00 +0000", body,
+                                               story="harbour", authors=["Jane Doe"],
+                                               section="World"))
+
+
+def test_an_edit_lists_again_only_its_years_articles(site, monkeypatch):
+    """The index finds the other years' sizes and checksums in the build state's memo: at a
+    million articles, listing every year again took ~40 s of an edit."""
+    import sitegen.dataexport as dataexport
+
+    build_site(site)
+    listed: list[list[int]] = []
+    real = dataexport.ndjson
+
+    def listing(articles, words, urls):
+        listed.append(sorted({a.date.year for a in articles}))
+        return real(articles, words, urls)
+
+    monkeypatch.setattr(dataexport, "ndjson", listing)
+    _edit_alpha(site, "Alpha body, now longer.")
+    build_site(site)
+    assert listed == [[2025], [2025]]  # its year's file, and its year for the index
+    monkeypatch.undo()
+    rebuild_and_compare(site)
+
+
+@pytest.mark.parametrize("memo", ["damaged", "gone"])
+def test_the_index_is_right_whatever_its_memo(site, memo):
+    from conftest import site_config
+
+    from sitegen.state import StateFiles
+
+    build_site(site)
+    path = StateFiles.of(site_config(site)).data_years
+    assert set(json.loads(path.read_text())) and len(json.loads(path.read_text())) == 2
+    if memo == "damaged":
+        path.write_text('{"not": "sizes"')
+    else:
+        path.unlink()
+    _edit_alpha(site, "Alpha body, edited once more.")
+    rebuild_and_compare(site)
+    assert len(json.loads(path.read_text())) == 2  # made again
+
+
+def test_the_index_follows_the_sites_address(site):
+    build_site(site)
+    (site / "sitegen.toml").write_text('title = "Test Gazette"\n'
+                                       'base_url = "https://news.example.net/"\n')
+    rebuild_and_compare(site)
+    index = json.loads(text_of(site / "output/data/index.json"))
+    assert {entry["url"].split("/data/")[0] for entry in index["files"]} == {
+        "https://news.example.net"}  # each year's size with the new host's length
+
+
 # ---------------------------------------------------------------- incremental
 
 def test_edits_touching_these_pages_equal_a_clean_build(site):
