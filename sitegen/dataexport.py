@@ -16,11 +16,12 @@ which an article's card leaves out), so the render fingerprint writes again only
 a year whose articles changed; the index follows every year's bytes. The bytes come from
 here, not from a layout, so that the index's sizes and checksums are those of the files.
 
-The index counts each year by a digest of what its file lists (`Digested`), and finds each
-year's size and checksum in a memo kept in the build state (`StateFiles.data_years`) by that
-digest: an edit serializes the edited year again, not the archive (a million articles:
-~40 s). The memo is a pure function of its keys (they include this module's own code), so
-any build may use it, and a lost one only costs the time.
+The index's entries (each year's size and checksum) are made by the planner, in the build's
+own process, from a memo kept in the build state (`StateFiles.data_years`: by each year file's
+URL, a digest of what it lists and its size and checksum): an edit serializes its year again,
+not the archive (a million articles: ~40 s), and no render worker walks every article of the
+archive (each would copy the memory of all of them). The memo's digests include this module's
+own code, so a stale entry is never used; a lost memo only costs the time.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 
 from .fingerprint import Fingerprinter
 from .indexes import Indexes
-from .records import Article, Digested, PageSpec
+from .records import Article, PageSpec
 from .state import replace_file
 from .urls import Urls
 
@@ -52,9 +53,10 @@ def index_url(urls: Urls) -> str:
     return urls.page("data/index.json")
 
 
-def plan_data(indexes: Indexes, urls: Urls, want: Callable[[str], bool]
-              ) -> Iterator[PageSpec]:
-    """A spec per year's file, and the index of them (with `want`, only those asked for)."""
+def plan_data(indexes: Indexes, urls: Urls, want: Callable[[str], bool],
+              memo: Path | None = None) -> Iterator[PageSpec]:
+    """A spec per year's file, and the index of them (with `want`, only those asked for).
+    `memo`: the file of each year's size and checksum (read, and kept when any changed)."""
     years = []
     for year in sorted(indexes.years):
         articles = tuple(reversed(indexes.years[year]))  # oldest first
@@ -64,18 +66,37 @@ def plan_data(indexes: Indexes, urls: Urls, want: Callable[[str], bool]
             yield PageSpec(url, "articles.ndjson", {"articles": articles, "words": words},
                            kind="data", shows=articles)
     if want(index_url(urls)):
-        listed = tuple(Digested(year_digest(year, urls), year) for year in years)
-        yield PageSpec(index_url(urls), "data-index.json", {"years": listed},
+        yield PageSpec(index_url(urls), "data-index.json",
+                       {"files": index_entries(years, urls, memo)},
                        kind="data", shows=indexes.articles)
 
 
-def year_digest(year: YearFile, urls: Urls) -> str:
-    """A digest of all that shapes a year's file: its URL (the site's address too), each
-    article's card and word count, and the code that writes it."""
-    _year, url, articles, words = year
+def index_entries(years: Sequence[YearFile], urls: Urls, memo: Path | None = None
+                  ) -> tuple[dict[str, Any], ...]:
+    """Each year file's entry of the index: its size and checksum from `memo` where what it
+    lists is as it was, else from its bytes made again."""
+    known = _read_memo(memo)
+    entries, changed = [], False
+    for year, url, articles, words in years:
+        address, digest = urls.absolute(url), year_digest(articles, words, urls)
+        kept = known.get(address)
+        if kept is None or kept[0] != digest:
+            data = ndjson(articles, words, urls).encode("utf-8")
+            kept = known[address] = (digest, len(data), hashlib.sha256(data).hexdigest())
+            changed = True
+        entries.append({"year": year, "url": address, "articles": len(articles),
+                        "bytes": kept[1], "sha256": kept[2]})
+    if memo is not None and changed:
+        _keep_memo(memo, known)
+    return tuple(entries)
+
+
+def year_digest(articles: Sequence[Article], words: Sequence[int], urls: Urls) -> str:
+    """A digest of all that shapes a year's file besides its URL: each article's card (its
+    record as lists show it) and word count, the site's address and the code that writes it."""
     card = Fingerprinter().article_id
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{_code_digest()}\0{urls.absolute(url)}\0".encode())
+    digest.update(f"{_code_digest()}\0{urls.absolute('/')}\0".encode())
     digest.update("".join(map(card, articles)).encode())
     digest.update(array.array("q", words).tobytes())
     return digest.hexdigest()
@@ -86,11 +107,26 @@ def _code_digest() -> str:
     return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
 
 
-def filters(urls: Urls, memo: Path | None = None) -> dict[str, Callable[..., str]]:
-    """The layout filters that write the files: `ndjson` and `data_index` (`memo`: the file
-    of each year's size and checksum by its digest, StateFiles.data_years)."""
+def _read_memo(memo: Path | None) -> dict[str, tuple[str, int, str]]:
+    if memo is None:
+        return {}
+    try:
+        data = json.loads(memo.read_bytes())
+        return {str(url): (str(digest), int(size), str(sha))
+                for url, (digest, size, sha) in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):  # none yet, or damaged: made again
+        return {}
+
+
+def _keep_memo(memo: Path, known: dict[str, tuple[str, int, str]]) -> None:
+    with contextlib.suppress(OSError):  # a read-only cache folder: made again next time
+        replace_file(memo, json.dumps(known, sort_keys=True).encode())
+
+
+def filters(urls: Urls) -> dict[str, Callable[..., str]]:
+    """The layout filters that write the files: `ndjson` and `data_index`."""
     return {"ndjson": lambda articles, words: ndjson(articles, words, urls),
-            "data_index": lambda years: data_index(years, urls, memo)}
+            "data_index": data_index}
 
 
 def ndjson(articles: Sequence[Article], words: Sequence[int], urls: Urls) -> str:
@@ -99,39 +135,9 @@ def ndjson(articles: Sequence[Article], words: Sequence[int], urls: Urls) -> str
                    for article, count in zip(articles, words, strict=True))
 
 
-def data_index(years: Sequence[Digested], urls: Urls, memo: Path | None = None) -> str:
-    """The index of the year files (each a `Digested` YearFile): each year's size and
-    checksum from `memo` when its digest is there, else from its bytes made again."""
-    known = _read_memo(memo)
-    sizes: dict[str, tuple[int, str]] = {}
-    files = []
-    for item in years:
-        year, url, articles, words = item.value
-        size = known.get(item.digest)
-        if size is None:
-            data = ndjson(articles, words, urls).encode("utf-8")
-            size = (len(data), hashlib.sha256(data).hexdigest())
-        sizes[item.digest] = size
-        files.append({"year": year, "url": urls.absolute(url), "articles": len(articles),
-                      "bytes": size[0], "sha256": size[1]})
-    if memo is not None and sizes != known:
-        _keep_memo(memo, sizes)
-    return json.dumps({"format": FORMAT, "files": files}, ensure_ascii=False, indent=1) + "\n"
-
-
-def _read_memo(memo: Path | None) -> dict[str, tuple[int, str]]:
-    if memo is None:
-        return {}
-    try:
-        data = json.loads(memo.read_bytes())
-        return {str(key): (int(size), str(sha)) for key, (size, sha) in data.items()}
-    except (OSError, ValueError, TypeError, AttributeError):  # none yet, or damaged: made again
-        return {}
-
-
-def _keep_memo(memo: Path, sizes: dict[str, tuple[int, str]]) -> None:
-    with contextlib.suppress(OSError):  # a read-only cache folder: made again next time
-        replace_file(memo, json.dumps(sizes, sort_keys=True).encode())
+def data_index(files: Sequence[dict[str, Any]]) -> str:
+    return json.dumps({"format": FORMAT, "files": list(files)}, ensure_ascii=False,
+                      indent=1) + "\n"
 
 
 def record(article: Article, words: int, urls: Urls) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence, Set
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from .config import Config
 from .corrections import plan_feeds as correction_feeds
@@ -27,10 +28,11 @@ SITEMAP_LIMIT = 50_000
 def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
                html_pages: Callable[[], Sequence[tuple[str, datetime | None]]],
                wanted: Set[str] | None = None, language: PageLanguage | None = None,
-               root_files: bool = True) -> Iterator[PageSpec]:
+               root_files: bool = True, data_memo: Path | None = None) -> Iterator[PageSpec]:
     """`html_pages()`: (site URL, lastmod) of every HTML page, for the sitemaps. With `wanted`,
     only the specs of those URLs. `language`: the feeds of one language of several, whose
-    sitemap carries hreflang alternates; `root_files`: robots.txt and _redirects too."""
+    sitemap carries hreflang alternates; `root_files`: robots.txt and _redirects too;
+    `data_memo`: the build state's memo of the /data/ files (dataexport.py), for a build."""
     want = url_filter(wanted)
     t = language.t if language else str
     title, description = site_text(config, language.code if language else "")
@@ -48,7 +50,7 @@ def plan_feeds(indexes: Indexes, config: Config, urls: Urls,
                               t("Latest in the story {title}").format(title=thread.title),
                               thread.articles, config, urls, want, thread.articles[:1])
     yield from correction_feeds(indexes.articles, config, urls, want)
-    yield from plan_data(indexes, urls, want)
+    yield from plan_data(indexes, urls, want, data_memo)
     if wanted is None or any(_is_sitemap(url, urls) for url in wanted):
         redirects = plan_redirects(indexes.articles, config, urls).redirects
         moved = {r.url for r in redirects}  # not pages of their own

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .records import Article, Digested
+from .records import Article
 
 # What a list or a neighbour link can show of an article: its record without the fields that
 # come from its body alone (or from the card itself).
@@ -90,8 +90,6 @@ class _ArticleIdPickler(pickle.Pickler):
             return (str, (self.fingerprinter.article_id(obj),))
         if kind is datetime:
             return (str, (obj.isoformat(),))
-        if kind is Digested:
-            return (str, ("\0digested " + obj.digest,))
         fields = _record_fields(kind)
         if fields is not None:
             return (tuple, ((kind.__qualname__, *fields(obj)),))

@@ -24,9 +24,10 @@ from .redirects import plan_redirects, redirects_file_spec
 from .urls import Urls
 
 
-def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None
-                   ) -> Iterator[PageSpec]:
-    """Every spec of a site of several languages, one at a time."""
+def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None,
+                   data_memo: Path | None = None) -> Iterator[PageSpec]:
+    """Every spec of a site of several languages, one at a time (`data_memo`: see
+    plan.plan_specs)."""
     from .feeds import plan_feeds
     from .indexes import build_indexes
     from .pages import plan_pages
@@ -45,7 +46,8 @@ def plan_languages(indexes: Indexes, config: Config, wanted: Set[str] | None
                             translations, root_pages=code == config.site_language)
         lastmods = SitemapPages(sub, config, urls, wanted, plan)
         html = lastmods.following(plan_pages(sub, config, urls, wanted, plan))
-        feeds = plan_feeds(sub, config, urls, lastmods, wanted, plan, root_files=False)
+        feeds = plan_feeds(sub, config, urls, lastmods, wanted, plan, root_files=False,
+                           data_memo=data_memo)
         for spec in chain(html, feeds):
             yield _in_language(spec, code, urls.home())
         sitemaps.append(urls.absolute(urls.file("sitemap.xml")))

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import Config
@@ -62,7 +63,8 @@ def plan_run(run: Run, indexes: Indexes, intros: str, not_as_left: frozenset[str
     digests = _template_digests(config, cache)
     shape = site_shape(config, indexes.articles, digests, intros)
     todo = replan(cache, config, shape, indexes.articles, run.previous, not_as_left)
-    return Plan(partial(plan_specs, indexes, config, todo.wanted), todo.kept, todo.wanted,
+    specs = partial(plan_specs, indexes, config, todo.wanted, cache.files.data_years)
+    return Plan(specs, todo.kept, todo.wanted,
                 not_as_left, shape, digests)
 
 
@@ -86,18 +88,19 @@ def plan_site(indexes: Indexes, config: Config, wanted: Set[str] | None = None
     return list(Outline(config).following(plan_specs(indexes, config, wanted)))
 
 
-def plan_specs(indexes: Indexes, config: Config, wanted: Set[str] | None = None
-               ) -> Iterator[PageSpec]:
-    """Every page's spec, one at a time (see `plan_site`; URLs not checked)."""
+def plan_specs(indexes: Indexes, config: Config, wanted: Set[str] | None = None,
+               data_memo: Path | None = None) -> Iterator[PageSpec]:
+    """Every page's spec, one at a time (see `plan_site`; URLs not checked). `data_memo`: the
+    build state's memo of the /data/ index (dataexport.py; `check` keeps none)."""
     if config.languages:  # a site of several languages: each planned as a site of its own
         from .languages import plan_languages
 
-        return plan_languages(indexes, config, wanted)
-    return _plan_one_language(indexes, config, wanted)
+        return plan_languages(indexes, config, wanted, data_memo)
+    return _plan_one_language(indexes, config, wanted, data_memo)
 
 
-def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
-                       ) -> Iterator[PageSpec]:
+def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None,
+                       data_memo: Path | None) -> Iterator[PageSpec]:
     from .feeds import plan_feeds
     from .pages import plan_pages
     from .sitemap import SitemapPages
@@ -105,7 +108,7 @@ def _plan_one_language(indexes: Indexes, config: Config, wanted: Set[str] | None
     urls = Urls(config)
     lastmods = SitemapPages(indexes, config, urls, wanted)
     yield from lastmods.following(plan_pages(indexes, config, urls, wanted))
-    yield from plan_feeds(indexes, config, urls, lastmods, wanted)
+    yield from plan_feeds(indexes, config, urls, lastmods, wanted, data_memo=data_memo)
 
 
 def _template_digests(config: Config, cache: BuildState) -> dict[str, str]:

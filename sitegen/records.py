@@ -158,15 +158,6 @@ class PageSpec:
     shows: tuple[Article, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Digested:
-    """A value of a page's context that the page's fingerprint counts by `digest` alone (a
-    digest of all in `value` that shapes the page), not by walking the records it holds."""
-
-    digest: str
-    value: Any
-
-
 class PageState(NamedTuple):
     """What a build wrote at an output path: the page's fingerprint ("" for a file that is
     not a rendered page) and the content hash of its bytes (writer.content_hash). A named

@@ -25,7 +25,6 @@ from .i18n import Localizer
 from .images import filters as image_filters
 from .records import PageSpec
 from .sources import layout_dirs
-from .state import StateFiles
 from .urls import Urls
 
 # Part of the compiled templates' folder name: Jinja compiles which filters receive the
@@ -35,8 +34,8 @@ COMPILED_FORMAT = 2
 
 class Renderer:
     def __init__(self, config: Config, cache_compiled: bool = False):
-        """`cache_compiled`: keep compiled templates, and the sizes the /data/ index found, in
-        the build cache (a build does; `check` writes nothing)."""
+        """`cache_compiled`: keep compiled templates in the build cache (a build does; `check`
+        writes nothing)."""
         self.config = config
         self.urls = Urls(config)
         self.env = make_environment(config, self.urls, cache_compiled)
@@ -166,8 +165,7 @@ def make_environment(config: Config, urls: Urls, cache_compiled: bool = False
         time12=_with_context(local.time12), jsonld=_jsonld, memo=MacroMemo(),
         zone=ZoneNamer(config.tz),
     )
-    memo = StateFiles.of(config).data_years if cache_compiled else None
-    env.filters.update(data_filters(urls, memo))  # /data/ files (dataexport.py)
+    env.filters.update(data_filters(urls))  # /data/ files (dataexport.py)
     env.filters.update(image_filters(config))  # derived photos (images.py)
     env.globals["site"] = site_values(config, urls)
     env.globals["_"] = env.globals["t"] = _with_context(local.gettext)
