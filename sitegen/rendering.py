@@ -34,6 +34,10 @@ BATCH_PAGES = 10_000
 # A sitemap part lists up to 50,000 pages (feeds.SITEMAP_LIMIT), about as much memory as
 # the specs of a tenth as many pages: it weighs that much in a batch.
 ENTRIES_PER_PAGE = 10
+# A forked worker copies each page of memory whose objects it reads (their reference counts
+# change): a batch of 10,000 listing pages of 20 articles each had the two workers copy
+# ~0.9 GB each at a million articles. The articles a page shows weigh in its batch too.
+SHOWN_PER_PAGE = 4
 
 
 def render_pages(run: Run, writer: Writer, plan: Plan, specs: Iterable[PageSpec],
@@ -112,7 +116,8 @@ def batches(specs: Iterable[PageSpec], size: int) -> Iterator[list[PageSpec]]:
     weight = 0
     for spec in specs:
         batch.append(spec)
-        weight += 1 + len(spec.context.get("entries", ())) // ENTRIES_PER_PAGE
+        weight += 1 + len(spec.context.get("entries", ())) // ENTRIES_PER_PAGE \
+            + len(spec.shows or ()) // SHOWN_PER_PAGE
         if weight >= size:
             yield batch
             batch, weight = [], 0

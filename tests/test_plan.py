@@ -94,6 +94,16 @@ def test_a_batch_weighs_a_sitemap_part_by_its_entries():
     assert [len(batch) for batch in got] == [2, 3]
 
 
+def test_a_batch_weighs_a_listing_by_the_articles_it_shows():
+    """A forked worker copies the memory of each article it reads: a batch of listings of
+    many articles each is a batch of fewer pages."""
+    shown = tuple(_article(n, datetime(2025, 3, 4, tzinfo=UTC)) for n in range(20))
+    listing = PageSpec("/tags/x/", "list.html", {"articles": shown}, shows=shown)
+    article = PageSpec("/1/", "article.html", {}, shows=shown[:1])
+    assert [len(batch) for batch in rendering.batches([listing] * 5, 12)] == [2, 2, 1]
+    assert [len(batch) for batch in rendering.batches([article] * 5, 3)] == [3, 2]
+
+
 def _article(n: int, when: datetime, updated: datetime | None = None) -> Article:
     return Article(f"{n}.md", "d", f"T{n}", f"s{n}", f"/{n}/", when, "", updated=updated)
 
