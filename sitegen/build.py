@@ -86,6 +86,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
         with timer.stage("parse"):
             loaded = parse_articles(found.sources, config, cache, progress, outline=True)
             found = with_digests(run, found, loaded.digests)  # when the workers hashed them
+            loaded = dataclasses.replace(loaded, digests={})  # read by no later stage (~250 B each)
             release_free_memory()  # the stage's dropped messages and tables (run.py)
         if config.git_history:
             with timer.stage("history"):
