@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -495,6 +496,47 @@ def test_one_service_indexes_batch_after_batch(tmp_path: Path):
                 [(f"p{batch}-0", 1), (f"p{batch}-1", 1)]
             assert all(sum(p.startswith("fragment/") for p in files) == 1
                        for _, _, files in done)
+
+
+def test_the_client_sends_a_service_no_more_than_a_window_of_indexes_ahead(monkeypatch):
+    """The service reads every request into memory as it comes: a sender running a whole
+    lane ahead of the indexing filled each service with ~1 GB of pages at a million."""
+    import sitegen.search.service as service_module
+
+    events: list[tuple[str, int]] = []
+    encode = service_module._encode
+
+    def recording(message_id, payload):
+        if payload["type"] == "NewIndex":
+            events.append(("sent", sum(kind == "sent" for kind, _ in events)))
+        return encode(message_id, payload)
+
+    monkeypatch.setattr(service_module, "_encode", recording)
+    count = 7
+    with PagefindProcess(search.pagefind_executable()) as service:
+        for name, _, _ in service.index_many(
+                (f"i{n}", iter([(f"/p{n}/", f'<html lang="en"><body><main data-pagefind-body>'
+                                 f'<p>word{n}</p></main></body></html>')]))
+                for n in range(count)):
+            events.append(("back", int(name[1:])))
+    sent = {n: events.index(("sent", n)) for n in range(count)}
+    back = {n: events.index(("back", n)) for n in range(count)}
+    ahead = service_module.INDEXES_AHEAD
+    assert all(back[n - ahead] < sent[n] for n in range(ahead, count))
+    assert sorted(back) == list(range(count))
+
+
+def test_a_client_stopped_early_leaves_no_sender_waiting():
+    with PagefindProcess(search.pagefind_executable()) as service:
+        replies = service.index_many(
+            (f"i{n}", iter([(f"/p{n}/", '<html lang="en"><body><main data-pagefind-body>'
+                             '<p>w</p></main></body></html>')])) for n in range(6))
+        next(replies)
+        # the sender waits for the window: closing must let it go (it joins the sender)
+        closing = threading.Thread(target=replies.close, daemon=True)
+        closing.start()
+        closing.join(timeout=20)
+        assert not closing.is_alive()
 
 
 @pytest.mark.parametrize("script, reason", [

@@ -86,6 +86,13 @@ def _encode(message_id: int, payload: dict[str, Any]) -> bytes:
     return base64.b64encode(data.encode("utf-8")) + b","
 
 
+# Indexes sent ahead of the last one whose files came back. The service reads every request
+# into memory as it arrives and queues every reply until it is read (unbounded channels, both
+# ways): without a window, a sender faster than the indexing filled each service with the
+# pages of a whole lane (~1 GB a service within minutes at a million articles, growing).
+INDEXES_AHEAD = 2
+
+
 @dataclass
 class _Exchange:
     """What the request thread and the reply loop share."""
@@ -93,6 +100,13 @@ class _Exchange:
     urls: dict[int, str] = field(default_factory=dict)  # AddFile message id -> page URL
     indexes: dict[int, str] = field(default_factory=dict)  # GetFiles message id -> index name
     error: BaseException | None = None
+    window: threading.Semaphore = field(
+        default_factory=lambda: threading.Semaphore(INDEXES_AHEAD))
+    stopped: bool = False  # the reply loop has ended: send nothing more
+
+    def stop(self, waiting: int) -> None:
+        self.stopped = True
+        self.window.release(max(1, waiting))  # a sender waiting for the window goes on, and ends
 
 
 class PagefindProcess:
@@ -100,7 +114,8 @@ class PagefindProcess:
 
     The service answers requests in order, one at a time, each reply a base64 JSON message
     ended by ','. Requests are written from a thread, so the service always has the next page
-    waiting, and replies are read here as they arrive. Each index is deleted from the service
+    waiting (but never more than INDEXES_AHEAD indexes), and replies are read here as they
+    arrive. Each index is deleted from the service
     once its files are read, so the service holds one index at a time.
     """
 
@@ -197,6 +212,7 @@ class PagefindProcess:
                                             + "; ".join(failed[:5]))
                     files = {item["path"]: base64.b64decode(item["content"])
                              for item in payload.get("files") or ()}
+                    shared.window.release()
                     yield shared.indexes.pop(message_id), indexed, files
                     indexed, done = 0, done + 1
                     if done == len(indexes):
@@ -212,6 +228,7 @@ class PagefindProcess:
             self.proc.kill()  # the sender thread then fails at once and ends
             raise
         finally:
+            shared.stop(len(indexes))
             sender.join()
         if shared.error is not None:
             raise self._failure(f"cannot send pages to Pagefind: {shared.error}")
@@ -223,6 +240,9 @@ class PagefindProcess:
         message_id = self._messages  # ids unique across calls (the service reads a u32)
         try:
             for index_id, (name, documents) in enumerate(indexes, first_id):
+                shared.window.acquire()
+                if shared.stopped:
+                    return
                 message_id += 1
                 out.write(_encode(message_id, {"type": "NewIndex", "config": self.index_config}))
                 for url, html in documents:
