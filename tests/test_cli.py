@@ -26,6 +26,17 @@ def test_build_prints_a_summary_line(make_site):
     assert (site / "output/index.html").is_file()
 
 
+def test_a_relative_output_folder_is_taken_from_the_site(make_site, tmp_path, monkeypatch):
+    site = make_site({"content/a.md": article("A", "2025-01-01")})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("build", str(site), "--output", "public/site", "--no-search")
+    assert result.exit_code == 0, result.output
+    assert (site / "public/site/index.html").is_file()
+    assert not any(elsewhere.iterdir())
+
+
 def test_invalid_site_lists_every_problem_and_exits_1(tmp_path):
     site = tmp_path / "invalid"
     shutil.copytree(INVALID, site)
