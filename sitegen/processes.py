@@ -26,6 +26,7 @@ import gc
 import os
 import pickle
 import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -302,6 +303,9 @@ class BuildHost:
         self._process: BaseProcess | None = None
         self._conn: Any = None
         self._waiting = False  # a call was sent and its answer not read (an interrupted call)
+        # kill() (a second Ctrl-C) and a call that sees the host die forget it at once, from
+        # two threads: one of them closes the pipe, once
+        self._forgetting = threading.Lock()
 
     def start(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -320,11 +324,12 @@ class BuildHost:
     def call(self, request: Any, log: Callable[[str], None]) -> Any:
         """The host's `run(request)`; its exception is raised here."""
         self.start()
-        self._conn.send(request)
+        conn = self._conn  # kill() from another thread may forget it meanwhile
+        conn.send(request)
         self._waiting = True
         while True:
             try:
-                kind, value = self._conn.recv()
+                kind, value = conn.recv()
             except (EOFError, OSError):
                 raise HostDied(f"the build process ended unexpectedly ({self._ended()})") \
                     from None
@@ -376,9 +381,11 @@ class BuildHost:
         return self._process.pid if self._process is not None else None
 
     def _forget(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._process, self._conn, self._waiting = None, None, False
+        with self._forgetting:
+            conn, self._conn = self._conn, None
+            self._process, self._waiting = None, False
+        if conn is not None:
+            conn.close()
 
 
 def _host_main(conn: Any, run: Callable[[Any, Callable[[str], None]], Any]) -> None:

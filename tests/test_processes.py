@@ -168,6 +168,26 @@ def test_kill_ends_the_host_and_every_process_it_started() -> None:
     assert not _alive(int(pids[0])) and not _alive(host_pid)
 
 
+def test_the_host_is_forgotten_once_when_two_threads_see_it_end() -> None:
+    """kill() and the call that sees the host die both forget it: the pipe is closed once
+    (closed twice, the second close failed, or closed a descriptor reused meanwhile)."""
+    closed: list[int] = []
+
+    class SlowToClose:
+        def close(self) -> None:
+            time.sleep(0.2)
+            closed.append(1)
+
+    host = BuildHost(_starts_a_grandchild)
+    host._conn = SlowToClose()
+    threads = [threading.Thread(target=host._forget) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert closed == [1] and host._conn is None
+
+
 def _slow(request, log):
     log("started")
     time.sleep(60)
