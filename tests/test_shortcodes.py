@@ -114,6 +114,17 @@ def test_liquid_raw_inside_and_outside_code(render):
     assert "<p>As written: {{ x }} {% if %}</p>" in html
 
 
+def test_a_raw_tag_inside_raw_is_shown_as_written(render):
+    """Jekyll's own release notes show the tag itself: `{% raw %}{% raw %}{% endraw %}`."""
+    html, problems = render('[`{% raw %}{% highlight %}{% endraw %}` now behaves like '
+                            '`{% raw %}{% raw %}{% endraw %}`](https://example.com/pr), so.\n\n'
+                            '{% raw %}{% raw %} and {{ x }}{% endraw %} after\n')
+    assert problems == []
+    assert ('<a href="https://example.com/pr"><code>{% highlight %}</code> now behaves like '
+            '<code>{% raw %}</code></a>, so.') in html
+    assert "<p>{% raw %} and {{ x }} after</p>" in html
+
+
 def test_liquid_highlight_is_a_code_block(render):
     html, problems = render('{% highlight ruby linenos %}\nputs "{{ x }}" if a < b\n'
                             '{% endhighlight %}\n')

@@ -112,7 +112,7 @@ def scan(text: str, wp_names: tuple[str, ...] = WORDPRESS_NAMES) -> list[Piece]:
         if kind == "code":
             pieces.append(_in_code(chunk))
         elif kind == "raw":
-            pieces.append(_RAW_MARK.sub("", chunk))  # the inside as written, not scanned
+            pieces.append(_without_raw_marks(chunk))  # the inside as written, not scanned
         elif kind in ("comment", "highlight"):
             pieces.append(_verbatim_tag(kind, chunk, start))
         elif kind == "unterminated":
@@ -128,8 +128,23 @@ def scan(text: str, wp_names: tuple[str, ...] = WORDPRESS_NAMES) -> list[Piece]:
 def _in_code(chunk: str) -> str:
     if "{" not in chunk:
         return chunk
-    chunk = _RAW_MARK.sub("", chunk)
+    chunk = _without_raw_marks(chunk)
     return _HUGO_ESCAPE.sub(_unescape, chunk)
+
+
+def _without_raw_marks(chunk: str) -> str:
+    """The text as Liquid shows it: each `{% raw %}` and the `{% endraw %}` that ends it
+    dropped, and what lies between kept as written, a `{% raw %}` in it included (Jekyll's
+    own posts write `{% raw %}{% raw %}{% endraw %}` to show the tag)."""
+    out, at, inside = [], 0, False
+    for mark in _RAW_MARK.finditer(chunk):
+        closing = "endraw" in mark.group()
+        if inside and not closing:
+            continue  # shown as written
+        out.append(chunk[at:mark.start()])
+        at, inside = mark.end(), not closing
+    out.append(chunk[at:])
+    return "".join(out)
 
 
 def _unescape(match: re.Match[str]) -> str:
