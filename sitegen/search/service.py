@@ -115,8 +115,8 @@ class PagefindProcess:
     The service answers requests in order, one at a time, each reply a base64 JSON message
     ended by ','. Requests are written from a thread, so the service always has the next page
     waiting (but never more than INDEXES_AHEAD indexes), and replies are read here as they
-    arrive. Each index is deleted from the service
-    once its files are read, so the service holds one index at a time.
+    arrive. Each index is deleted from the service once its files are read, so the service
+    holds one index at a time.
     """
 
     def __init__(self, executable: Path, index_config: dict[str, Any] | None = None):
