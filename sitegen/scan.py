@@ -22,12 +22,12 @@ from .outputtree import MARKER
 from .records import BuildReport, SourceFile
 from .run import Run
 from .sources import (
-    ARTICLE,
-    discover_found,
+    Walked,
     layout_dirs,
     read_source,
+    refuse_links_out,
     stat_signature,
-    walk,
+    walk_articles,
 )
 
 if TYPE_CHECKING:
@@ -46,16 +46,18 @@ class Scanned:
     a build that finds nothing changed makes no SourceFile."""
 
     def __init__(self, run: Run, intros: str, inputs: str | None,
-                 unused: tuple[str, ...] | None = None):
+                 unused: tuple[str, ...] | None = None, walked: Walked | None = None):
         self._run = run
         self.intros = intros
         self._inputs = inputs
         self._sources: tuple[SourceFile, ...] | None = None
         self._unused = unused
+        self._walked = walked  # the load stage's walk, listed from once
 
     def _listing(self) -> tuple[tuple[SourceFile, ...], tuple[str, ...]]:
         if self._sources is None or self._unused is None:
-            sources, unused = scan_sources(self._run.config, self._run.cache)
+            walked, self._walked = self._walked, None
+            sources, unused = scan_sources(self._run.config, self._run.cache, walked)
             self._sources, self._unused = tuple(sources), unused
             if self._inputs is None:
                 hashed = all(s.digest for s in sources)  # else the parse workers hash them
@@ -79,13 +81,15 @@ class Scanned:
 def scan(run: Run) -> Scanned:
     """The inputs of this run: their digest (`inputs_key`) found from the articles' stat
     signatures alone when none changed (`unchanged_sources`); else every source listed
-    (`scan_sources`)."""
+    (`scan_sources`), from the same walk of the content folder."""
     intros = intros_signature(run.config.content_dir)
-    known = unchanged_sources(run)
+    walked = walk_articles(run.config.content_dir) if run.config.content_dir.is_dir() \
+        else None
+    known = unchanged_sources(run, walked) if walked else None
     if known is not None:
         digest, bundled = known
         return Scanned(run, intros, _inputs_key(run.config, intros, digest, bundled))
-    scanned = Scanned(run, intros, None)
+    scanned = Scanned(run, intros, None, walked=walked)
     scanned.sources  # noqa: B018  (lists them now: a changed file is read and hashed here)
     return scanned
 
@@ -109,11 +113,11 @@ def load_sources(config: Config, cache: BuildCache | None = None) -> list[Source
     return scan_sources(config, cache)[0]
 
 
-def scan_sources(config: Config, cache: BuildCache | None = None
-                 ) -> tuple[list[SourceFile], tuple[str, ...]]:
+def scan_sources(config: Config, cache: BuildCache | None = None,
+                 walked: Walked | None = None) -> tuple[list[SourceFile], tuple[str, ...]]:
     """Every article file, and the other files of content/ that no build uses (neither an
-    article, an intro nor a bundle file). An article whose stat signature is unchanged is not
-    read again.
+    article, an intro nor a bundle file); from `walked` when the content folder was walked
+    already. An article whose stat signature is unchanged is not read again.
 
     When more than HASHED_IN_PARENT files are new (a first build, a fresh clone), they are
     not read here: the parse workers read them anyway, so they hash them too, in parallel,
@@ -121,12 +125,15 @@ def scan_sources(config: Config, cache: BuildCache | None = None
     """
     if not config.content_dir.is_dir():
         raise SitegenError(f"{config.content_dir}: no content folder")
+    if walked is None:
+        walked = walk_articles(config.content_dir)
+    scanned = walked.found
+    refuse_links_out(config.content_dir, scanned)
     known = cache.source_digests() if cache else {}
     found, problems = [], []
-    scanned = discover_found(config.content_dir)
-    for rel, path, bundle in scanned.articles:
+    for (rel, path, bundle), signature in zip(scanned.articles, walked.signatures, strict=True):
         try:
-            signature = stat_signature(path)
+            signature = signature or stat_signature(path)  # its stat failed in the walk
         except OSError as exc:
             problems.append(Problem(path, None, f"cannot read: {exc.strerror}"))
             continue
@@ -171,25 +178,21 @@ def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
 SOURCES_SEEN = "sources_seen"
 
 
-def unchanged_sources(run: Run) -> tuple[str, list[str]] | None:
-    """When every article file is where it was and has the stat signature it had when the
-    sources table was last kept (SOURCES_SEEN): the sources' digest then (`sources_digest`),
-    and the articles that are page bundles; else None. One walk of the content folder with
-    a stat of each article, streamed: no SourceFile, no row of the table read."""
+def unchanged_sources(run: Run, walked: Walked) -> tuple[str, list[str]] | None:
+    """When every article file of the content folder's walk is where it was and has the stat
+    signature it had when the sources table was last kept (SOURCES_SEEN): the sources'
+    digest then (`sources_digest`), and the articles that are page bundles; else None. No
+    SourceFile made, no row of the table read."""
     seen = (run.cache.get_meta(SOURCES_SEEN) or "").split(" ")
-    content = run.config.content_dir
-    if len(seen) != 2 or not content.is_dir():
+    if len(seen) != 2 or None in walked.signatures:  # a stat failed: the full scan says why
         return None
     digest = hashlib.blake2b(digest_size=16)
     bundled = []
-    try:
-        for kind, rel, path, bundle in walk(content):
-            if kind is ARTICLE:
-                digest.update(f"{rel}\0{stat_signature(path)}\0{bundle}\0".encode())
-                if bundle:
-                    bundled.append(rel)
-    except OSError:  # gone meanwhile: the full scan says what
-        return None
+    articles = walked.found.articles
+    for (rel, _path, bundle), signature in zip(articles, walked.signatures, strict=True):
+        digest.update(f"{rel}\0{signature}\0{bundle}\0".encode())
+        if bundle:
+            bundled.append(rel)
     return (seen[1], bundled) if digest.hexdigest() == seen[0] else None
 
 

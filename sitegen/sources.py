@@ -34,6 +34,40 @@ class Found:
     unused: list[str]  # files that are neither articles nor bundle files
 
 
+@dataclass(frozen=True)
+class Walked:
+    """`scan`'s findings with the stat signature of each article, in the order of
+    `found.articles` (None where the stat failed: the full scan says why)."""
+
+    found: Found
+    signatures: list[str | None]
+
+
+def walk_articles(content_dir: Path) -> Walked:
+    """One walk of the content folder with a stat of each article: what both the no-change
+    check and, when something changed, the listing of the sources need (a second walk and
+    stat of every file took 7-10 s at a million articles)."""
+    found = Found([], [], [])
+    signatures: list[str | None] = []
+    for kind, rel, path, bundle in walk(content_dir):
+        if kind is ARTICLE:
+            found.articles.append((rel, path, bundle))
+            try:
+                signatures.append(stat_signature(path))
+            except OSError:
+                signatures.append(None)
+        else:
+            (found.intros if kind is INTRO else found.unused).append(rel)
+    return Walked(found, signatures)
+
+
+def refuse_links_out(content_dir: Path, found: Found) -> None:
+    """ContentError for article files that are symbolic links to outside `content_dir`."""
+    outside = _links_out(content_dir, found.articles)
+    if outside:
+        raise ContentError(outside)
+
+
 def discover(content_dir: Path) -> list[tuple[str, str, tuple[str, ...]]]:
     """Every article file under `content_dir`: (relative path, path, bundle files), sorted.
 
@@ -47,9 +81,7 @@ def discover(content_dir: Path) -> list[tuple[str, str, tuple[str, ...]]]:
 def discover_found(content_dir: Path) -> Found:
     """`scan`, with article files that link outside `content_dir` refused (`ContentError`)."""
     found = scan(content_dir)
-    outside = _links_out(content_dir, found.articles)
-    if outside:
-        raise ContentError(outside)
+    refuse_links_out(content_dir, found)
     return found
 
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import article, build_site, read_tree, site_config
 
 import sitegen.scan as scan_module
+from sitegen.errors import ContentError
 from sitegen.pagestates import StoredPageStates
 from sitegen.state import BuildState
 
@@ -105,6 +106,38 @@ def test_a_touched_source_is_read_once_and_the_next_build_is_quick_again(make_si
     assert listed and stages(touched) == ["load"] and touched.files_written == 0
     listed.clear()
     assert stages(build_site(site)) == ["load"] and not listed
+
+
+def test_a_build_that_finds_a_change_walks_the_content_folder_once(make_site, monkeypatch):
+    import sitegen.sources as sources_module
+
+    site = make_site(FILES)
+    build_site(site)
+    (site / "content/2025/03/beta.md").write_text(article("Beta", "2025-03-05", "New."))
+    walks, stats = [], []
+    real_walk, real_stat = sources_module.walk, sources_module.stat_signature
+    for module in (sources_module, scan_module):  # wherever the load stage calls them
+        monkeypatch.setattr(module, "walk", lambda folder: walks.append(folder) or
+                            real_walk(folder), raising=False)
+        monkeypatch.setattr(module, "stat_signature", lambda path: stats.append(path) or
+                            real_stat(path))
+    report = build_site(site)
+    assert report.pages_rendered > 0 and "New." in \
+        (site / "output/2025/03/05/beta/index.html").read_text()
+    statted = [str(path) for path in stats]
+    assert len(walks) == 1
+    for rel in ("2025/03/alpha.md", "2025/03/beta.md"):  # a bundle's folder is statted again
+        assert statted.count(str(site / "content" / rel)) == 1
+
+
+def test_a_file_that_cannot_be_read_is_named(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    broken = site / "content/2025/03/gone.md"
+    broken.symlink_to(site / "content/2025/03/nowhere.md")  # a dangling link: its stat fails
+    with pytest.raises(ContentError) as caught:
+        build_site(site)
+    assert "gone.md" in str(caught.value) and "cannot read" in str(caught.value)
 
 
 def test_a_disturbed_output_file_is_written_again(make_site):
