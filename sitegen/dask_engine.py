@@ -44,6 +44,10 @@ from .outputtree import work_dir_for
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler given by address
 WORKERS_TIMEOUT = 60.0  # seconds to wait for a scheduler's first worker
+# A chunk's items are its task's only input, sent once, as the local pool pipes them: Dask
+# warns about a task over 10 MB (a render batch of pages that list thousands of articles)
+# and advises loading data with Dask, which does not apply.
+LARGE_GRAPH = "distributed.admin.large-graph-warning-threshold"
 IN_FLIGHT_PER_THREAD = 3  # chunks submitted ahead per worker thread: none waits for work
 INSTALL_HINT = "install it with `pip install 'sitegen-news[dask]'`"
 
@@ -111,6 +115,7 @@ class Session:
 
         A few chunks per worker thread are in flight at a time, not the whole stage: the
         scheduler (in this process for a LocalCluster) holds a copy of each chunk it has."""
+        import dask
         from distributed import KilledWorker, as_completed
 
         client = self._started()
@@ -123,8 +128,9 @@ class Session:
         live: dict[int, Any] = {}  # chunk index -> its future, until its results are yielded
 
         def submit(index: int) -> None:
-            live[index] = client.submit(_run_chunk, stage, chunks[index],
-                                        key=f"sitegen-{work.label}-{tag}-{index}")
+            with dask.config.set({LARGE_GRAPH: "1GiB"}):
+                live[index] = client.submit(_run_chunk, stage, chunks[index],
+                                            key=f"sitegen-{work.label}-{tag}-{index}")
             running.add(live[index])
 
         for index in range(min(len(chunks), IN_FLIGHT_PER_THREAD * slots)):

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,27 @@ def test_a_chunk_run_twice_on_two_workers_writes_the_same_bytes(dask_build, clus
         one, two = twice("parse", own_cache)
         assert one == two and all(isinstance(sent, workers.ToStore) and sent.body is not None
                                   and isinstance(sent.outcome, bytes) for _, _, sent in one)
+
+
+def _sizes(worker, job, chunk: list[bytes]) -> list[int]:
+    return [len(item) for item in chunk]
+
+
+def test_a_chunk_over_ten_megabytes_is_sent_without_a_warning(make_site, cluster):
+    """A render batch of pages listing thousands of articles is a large task: Dask's warning
+    about large graphs (its threshold is 10 MB) would be a build's only output."""
+    from sitegen.processes import Work
+
+    config = site_config(make_site({}), engine="dask", scheduler=cluster.scheduler_address)
+    items = [os.urandom(6_000_000), os.urandom(6_000_000)]  # one chunk of 12 MB
+    session = dask_engine.Session(config)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sizes = list(session.run(Work(_sizes, items, workers.Worker, "sizes"), config, None))
+    finally:
+        session.close()
+    assert sizes == [6_000_000, 6_000_000]
 
 
 def test_a_worker_of_another_sitegen_version_is_refused(make_site, tmp_path):
