@@ -19,7 +19,7 @@ from . import compat, search
 from .cache import healing
 from .config import Config
 from .copies import planned_copies
-from .outputtree import OutputError, locked
+from .outputtree import OutputError, delete_discarded, has_discarded, locked
 from .parse import attach_history, derived_images, parse_articles
 from .plan import index_articles, outline_of, plan_run, remember_plan
 from .processes import Background, Progress, engine
@@ -72,6 +72,9 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             cyclic_gc_paused(), ExitStack() as stack:
         with timer.stage("load"):
             run = Run(config, cache, cache.page_states(), progress)  # what the last build wrote
+            writer.set_aside_stale_spare(start_empty=not run.previous)
+            if has_discarded(writer.work):  # deleted in a forked process as the build goes on
+                stack.enter_context(Background(delete_discarded, writer.work))
             # a stat of every output file, in a forked process while this one reads the sources
             disturbed = stack.enter_context(
                 Background(files_not_as_left, config.output_dir, run.previous))

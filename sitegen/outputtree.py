@@ -9,6 +9,8 @@ one folder of its own, `.output.sitegen/`:
     spare/        the site being prepared: the last site, unchanged files hard-linked (same
                   inode, same mtime), changed ones replaced, the search bundle updated
     journal.json  which paths differ between spare/ and output/, by the generations of both
+    discarded/    what a build set aside to delete while it goes on (a stale spare/, a killed
+                  build's staging/)
 
 A build brings spare/ to the state of output/ (relinking only what the journal names, or
 cloning output/ with hard links when it cannot trust spare/), applies its changes to spare/,
@@ -148,14 +150,36 @@ def _acquire(fd: int, work: Path, wait: float, say: Callable[[str], None] | None
 
 def recover(output: Path, work: Path) -> None:
     """Undo what a killed build can leave: staging files, and (where two renames stand in
-    for an exchange) an output folder moved aside but not yet replaced."""
-    shutil.rmtree(work / "staging", ignore_errors=True)
+    for an exchange) an output folder moved aside but not yet replaced. What is left over is
+    set aside, for `delete_discarded`."""
+    set_aside(work / "staging", work)
     aside = work / "previous"
     if aside.exists():
         if not output.exists():
             os.replace(aside, output)
         else:
-            shutil.rmtree(aside, ignore_errors=True)
+            set_aside(aside, work)
+
+
+DISCARDED = "discarded"  # sitegen's folders set aside to be deleted, in the work folder
+
+
+def set_aside(folder: Path, work: Path) -> None:
+    """Move a folder of sitegen's own (if it is there) into work/discarded/, where
+    `delete_discarded` removes it while the build goes on: deleting a spare tree of a
+    million-article site took five minutes before anything else could start."""
+    (work / DISCARDED).mkdir(exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(folder, work / DISCARDED / uuid.uuid4().hex)
+
+
+def delete_discarded(work: Path) -> None:
+    """Delete what was set aside (also what a build killed while deleting it left)."""
+    shutil.rmtree(work / DISCARDED, ignore_errors=True)
+
+
+def has_discarded(work: Path) -> bool:
+    return (work / DISCARDED).exists()
 
 
 # ---------------------------------------------------------------- the spare tree
@@ -203,22 +227,36 @@ def prepare_spare(output: Path, work: Path, start_empty: bool = False) -> Path:
     changed: a build killed while it changes spare/ leaves one that is cloned again.
     `start_empty`: an empty spare/ instead (a build that rewrites the whole site)."""
     spare = work / "spare"
-    out_gen = read_generation(output)
-    spare_gen = read_generation(spare)
-    journal = load_journal(work)
+    if stale_spare(output, work, start_empty):  # a build sets it aside first (Writer)
+        shutil.rmtree(spare, ignore_errors=True)
     if start_empty:
-        shutil.rmtree(spare, ignore_errors=True)
-    elif out_gen is not None and spare_gen == out_gen:
-        pass  # already the same site
-    elif journal is not None and journal.pairs(out_gen, spare_gen):
-        _relink(output, spare, journal.files + journal.kept, journal.folders)
-    else:
-        shutil.rmtree(spare, ignore_errors=True)
+        pass
+    elif not spare.exists():
         if output.is_dir():
             clone_tree(output, spare)
+    elif read_generation(spare) != read_generation(output):
+        journal = load_journal(work)  # it pairs them (or spare/ was stale)
+        if journal is not None:
+            _relink(output, spare, journal.files + journal.kept, journal.folders)
     (spare / MARKER).unlink(missing_ok=True)
     spare.mkdir(parents=True, exist_ok=True)
     return spare
+
+
+def stale_spare(output: Path, work: Path, start_empty: bool = False) -> bool:
+    """Whether spare/ is there to be deleted by `prepare_spare`: for a build that rewrites
+    every file, or when it neither holds output/'s site nor pairs with it in the journal
+    (a build was killed while it changed spare/)."""
+    spare = work / "spare"
+    if not spare.exists():
+        return False
+    if start_empty:
+        return True
+    out_gen, spare_gen = read_generation(output), read_generation(spare)
+    if out_gen is not None and spare_gen == out_gen:
+        return False
+    journal = load_journal(work)
+    return journal is None or not journal.pairs(out_gen, spare_gen)
 
 
 def _relink(output: Path, spare: Path, files: Iterable[str], folders: Iterable[str]) -> None:

@@ -31,6 +31,8 @@ from .outputtree import (
     refuse_foreign,
     remove_empty_folders,
     save_journal,
+    set_aside,
+    stale_spare,
     switch,
     write_new,
 )
@@ -249,6 +251,12 @@ class Writer:
 
     def stage(self, rel_path: str, data: bytes) -> Staged:
         return self.stager.stage(rel_path, data)
+
+    def set_aside_stale_spare(self, start_empty: bool) -> None:
+        """Set spare/ aside (outputtree.set_aside) now when `begin` would have to delete it:
+        a build that rewrites every file, or a spare a killed build left half changed."""
+        if not self.in_place and stale_spare(self.output, self.work, start_empty):
+            set_aside(self.work / "spare", self.work)
 
     def discard_staging(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)

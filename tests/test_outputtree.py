@@ -153,6 +153,8 @@ def test_leftover_staging_is_cleaned_when_the_lock_is_taken(tmp_path):
     staging.write_text("half")
     with locked(output):
         assert not staging.parent.exists()
+        set_aside = list((work_dir_for(output) / outputtree.DISCARDED).glob("*/a.html"))
+        assert [path.read_text() for path in set_aside] == ["half"]  # deleted by the build
 
 
 def test_an_output_folder_moved_aside_is_put_back(tmp_path):
@@ -200,6 +202,58 @@ def test_a_spare_changed_by_a_killed_build_is_cloned_again(tmp_path):
     (spare / "junk.html").write_text("half a build")  # then killed: no switch
     spare = prepare_spare(output, work)
     assert _snapshot(spare) == {"a.html": b"A1"}
+
+
+def test_a_stale_spare_is_set_aside_before_the_parse_stage_and_gone_when_the_build_ends(
+        make_site, monkeypatch):
+    """A killed build's half-changed spare/ (a million-article site's took five minutes to
+    delete, before anything else) is moved aside at once and deleted while the build runs."""
+    import sitegen.build as build_module
+
+    site = make_site(FILES)
+    build_site(site)
+    work = work_dir_for(site / "output")
+    spare = prepare_spare(site / "output", work)  # then a build killed while changing it
+    (spare / "junk.html").write_text("half a build")
+    seen = []
+    real = build_module.parse_articles
+
+    def parse(*args, **kwargs):
+        seen.append((work / "spare").exists())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "parse_articles", parse)
+    (site / "content/2025/03/beta-story.md").write_text(article("Beta story", "2025-03-05", "New."))
+    report = build_site(site)
+    assert seen == [False] and report.files_written > 0
+    assert not (work / outputtree.DISCARDED).exists()
+    assert not (site / "output/junk.html").exists()
+    assert "New." in (site / "output/2025/03/05/beta-story/index.html").read_text()
+    clean = site.parent / "clean"
+    build_site(site, output_dir=clean, cache_dir=site.parent / "clean-cache")
+    assert read_tree(site / "output") == read_tree(clean)
+
+
+def test_what_a_build_killed_while_deleting_left_is_deleted_by_the_next(make_site):
+    site = make_site(FILES)
+    build_site(site)
+    work = work_dir_for(site / "output")
+    _tree(work / outputtree.DISCARDED / "left", {"a/b.html": "half deleted"})
+    report = build_site(site)  # nothing changed: the no-change build deletes it too
+    assert report.pages_rendered == 0 and not (work / outputtree.DISCARDED).exists()
+
+
+def test_a_spare_that_pairs_with_the_output_is_not_stale(tmp_path):
+    output, work = tmp_path / "out", tmp_path / ".out.sitegen"
+    _tree(output, {"a.html": "A1", MARKER: "generation: g1\n"})
+    work.mkdir()
+    spare = prepare_spare(output, work)
+    assert outputtree.stale_spare(output, work)  # being changed: its marker is gone
+    (spare / "a.html").unlink()
+    (spare / "a.html").write_text("A2")
+    switch(spare, output, work, "g2", ["a.html"], [])
+    assert not outputtree.stale_spare(output, work)  # the journal pairs g1 with g2
+    assert outputtree.stale_spare(output, work, start_empty=True)
 
 
 def test_an_exchange_the_kernel_refuses_falls_back_to_two_renames(tmp_path, monkeypatch):
