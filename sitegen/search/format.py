@@ -183,7 +183,13 @@ def pagefind_hash(data: bytes) -> str:
     return "".join(format(byte, "x") for byte in hashlib.sha1(data).digest())
 
 
-def pack(data: bytes, level: int = 9) -> bytes:
+# The metadata and filter files: level 9 (Pagefind's) took 0.83 s for the 1.9 MB metadata of
+# 100,000 pages, written again by every edit (~8 s at a million); level 6 takes 0.11 s for a
+# file 0.5% bigger.
+DATA_COMPRESSION = 6
+
+
+def pack(data: bytes, level: int = DATA_COMPRESSION) -> bytes:
     """A data file: the signature and `data`, gzipped the same way every time."""
     payload = SIGNATURE + data
     deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
