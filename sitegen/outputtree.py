@@ -168,8 +168,8 @@ def set_aside(folder: Path, work: Path) -> None:
     """Move a folder of sitegen's own (if it is there) into work/discarded/, where
     `delete_discarded` removes it while the build goes on: deleting a spare tree of a
     million-article site took five minutes before anything else could start."""
-    (work / DISCARDED).mkdir(exist_ok=True)
-    with contextlib.suppress(FileNotFoundError):
+    if os.path.lexists(folder):
+        (work / DISCARDED).mkdir(exist_ok=True)
         os.replace(folder, work / DISCARDED / uuid.uuid4().hex)
 
 

@@ -243,6 +243,19 @@ def test_what_a_build_killed_while_deleting_left_is_deleted_by_the_next(make_sit
     assert report.pages_rendered == 0 and not (work / outputtree.DISCARDED).exists()
 
 
+def test_a_build_with_nothing_to_delete_starts_no_deleting(make_site, monkeypatch):
+    import sitegen.build as build_module
+
+    site = make_site(FILES)
+    build_site(site)
+    started = []
+    real = build_module.Background
+    monkeypatch.setattr(build_module, "Background",
+                        lambda func, *args: started.append(func) or real(func, *args))
+    build_site(site)
+    assert started and outputtree.delete_discarded not in started
+
+
 def test_a_spare_that_pairs_with_the_output_is_not_stale(tmp_path):
     output, work = tmp_path / "out", tmp_path / ".out.sitegen"
     _tree(output, {"a.html": "A1", MARKER: "generation: g1\n"})
