@@ -387,6 +387,10 @@ class BuildCache:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
         self.db.commit()
 
+    def forget_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        self.db.commit()
+
     # copied files
     def file_signatures(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT path, signature FROM files"))

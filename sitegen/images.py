@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 
 from .errors import ContentError, Problem
 from .sources import stat_signature
-from .state import BuildState, StateFiles, replace_file
+from .state import BuildState, replace_file
+from .statefiles import StateFiles
 
 if TYPE_CHECKING:
     from .config import Config

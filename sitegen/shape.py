@@ -97,7 +97,7 @@ def replan(cache: BuildState, config: Config, shape: str, articles: Sequence[Art
     paths in `disturbed`, see writer.files_not_as_left)."""
     everything = Replan(None, {})
     keys = cache.shape_keys(shape)
-    if keys is None:
+    if keys is None or len(keys) != len(articles):
         return everything
     skeleton = cache.skeleton()
     if not isinstance(skeleton, Skeleton) or skeleton.shape != shape or \
@@ -106,7 +106,7 @@ def replan(cache: BuildState, config: Config, shape: str, articles: Sequence[Art
     wanted = set(skeleton.always)
     for position, article in enumerate(articles):
         key = article_key(article)
-        if not key or keys.get(article.url) != key:
+        if not key or keys[position] != key:
             wanted.update(skeleton.shown_on[position])
     left_out = _left_out(skeleton, wanted, previous, disturbed)
     return Replan(frozenset(skeleton.urls[number] for number in wanted),
@@ -142,9 +142,14 @@ def _left_out(skeleton: Skeleton, wanted: set[int], previous: Mapping[str, PageS
     return left_out
 
 
-def article_key(article: Article) -> str:
-    """Changes with anything a page can show of the article: its record and its body."""
-    return f"{article.card}:{article.digest}" if article.card else ""
+def article_key(article: Article) -> int:
+    """Changes with anything a page can show of the article: its record (the card digest) and
+    its body (the source's digest), in 64 bits; 0 (the pages showing it always planned
+    again) when it has no card."""
+    if not article.card:
+        return 0
+    key = hashlib.blake2b(f"{article.card}:{article.digest}".encode(), digest_size=8)
+    return int.from_bytes(key.digest(), "little") or 1
 
 
 class Outline:
@@ -205,7 +210,6 @@ def remember(cache: BuildState, config: Config, shape: str, articles: Sequence[A
              outline: Outline | None) -> None:
     """Record the shape and each article's key; and, after a build that planned every page
     (`outline` of every page), the skeleton of that plan."""
-    keys = {a.url: article_key(a) for a in articles}
-    cache.keep_shape_keys(shape, keys)
+    cache.keep_shape_keys(shape, array("Q", map(article_key, articles)))
     if outline is not None:
         cache.keep_skeleton(outline.skeleton(shape))

@@ -7,8 +7,9 @@ folder, since what was written where is only true for that one):
 - `build-<out>.sqlite` (cache.BuildCache): parsed articles and their bodies, each page's
   fingerprint and output hash, the sources' and copied files' signatures, and typed entries
   of its `meta` table: the last build's inputs and report, template digests, related ranks,
-  the site's shape and each article's key;
-- `skeleton-<out>.pickle`: which pages show which articles (shape.py);
+  the site's shape;
+- `skeleton-<out>.pickle`: which pages show which articles, and `shape-keys-<out>.bin`, the
+  key of each article when the skeleton's shape was last built (shape.py);
 - `data-years-<out>.json`: each /data/ year file's size and checksum (dataexport.py);
 - `search-index-<out>.json` and `search-index-<out>.pieces/`: what the search stage indexed
   and each piece's index (search/store.py, search/join.py);
@@ -35,11 +36,11 @@ import pickle
 import re
 import shutil
 import sqlite3
+import sys
 import threading
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,82 +49,17 @@ from .cache import (
     BuildCache,
     ReadThroughCache,
     cache_folder,
-    database_path,
     empty_database,
-    output_key,
     report_damage,
 )
 from .config import Config
 from .errors import SitegenError
 from .records import BuildReport, LastBuild
+from .statefiles import KNOWN, StateFiles
 
 FORMAT_VERSION = 14  # bump when anything kept in the cache folder changes shape
-FORMAT_FILE = "format"
-SEARCH_STATE = "search-index"
-# What an older sitegen may have left in the folder: discarded when the format changes
-# (nothing else: the folder may be one the user chose).
-KNOWN = ("build-*.sqlite*", "skeleton-*.pickle", "data-years-*.json", f"{SEARCH_STATE}-*",
-         "images", "history-edits.txt", "templates-*", ".*.tmp")
 _HASH = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")  # a git blob id
 log = logging.getLogger("sitegen.state")
-
-
-@dataclass(frozen=True)
-class StateFiles:
-    """Every file of the build state: the one place their names are made."""
-
-    folder: Path
-    output_dir: Path | None = None  # None: only the files any output folder shares
-
-    @classmethod
-    def of(cls, where: Config | Path, output_dir: Path | None = None) -> StateFiles:
-        if isinstance(where, Config):
-            return cls(where.cache_dir, output_dir or where.output_dir)
-        return cls(where, output_dir)
-
-    def _output(self) -> Path:
-        if self.output_dir is None:
-            raise ValueError("this build state was opened without its output folder")
-        return self.output_dir
-
-    def _own(self, name: str) -> Path:
-        return self.folder / name.format(key=output_key(self._output()))
-
-    @property
-    def database(self) -> Path:
-        return database_path(self.folder, self._output())
-
-    @property
-    def skeleton(self) -> Path:
-        return self._own("skeleton-{key}.pickle")
-
-    @property
-    def data_years(self) -> Path:
-        return self._own("data-years-{key}.json")
-
-    @property
-    def search_state(self) -> Path:
-        return self._own(SEARCH_STATE + "-{key}.json")
-
-    @property
-    def search_pieces(self) -> Path:
-        return self._own(SEARCH_STATE + "-{key}.pieces")
-
-    @property
-    def images(self) -> Path:
-        return self.folder / "images"
-
-    @property
-    def image_uses(self) -> Path:
-        return self.images / "uses.sqlite"
-
-    @property
-    def history_edits(self) -> Path:
-        return self.folder / "history-edits.txt"
-
-    @property
-    def format(self) -> Path:
-        return self.folder / FORMAT_FILE
 
 
 class BuildState(BuildCache):
@@ -275,15 +211,33 @@ class BuildState(BuildCache):
         self._writable()
         self.set_meta("related", key + "\n" + ranks.tobytes().hex())
 
-    def shape_keys(self, shape: str) -> dict[str, str] | None:
-        """Each article's key (URL -> shape.article_key) as the last build of this shape
-        recorded them; None after a build of another shape."""
-        value = self._keyed("shape", shape)
-        return json.loads(value) if value is not None else None
+    def shape_keys(self, shape: str) -> array | None:
+        """Each article's key (shape.article_key, by its position in the shape's order) as
+        the last build of this shape recorded them; None after a build of another shape."""
+        if not self.current:
+            return None
+        try:
+            data = self.files.shape_keys.read_bytes()
+        except OSError:
+            return None
+        head = shape.encode() + b"\n"
+        if not data.startswith(head) or (len(data) - len(head)) % 8:
+            return None
+        keys = array("Q")
+        keys.frombytes(data[len(head):])
+        if sys.byteorder == "big":  # kept little-endian
+            keys.byteswap()
+        return keys
 
-    def keep_shape_keys(self, shape: str, keys: dict[str, str]) -> None:
+    def keep_shape_keys(self, shape: str, keys: array) -> None:
+        """A file of 8 bytes an article (~8 MB at a million): kept as JSON by URL in the
+        database before, 130 MB written again by every edit."""
         self._writable()
-        self.set_meta("shape", shape + "\n" + json.dumps(keys, separators=(",", ":")))
+        if sys.byteorder == "big":
+            keys = array("Q", keys)
+            keys.byteswap()
+        replace_file(self.files.shape_keys, shape.encode() + b"\n" + keys.tobytes())
+        self.forget_meta("shape")  # where an earlier sitegen kept them
 
     def skeleton(self) -> Any:
         """The plan's skeleton as shape.remember kept it (its type is shape.py's to check),

@@ -351,7 +351,7 @@ def test_an_edit_lists_again_only_its_years_articles(site, monkeypatch):
 def test_the_index_is_right_whatever_its_memo(site, memo):
     from conftest import site_config
 
-    from sitegen.state import StateFiles
+    from sitegen.statefiles import StateFiles
 
     build_site(site)
     path = StateFiles.of(site_config(site)).data_years

@@ -14,7 +14,8 @@ from conftest import article, build_site, read_tree, site_config
 
 import sitegen.state
 from sitegen.check import check_site
-from sitegen.state import BuildState, StateFiles
+from sitegen.state import BuildState
+from sitegen.statefiles import StateFiles
 
 FILES = {
     "content/2025/03/storm.md": article("Storm", "2025-03-02 08:00:00", "Rain on Sunday.",
@@ -166,3 +167,36 @@ def test_the_skeleton_is_pickled_straight_into_its_file_replaced_whole(tmp_path,
         with pytest.raises(Exception):  # noqa: B017, PT011
             state.keep_skeleton(failing)
         assert state.skeleton() == skeleton
+
+
+def test_shape_keys_are_kept_by_position_for_their_shape_and_replace_the_old_entry(tmp_path):
+    from array import array
+
+    with BuildState.open(tmp_path / "cache", tmp_path / "out") as state:
+        state.set_meta("shape", "s1\n{\"/a/\": \"card:digest\"}")  # as an earlier sitegen kept them
+        state.keep_shape_keys("s1", array("Q", [7, 2**64 - 1, 0]))
+        assert list(state.shape_keys("s1") or ()) == [7, 2**64 - 1, 0]
+        assert state.shape_keys("s2") is None and state.get_meta("shape") is None
+        StateFiles.of(tmp_path / "cache", tmp_path / "out").shape_keys.write_bytes(b"s1\nabc")
+        assert state.shape_keys("s1") is None  # not whole keys: planned in full
+
+
+def test_an_edit_replans_only_the_pages_of_the_article_whose_key_changed(make_site,
+                                                                         monkeypatch):
+    import sitegen.plan as plan_module
+
+    site = make_site(FILES)
+    build_site(site)
+    (site / "content/2025/03/storm.md").write_text(
+        article("Storm", "2025-03-02 08:00:00", "Rain on Monday.", tags=["weather"]))
+    plans = []
+    real = plan_module.replan
+    monkeypatch.setattr(plan_module, "replan",
+                        lambda *args: plans.append(real(*args)) or plans[-1])
+    edit = build_site(site)
+    wanted = plans[0].wanted
+    assert wanted is not None and {"/2025/03/02/storm/", "/tags/weather/"} <= wanted
+    assert "/tags/council/" not in wanted  # it does not show the storm
+    assert 0 < edit.pages_rendered < edit.pages_planned
+    assert "Rain on Monday." in (site / "output/2025/03/02/storm/index.html").read_text()
+    assert (site / "output/tags/council/index.html").is_file()

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..cache import report_damage
 from ..config import Config
-from ..state import SEARCH_STATE, BuildState, StateFiles
+from ..state import BuildState
+from ..statefiles import SEARCH_STATE, StateFiles
 from ..writer import write_atomic
 from .merge import Piece
 
