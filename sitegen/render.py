@@ -23,7 +23,7 @@ from .dataexport import filters as data_filters
 from .errors import Problem, TemplateError
 from .i18n import Localizer
 from .images import filters as image_filters
-from .records import PageSpec
+from .records import Article, PageSpec
 from .sources import layout_dirs
 from .urls import Urls
 
@@ -212,26 +212,31 @@ class MacroMemo:
     One article's headline appears on ~8 list pages (home, archive, year, month, day, section,
     tags, authors); rendering it once saves a third of a list page's time. Only for macros
     whose output depends on their argument alone: a macro imported without context sees
-    nothing else but the site's globals, which do not change during a build. Objects are kept
-    alive in the memo so that their id() stays unique. It starts over past `limit` entries,
-    so that a worker's memory stays bounded past ~120,000 articles (~0.7 KB an entry). A
-    smaller limit made 100,000 articles cost more than linear: the lists of one article lie
-    far apart in the plan, so with 20,000 entries most headlines were rendered again
-    (render 60 s instead of 37 s; the process tree's PSS 1.61 GB instead of 1.75 GB).
+    nothing else but the site's globals, which do not change during a build. An article is
+    known by its card (the digest of what a list can show of it, which the pages'
+    fingerprints trust too): on Dask every chunk of pages arrives as new objects, and an id
+    would neither match the same article in the next chunk nor let those objects go. Other
+    objects are known by id() and kept alive in the memo so that their id stays unique. It
+    starts over past `limit` entries, so that a worker's memory stays bounded past ~120,000
+    articles (~0.7 KB an entry). A smaller limit made 100,000 articles cost more than
+    linear: the lists of one article lie far apart in the plan, so with 20,000 entries most
+    headlines were rendered again (render 60 s instead of 37 s; the process tree's PSS 1.61
+    GB instead of 1.75 GB).
     """
 
     def __init__(self, limit: int = 120_000) -> None:
-        self.done: dict[tuple[Any, int], tuple[Any, Markup]] = {}
+        self.done: dict[tuple[Any, int | str], tuple[Any, Markup]] = {}
         self.limit = limit
 
     def __call__(self, macro: Any, item: Any) -> Markup:
         code = getattr(getattr(macro, "_func", None), "__code__", macro)
-        key = (code, id(item))
+        card = item.card if isinstance(item, Article) else ""
+        key = (code, card or id(item))
         known = self.done.get(key)
         if known is None:
             if len(self.done) >= self.limit:
                 self.done.clear()
-            known = (item, Markup(macro(item)))
+            known = (None if card else item, Markup(macro(item)))
             self.done[key] = known
         return known[1]
 

@@ -77,6 +77,41 @@ def test_memo_renders_a_macro_once_per_object_and_macro():
     assert len(small.done) <= 3
 
 
+def test_memo_knows_an_article_by_its_card_and_lets_the_object_go():
+    """On Dask each chunk of pages arrives as new objects: the same article (same card) is
+    rendered once, and the memo keeps its output, not the object."""
+    import dataclasses
+    import pickle
+    from datetime import datetime
+
+    import jinja2
+
+    from sitegen.fingerprint import card_digest
+    from sitegen.records import Article
+    from sitegen.render import MacroMemo
+
+    runs = []
+    env = jinja2.Environment(loader=jinja2.DictLoader({
+        "m.html": "{% macro a(x) %}{{ tick() }}<a>{{ x.title }}</a>{% endmacro %}",
+        "page.html": "{% from 'm.html' import a %}{% for x in xs %}{{ a | memo(x) }}{% endfor %}",
+    }), autoescape=True)
+    env.filters["memo"] = memo = MacroMemo()
+    env.globals["tick"] = lambda: runs.append(1) or ""
+
+    def article(title):
+        plain = Article(source="a.md", digest="d", title=title, slug="s", url="/s/",
+                        date=datetime(2025, 1, 1), summary="")
+        return dataclasses.replace(plain, card=card_digest(plain))
+
+    page = env.get_template("page.html")
+    first = article("One")
+    again = pickle.loads(pickle.dumps(first))  # another chunk's copy of the same article
+    assert page.render(xs=[first]) == page.render(xs=[again]) == "<a>One</a>"
+    assert len(runs) == 1
+    assert page.render(xs=[article("Two")]) == "<a>Two</a>" and len(runs) == 2
+    assert len(memo.done) == 2
+    assert all(kept is None for kept, _ in memo.done.values())  # no article object held
+
 def test_dot_access_on_dicts_keeps_jinja_semantics(make_site):
     import jinja2
     import pytest
