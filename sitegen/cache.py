@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import __version__
+from .codeid import code_digest
 from .pagestates import StoredPageStates, save_page_states
 from .records import Article, PageState
 
@@ -62,7 +62,7 @@ def parse_key(rel_path: str, digest: str, config_digest: str,
     The state's own format is not in it: a folder of another (state.FORMAT_VERSION) is
     discarded whole."""
     bundle = "\0".join(bundle_files)
-    raw = f"{__version__}|{config_digest}|{rel_path}|{digest}|{bundle}"
+    raw = f"{code_digest()}|{config_digest}|{rel_path}|{digest}|{bundle}"
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 

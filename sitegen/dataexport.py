@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import array
 import contextlib
-import functools
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .codeid import code_digest
 from .fingerprint import Fingerprinter
 from .indexes import Indexes
 from .records import Article, PageSpec
@@ -96,15 +96,10 @@ def year_digest(articles: Sequence[Article], words: Sequence[int], urls: Urls) -
     record as lists show it) and word count, the site's address and the code that writes it."""
     card = Fingerprinter().article_id
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(f"{_code_digest()}\0{urls.absolute('/')}\0".encode())
+    digest.update(f"{code_digest()}\0{urls.absolute('/')}\0".encode())
     digest.update("".join(map(card, articles)).encode())
     digest.update(array.array("q", words).tobytes())
     return digest.hexdigest()
-
-
-@functools.cache
-def _code_digest() -> str:
-    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
 
 
 def _read_memo(memo: Path | None) -> dict[str, tuple[str, int, str]]:

@@ -11,8 +11,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, search
+from . import search
 from .cache import BuildCache
+from .codeid import code_digest
 from .config import Config
 from .errors import ContentError, Problem, SitegenError
 from .history import head_commit
@@ -225,7 +226,7 @@ def _inputs_key(config: Config, intros: str, sources: str, bundled: Sequence[str
     """`inputs_key` of the sources' digest (`sources_digest`) and the page bundles' paths."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, output_digest(config), str(config.search),
+    for part in (code_digest(), output_digest(config), str(config.search),
                  str(config.strict), str(config.keep_going), sources):
         digest.update(part.encode() + b"\0")
     bundle_dirs = [config.content_dir / Path(rel).parent for rel in bundled]

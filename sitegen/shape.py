@@ -23,7 +23,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 
-from . import __version__
+from .codeid import code_digest
 from .config import Config
 from .errors import ContentError, Problem
 from .fingerprint import outline_digest
@@ -40,7 +40,7 @@ def site_shape(config: Config, articles: Sequence[Article], template_digests: di
     (`intros`: intros.signature, the section, tag and author intro files)."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(intros.encode() + b"\0")
-    for part in (__version__, output_digest(config),
+    for part in (code_digest(), output_digest(config),
                  json.dumps(template_digests, sort_keys=True)):
         digest.update(part.encode() + b"\0")
     digest.update("".join(a.outline or outline_digest(a) for a in articles).encode())
