@@ -189,10 +189,28 @@ def pagefind_hash(data: bytes) -> str:
 DATA_COMPRESSION = 6
 
 
-def pack(data: bytes, level: int = DATA_COMPRESSION) -> bytes:
+# Word-index chunks are most of a bundle's bytes, and an edit of one article changes many of
+# them (its words sit in most chunks, and an edit near its top moves every word's position):
+# 172 MB of chunks, 227 of 611, at 100,000 articles. Intel's ISA-L deflate (the `isal`
+# package) compresses them 4.7x faster than zlib's level 1, to files 3.5% smaller (0.60 s
+# against 2.83 s for those 227); without its wheel zlib's level 1 writes the same format.
+CHUNK_COMPRESSION = 1
+try:
+    from isal import isal_zlib as _chunk_zlib
+except ImportError:  # pragma: no cover - a platform without isal's wheel
+    _chunk_zlib = zlib
+
+
+def pack_chunk(data: bytes) -> bytes:
+    """A word-index chunk, gzipped by the fastest deflate installed (the same bytes every
+    time on one install; any deflate stream is read alike)."""
+    return pack(data, CHUNK_COMPRESSION, _chunk_zlib)
+
+
+def pack(data: bytes, level: int = DATA_COMPRESSION, deflater: Any = zlib) -> bytes:
     """A data file: the signature and `data`, gzipped the same way every time."""
     payload = SIGNATURE + data
-    deflate = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflate = deflater.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     body = deflate.compress(payload) + deflate.flush()
     return _GZIP_HEADER + body + struct.pack("<II", zlib.crc32(payload), len(payload) & 0xFFFFFFFF)
 

@@ -22,12 +22,12 @@ from .format import (
     cbor_head,
     encode_cbor,
     pack,
+    pack_chunk,
     pagefind_hash,
     shortest_free_prefix,
 )
 from .joinstate import Chunk, Fallback, JoinStore, LanguageState, Summary, page_offsets
 from .merge import (
-    CHUNK_COMPRESSION,
     CHUNK_WEIGHT,
     Segments,
     _merged_filters,
@@ -94,7 +94,7 @@ class BundleWriter:
             if adopted:  # never write through a shared inode
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
-            self.background(lambda: _write_new(path, pack(data, CHUNK_COMPRESSION)))
+            self.background(lambda: _write_new(path, pack_chunk(data)))
 
     def background(self, job: Callable[[], object]) -> None:
         """Run `job` in the writer's threads (compressing and writing let go of the

@@ -32,7 +32,6 @@ import json
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -50,16 +49,13 @@ from .format import (
     load,
     meta_file,
     pack,
+    pack_chunk,
     pagefind_hash,
     payload,
     shortest_free_prefix,
 )
 
 CHUNK_WEIGHT = 20_000  # Pagefind's word-index chunk size (`chunk_index(word_map, 20000)`)
-# Word-index chunks are most of a bundle's bytes, and an edit of one article changes most of
-# them (its words sit in most chunks): level 1 compresses them 2.3x faster than level 5 and
-# ~15x faster than Pagefind's level 9, to files 12% (and 16%) bigger.
-CHUNK_COMPRESSION = 1
 CALENDAR_SORTS = frozenset({"date"})  # sort keys whose order follows the pieces' calendar order
 RUNTIME_NAMES = ("pagefind.js", "pagefind-worker.js")  # plus wasm.*.pagefind
 
@@ -331,7 +327,7 @@ def _pack_all(chunks: Iterable[bytes]) -> list[bytes]:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(partial(pack, level=CHUNK_COMPRESSION), chunks))
+        return list(pool.map(pack_chunk, chunks))
 
 
 def encode_word(word: str, parts: Sequence[tuple[int, Word]], offsets: Sequence[int]
