@@ -71,9 +71,12 @@ def dask_installed() -> bool:
 
 
 def sitegen_version() -> str:
-    import sitegen  # read when called: a worker's own installed version
+    """The version and the digest of sitegen's files (codeid): a worker with another
+    commit's code at the same version would parse and render otherwise, and its parse
+    cache keys would not be the build's."""
+    from . import codeid  # read when called: a worker's own installed code
 
-    return sitegen.__version__
+    return codeid.code_digest()
 
 
 @dataclasses.dataclass(frozen=True)

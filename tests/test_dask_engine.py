@@ -30,7 +30,7 @@ from distributed import Client, LocalCluster  # noqa: E402
 from genarchive import generate  # noqa: E402
 
 import sitegen  # noqa: E402
-from sitegen import dask_engine, scan, workers  # noqa: E402
+from sitegen import codeid, dask_engine, scan, workers  # noqa: E402
 from sitegen.build import build  # noqa: E402
 from sitegen.cli import main  # noqa: E402
 from sitegen.errors import ConfigError, SitegenError  # noqa: E402
@@ -256,18 +256,28 @@ def test_no_process_keeps_the_items_of_chunks_it_has_run(make_site):
         session.close()
 
 
-def test_a_worker_of_another_sitegen_version_is_refused(make_site, tmp_path):
+@pytest.mark.parametrize("patch, runs", [
+    ("sitegen.__version__ = '0.0.0-other'", "0.0.0-other+{files}"),
+    # another commit's files at the same version (a checkout, a pip install git+...)
+    ("import sitegen.codeid\nsitegen.codeid.code_digest = lambda: sitegen.__version__ + '+other'",
+     "{version}+other"),
+])
+def test_a_worker_of_another_sitegen_version_is_refused(make_site, tmp_path, patch, runs):
+    from sitegen.codeid import code_digest
+
     site = make_site({"content/a.md": "---\ntitle: A\ndate: 2025-01-02\n---\nBody.\n"})
     preload = tmp_path / "other_version.py"
-    preload.write_text("import sitegen\nsitegen.__version__ = '0.0.0-other'\n")
+    preload.write_text(f"import sitegen\n{patch}\n")
     with _cluster(n_workers=1, preload=[str(preload)]) as other:
         result = CliRunner().invoke(main, [
             "build", str(site), "--no-search", "--engine", "dask",
             "--scheduler", other.scheduler_address, "--output", str(tmp_path / "out")])
         worker = next(iter(other.workers.values())).worker_address
     assert result.exit_code == 1, result.output
-    assert (f"Dask worker {worker} runs sitegen 0.0.0-other, this build runs sitegen "
-            f"{sitegen.__version__}: install the same version on every worker") in result.output
+    version, files = code_digest().split("+")
+    assert (f"Dask worker {worker} runs sitegen {runs.format(version=version, files=files)}, "
+            f"this build runs sitegen {code_digest()}: install the same version on every "
+            "worker") in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
 
 
@@ -459,7 +469,7 @@ def test_a_worker_that_cannot_see_the_site_says_which_folder(tmp_path):
     (folder / ".sitegen-dask-check-1").write_text("another token: another folder")
     version, unseen = dask_engine._worker_facts(
         (str(folder / ".sitegen-dask-check-1"), str(tmp_path / "missing.toml")), "token")
-    assert version == sitegen.__version__
+    assert version == codeid.code_digest() and version.startswith(f"{sitegen.__version__}+")
     assert unseen == [str(folder), str(tmp_path / "missing.toml")]
 
 
