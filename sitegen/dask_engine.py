@@ -177,10 +177,10 @@ class Session:
             # set for the session's whole life: the scheduler makes a worker's message log
             # when the worker joins, after the cluster has started
             self._settings = dask.config.set(SESSION_SETTINGS)
-            self._client = self._connect()
             try:
+                self._client = self._connect()
                 _check_workers(self._client, self.config)
-            except BaseException:
+            except BaseException:  # the settings undone, a cluster started closed
                 self.close()
                 raise
         return self._client

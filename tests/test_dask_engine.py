@@ -414,6 +414,9 @@ def test_a_scheduler_nobody_answers_at_is_a_clear_error(make_site, monkeypatch):
     assert result.exit_code == 1 and time.monotonic() - started < 30
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
     assert "Traceback" not in result.output and not (site / "output").exists()
+    import dask
+
+    assert dask.config.get(dask_engine.LOG_LENGTH) != 0  # the session's settings undone
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [
