@@ -217,7 +217,7 @@ def sources_digest(sources: Sequence[SourceFile]) -> str:
 
 def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") -> str:
     """A digest of everything a build reads: sources, intros, layouts, static files, config,
-    git, and sitegen's version (a new one may render the same inputs differently)."""
+    git, and sitegen's code (codeid: new code may render the same inputs differently)."""
     return _inputs_key(config, intros, sources_digest(sources),
                        [s.path for s in sources if s.bundle_files])
 
