@@ -27,3 +27,32 @@ def test_records_have_no_per_instance_dict():
     for record in (article(1), article(1).section):
         assert not hasattr(record, "__dict__")
         assert dataclasses.replace(record) == record
+
+
+def test_an_unpickled_article_is_an_equal_immutable_article():
+    made = dataclasses.replace(article(3), words=12, aliases=("/old/",), featured=True)
+    back = pickle.loads(pickle.dumps(made, protocol=5))
+    assert type(back) is Article and back == made and hash(back) == hash(made)
+    assert [getattr(back, f.name) for f in dataclasses.fields(Article)] == \
+        [getattr(made, f.name) for f in dataclasses.fields(Article)]
+    try:
+        back.title = "changed"  # type: ignore[misc]
+    except dataclasses.FrozenInstanceError:
+        pass
+    else:
+        raise AssertionError("an unpickled Article took a new title")
+    assert back.title == made.title and not hasattr(back, "__dict__")
+
+
+class _OldPickle:
+    """An Article as sitegen pickled it before `_restore_article`: Article(*fields)."""
+
+    def __init__(self, made: Article):
+        self.made = made
+
+    def __reduce__(self):
+        return Article, tuple(getattr(self.made, f.name) for f in dataclasses.fields(Article))
+
+
+def test_articles_pickled_the_older_way_still_unpickle():
+    assert pickle.loads(pickle.dumps(_OldPickle(article(4)), protocol=5)) == article(4)
