@@ -112,6 +112,7 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             written = write_output(run, writer, rendered, copies, strays.result())
         search_seconds = 0.0
         search_folders: tuple[str, ...] = ()
+        search_files: tuple[str, ...] = ()
         if config.search:
             with timer.stage("search"):
                 changed_urls = Urls(config).served_by(written.result.written_paths) & \
@@ -121,9 +122,9 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
                     search.OutputHashes(written.states),
                     tree=writer.tree, generations=(writer.generation_before, writer.generation))
             search_seconds = timer.stages[-1][1]
-            search_folders = searched.changed_folders
+            search_folders, search_files = searched.changed_folders, searched.changed_files
         with timer.stage("commit"):
-            writer.finish(search_folders)
+            writer.finish(search_folders, search_files)
             if not config.search:
                 search.follow_generation(config, writer.generation_before, writer.generation)
             remember_pages(run, written)

@@ -316,16 +316,18 @@ class Writer:
         return WriteResult(len(written), unchanged, len(removed), tuple(written),
                            tuple(removed)), signatures
 
-    def finish(self, changed_folders: Iterable[str] = ()) -> None:
+    def finish(self, changed_folders: Iterable[str] = (), changed_files: Iterable[str] = ()
+               ) -> None:
         """Put the prepared tree in place of output/, whole (see outputtree.switch).
-        `changed_folders`: folders changed as a whole besides the files (the search bundle's
-        shards)."""
+        `changed_folders`: folders changed as a whole besides the files (the search bundle);
+        `changed_files`: other files changed besides the pages and copies (a spliced
+        bundle's)."""
         if self.in_place:
             write_new(self.output / MARKER, marker_text(self.generation))
             return
         first = not self.output.exists()
-        switch(self.tree, self.output, self.work, self.generation, self._changed,
-               changed_folders, self._kept)
+        switch(self.tree, self.output, self.work, self.generation,
+               [*self._changed, *changed_files], changed_folders, self._kept)
         if first:
             mirror(self.output, self.work)
 

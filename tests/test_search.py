@@ -142,7 +142,8 @@ def test_editing_one_article_reindexes_only_its_piece(make_site, reports):
         section="Science"), encoding="utf-8")
     build_site(site, search=True)
     assert reports[-1].pieces == ("2024",) and reports[-1].pages_indexed == 2
-    assert reports[-1].changed_folders == ("pagefind",)
+    assert reports[-1].spliced and reports[-1].changed_folders == ()  # the files, named:
+    assert [rel for rel in reports[-1].changed_files if rel.startswith("pagefind/fragment/")]
     assert "quasarscope" in json.dumps(fragments(bundle))
     after = {p.name: p.stat().st_ino for p in (bundle / "fragment").iterdir()}
     assert len(set(after) - set(before)) == 1  # the edited page's fragment alone is new
@@ -298,6 +299,35 @@ def test_an_edit_is_spliced_into_the_bundle_and_equals_a_clean_build(make_site, 
                                               encoding="utf-8")
     build_site(site, search=True)  # Q2 now holds 4 articles: cut into months, new pieces
     assert reports[-1].joined and not reports[-1].spliced
+
+
+def test_a_spliced_bundle_is_journaled_by_its_files_and_the_next_spare_matches(
+        make_site, reports, small_pieces):
+    """The journal names the bundle files a splice changed, not the bundle folder: the next
+    build links those again in its spare tree, not every fragment of the archive."""
+    from sitegen.outputtree import MARKER, load_journal, prepare_spare
+
+    site = make_site(YEAR)
+    build_site(site, search=True)
+    work, output = site / ".output.sitegen", site / "output"
+    for body in ("First edit: quasarscope.", "Second edit: zenithscope.", "Third: harbor."):
+        (site / "content" / "m2-9.md").write_text(article("m2-9.md", "2024-02-09 10:00:00",
+                                                          body), encoding="utf-8")
+        build_site(site, search=True)
+        assert reports[-1].spliced
+        journal = load_journal(work)
+        assert journal is not None and "pagefind" not in journal.folders
+        bundle = [rel for rel in journal.files if rel.startswith("pagefind/")]
+        everything = [p for p in (output / "pagefind").rglob("*") if p.is_file()]
+        assert any(rel.startswith("pagefind/index/") for rel in bundle)
+        assert 0 < len(bundle) < len(everything)
+    spare = prepare_spare(output, work)  # as the next build starts: equal to output/
+    assert {k: v for k, v in read_tree(spare).items() if k != MARKER} == \
+        {k: v for k, v in read_tree(output).items() if k != MARKER}
+    clean = make_site({**YEAR, "content/m2-9.md": article("m2-9.md", "2024-02-09 10:00:00",
+                                                          "Third: harbor.")}, name="clean")
+    build_site(clean, search=True)
+    assert read_tree(clean / "output" / "pagefind") == read_tree(output / "pagefind")
 
 
 def test_a_piece_lost_from_the_cache_is_indexed_again(make_site, reports, small_pieces):

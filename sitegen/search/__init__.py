@@ -96,6 +96,7 @@ class SearchReport:
     seconds: float
     changed_folders: tuple[str, ...] = ()  # paths under the tree this build changed as a whole
     spliced: bool = False  # the bundle was joined by splicing the edited pieces into it
+    changed_files: tuple[str, ...] = ()  # paths under the tree of the files a splice changed
 
 
 @dataclass(frozen=True)
@@ -217,10 +218,15 @@ def _refresh(config: Config, executable: Path, found: Found, pages: Pages, cache
         store.drop_stray_pages(piece.id, piece.urls)
     store.drop_pieces(found.dropped)
     changed: tuple[str, ...] = ()
+    changed_files: tuple[str, ...] = ()
     spliced = False
     if join:
-        spliced = _join_bundle(found.order, cache, where.tree, earlier)
-        changed = (BUNDLE_DIR,)
+        spliced_files = _join_bundle(found.order, cache, where.tree, earlier)
+        spliced = spliced_files is not None
+        if spliced_files is None:
+            changed = (BUNDLE_DIR,)
+        else:
+            changed_files = tuple(sorted(spliced_files))
     elif not found.order and bundle.exists():  # no articles: no bundle
         _remove(bundle)
         changed = (BUNDLE_DIR,)
@@ -228,7 +234,7 @@ def _refresh(config: Config, executable: Path, found: Found, pages: Pages, cache
         changed = (BUNDLE_DIR,)
     cache.keep(set(found.order) | {RUNTIME_KEY})
     return SearchReport(found.pages, tuple(p.id for p in dirty), indexed_pages, join,
-                        time.perf_counter() - started, changed, spliced)
+                        time.perf_counter() - started, changed, spliced, changed_files)
 
 
 def _index(config: Config, executable: Path, pieces: list[PiecePlan],
@@ -292,11 +298,17 @@ def _earlier(cache: PieceCache, dirty: Sequence[PiecePlan]
 
 
 def _join_bundle(order: Sequence[str], cache: PieceCache, tree: Path,
-                 earlier: dict[str, tuple[Piece, str]] | None = None) -> bool:
+                 earlier: dict[str, tuple[Piece, str]] | None = None) -> frozenset[str] | None:
     """Write the bundle of all pieces beside `pagefind/`, check it, then switch it in: spliced
     when `earlier` holds the previous index of every re-indexed piece (see `join`), else joined
     in full. Word-index chunks and fragments already in `pagefind/` with the same content are
-    hard-linked rather than written again. Whether the bundle was spliced."""
+    hard-linked rather than written again.
+
+    Spliced, the files of `pagefind/` that are not as they were (written, removed, or outside
+    the folders the splice keeps), by path under `tree`: the output tree's journal names them
+    (outputtree.switch), so that the next build links a few hundred files again in its spare
+    tree, not the bundle's fragment of every article; joined in full, None (the whole folder
+    changed)."""
     final = tree / BUNDLE_DIR
     new, old = tree / STAGING, tree / ASIDE
     store = JoinStore(cache.folder)
@@ -336,9 +348,22 @@ def _join_bundle(order: Sequence[str], cache: PieceCache, tree: Path,
     if final.exists():
         os.replace(final, old)
     os.replace(new, final)
+    changed = None
+    if spliced and writer is not None:  # the old bundle's rest: all but the adopted folders
+        changed = frozenset(f"{BUNDLE_DIR}/{rel}" for rel in
+                            writer.written | writer.removed | _files_under(old))
     _remove(old)
     store.save(joined)
-    return spliced
+    return changed
+
+
+def _files_under(folder: Path) -> set[str]:
+    """Every file under `folder`, by its '/'-separated path there."""
+    found = set()
+    for root, _dirs, files in os.walk(folder):
+        rel = Path(root).relative_to(folder).as_posix()
+        found.update(name if rel == "." else f"{rel}/{name}" for name in files)
+    return found
 
 
 def _stat(path: str, url: str) -> tuple[int, int]:

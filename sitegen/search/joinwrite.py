@@ -48,6 +48,10 @@ class BundleWriter:
         self._pool = ThreadPoolExecutor(2)  # zlib lets go of the interpreter lock
         self._packing: list[Any] = []  # futures
         self.adopted: set[str] = set()
+        # what `new` holds that `final` did not hold as it is: files written, and files of
+        # adopted folders removed (everything else is linked, or left in its folder)
+        self.written: set[str] = set()
+        self.removed: set[str] = set()
 
     def adopt(self, folder: str) -> None:
         """Move `folder` of the bundle into the new one whole (~one fragment a page): its
@@ -94,6 +98,7 @@ class BundleWriter:
             if adopted:  # never write through a shared inode
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
+            self.written.add(rel)
             self.background(lambda: _write_new(path, pack_chunk(data)))
 
     def background(self, job: Callable[[], object]) -> None:
@@ -104,6 +109,7 @@ class BundleWriter:
             self._drain(8)
 
     def write(self, rel: str, data: bytes) -> None:
+        self.written.add(rel)
         path = self._path(rel)
         if rel.partition("/")[0] in self.adopted:  # never write through a shared inode
             with contextlib.suppress(FileNotFoundError):
@@ -118,6 +124,7 @@ class BundleWriter:
             for name in os.listdir(self.new / folder):
                 if f"{folder}/{name}" not in self.files:
                     os.unlink(self.new / folder / name)
+                    self.removed.add(f"{folder}/{name}")
 
     def _drain(self, keep: int) -> None:
         while len(self._packing) > keep:
