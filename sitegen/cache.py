@@ -9,14 +9,14 @@ import contextlib
 import functools
 import hashlib
 import logging
-import pickle
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from .codeid import code_digest
+from .damage import DamagedRecord, report_damage
 from .pagestates import StoredPageStates, save_page_states
+from .parsedrecords import ParsedRecords
 from .records import Article, PageState
 
 SCHEMA = """
@@ -30,96 +30,23 @@ CREATE TABLE IF NOT EXISTS sources (path TEXT PRIMARY KEY, signature TEXT NOT NU
                                     digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS parsed_groups (grp INTEGER PRIMARY KEY, keys TEXT NOT NULL,
                                           records BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS parsed_folders (folder TEXT PRIMARY KEY, basis TEXT NOT NULL,
+                                           sources TEXT NOT NULL, made TEXT NOT NULL,
+                                           valid_until TEXT NOT NULL, keys TEXT NOT NULL,
+                                           outcome BLOB NOT NULL);
 """
 # Stamped into a database this sitegen made or checked (PRAGMA user_version): there a missing
 # table is damage, while an older sitegen's database just lacks the tables added since.
 SCHEMA_STAMP = int.from_bytes(hashlib.blake2b(SCHEMA.encode(), digest_size=3).digest()) + 1
-# The parsed records of the last build, also kept in PARSED_GROUPS pickles by key: loading
-# 10,000 articles row by row cost 0.15 s (a pickle.loads each), from the groups 0.06 s; an
-# edit rewrites the one or two groups whose keys changed.
-PARSED_GROUPS = 64
 
 
 T = TypeVar("T")
 log = logging.getLogger("sitegen.cache")
 
 
-def report_damage(what: Path | str, detail: str) -> None:
-    """The one warning for a damaged part of the cache folder, which is discarded: the build
-    goes on without it (only slower)."""
-    log.warning("warning: discarded a damaged part of the build cache: %s (%s)", what, detail)
-
-
-class DamagedRecord(pickle.UnpicklingError):
-    """A parsed record in the cache that does not unpickle to one (an UnpicklingError, so
-    that readers of another build's cache, such as `check`, skip it as before)."""
-
-
-def parse_key(rel_path: str, digest: str, config_digest: str,
-              bundle_files: tuple[str, ...]) -> str:
-    """Parsed articles depend on their bytes, their path, the output-affecting config and,
-    for a page bundle, its listing (the record carries it: the files its page publishes).
-    The state's own format is not in it: a folder of another (state.FORMAT_VERSION) is
-    discarded whole."""
-    bundle = "\0".join(bundle_files)
-    raw = f"{code_digest()}|{config_digest}|{rel_path}|{digest}|{bundle}"
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
-
-
-def parsed_group(key: str) -> int:
-    """The group of a parse key (a hex digest: the groups fill evenly)."""
-    return int(key[:4], 16) % PARSED_GROUPS
-
-
-def pack_parsed(article: Article, warnings: tuple) -> bytes:
-    """A parsed article as the parse cache stores it and a parse worker sends it: pickled
-    once, for both."""
-    return pickle.dumps((article, warnings), protocol=5)
-
-
-def unpack_parsed(blob: bytes) -> tuple[Article, tuple]:
-    """A `pack_parsed` record; DamagedRecord when the bytes are not one."""
-    try:
-        parsed = pickle.loads(blob)
-    except Exception as exc:  # damaged bytes can fail in any way the unpickler can
-        raise DamagedRecord(f"a parsed record does not unpickle: {exc!r}") from exc
-    if not _is_parsed(parsed):
-        raise DamagedRecord(f"a parsed record holds a {type(parsed).__name__}")
-    return parsed
-
-
-def _is_parsed(value: Any) -> bool:
-    return type(value) is tuple and len(value) == 2 and type(value[0]) is Article \
-        and type(value[1]) is tuple
-
-
-def _unpack_group(blob: bytes) -> dict[str, tuple[Article, tuple]] | None:
-    """A group of parsed records by key (`keep_parsed_groups`); None when damaged."""
-    try:
-        members = pickle.loads(blob)
-    except Exception:  # damaged bytes can fail in any way the unpickler can
-        return None
-    # Its first record stands for the rest (checking each cost 2 ms for 10,000 articles):
-    # bytes damaged by chance do not unpickle at all; a pickle of another shape is another
-    # program's whole group.
-    if type(members) is not dict or members and not _is_parsed(next(iter(members.values()))):
-        return None
-    return members
-
-
 def output_key(output_dir: Path) -> str:
     """Names the state kept for one output folder: what was written where is only true there."""
     return hashlib.blake2b(str(output_dir.resolve()).encode(), digest_size=6).hexdigest()
-
-
-def select_parsed(db: sqlite3.Connection, column: str, keys: list[str]) -> dict[str, Any]:
-    """The `column` ("record" or "body") of the parse cache's rows with these keys, by key,
-    900 keys a query (SQLite's limit on parameters is 999)."""
-    out: dict[str, Any] = {}
-    for chunk in iter_chunks(keys, 900):
-        marks = ",".join("?" * len(chunk))
-        out.update(db.execute(f"SELECT key, {column} FROM parsed WHERE key IN ({marks})", chunk))
-    return out
 
 
 def database_path(cache_dir: Path, output_dir: Path) -> Path:
@@ -208,7 +135,7 @@ def empty_database() -> sqlite3.Connection:
     return db
 
 
-class BuildCache:
+class BuildCache(ParsedRecords):
     def __init__(self, cache_dir: Path, output_dir: Path, read_only: bool = False):
         """One database per output folder: what was written where is only true for that one.
         `read_only`: nothing in the folder is created or changed (an absent or unreadable
@@ -260,81 +187,6 @@ class BuildCache:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
-
-    # parsed articles
-    def get_parsed(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
-        """The parsed records of these keys, which `parsed_keys` listed (so each has its row and
-        body): from the groups, then row by row for the keys the groups lack. Another sitegen
-        sharing the cache may have pruned rows knowing nothing of the groups: a group's record
-        counts only because its key is listed."""
-        wanted = list(keys)
-        grouped: dict[str, tuple[Article, tuple]] = {}
-        damaged = []  # read row by row below, written again after the parse
-        for grp, blob in self.db.execute("SELECT grp, records FROM parsed_groups"):
-            members = _unpack_group(blob)
-            if members is None:
-                damaged.append((grp,))
-            else:
-                grouped.update(members)
-        found = {key: grouped[key] for key in wanted if key in grouped}
-        rest = [key for key in wanted if key not in found]
-        lost = []  # parsed again: the caller treats them as rows gone since it listed them
-        for key, blob in self.get_parsed_blobs(rest).items() if rest else ():
-            try:
-                found[key] = unpack_parsed(blob)
-            except DamagedRecord:
-                lost.append((key,))
-        if (damaged or lost) and not self.read_only:
-            self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
-            self.db.executemany("DELETE FROM parsed WHERE key = ?", lost)
-            self.db.commit()
-            report_damage(self.path, f"{len(damaged)} parsed groups and {len(lost)} parsed "
-                                     "records do not unpickle")
-        return found
-
-    def parsed_keys(self) -> set[str]:
-        """The keys of every parsed record the cache holds (each with its body)."""
-        return {key for (key,) in self.db.execute("SELECT key FROM parsed")}
-
-    def keep_parsed_groups(self, parsed: dict[str, tuple[Article, tuple]]) -> int:
-        """Make the groups hold exactly `parsed` (by key), rewriting only the groups whose
-        records changed; returns how many were written."""
-        groups: dict[int, dict[str, tuple[Article, tuple]]] = {}
-        for key in sorted(parsed):
-            groups.setdefault(parsed_group(key), {})[key] = parsed[key]
-        known = dict(self.db.execute("SELECT grp, keys FROM parsed_groups"))
-        stale = [(grp,) for grp in known if grp not in groups]
-        rows = []
-        for grp, members in groups.items():
-            keys = _group_digest(members)
-            if known.get(grp) != keys:
-                rows.append((grp, keys, pickle.dumps(members, protocol=5)))
-        self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", stale)
-        self.db.executemany("INSERT OR REPLACE INTO parsed_groups VALUES (?, ?, ?)", rows)
-        self.db.commit()
-        return len(rows)
-
-    def get_parsed_blobs(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """The parsed records as stored (`pack_parsed`), for passing on without unpickling."""
-        return select_parsed(self.db, "record", list(keys))
-
-    def put_parsed(self, rows: Iterable[tuple[str, bytes, str]]) -> None:
-        """(key, `pack_parsed` record, body HTML) rows."""
-        self.db.executemany(
-            "INSERT OR REPLACE INTO parsed (key, record, body) VALUES (?, ?, ?)", rows)
-        self.db.commit()
-
-    def forget_parsed_except(self, keep: set[str]) -> None:
-        stale = [k for (k,) in self.db.execute("SELECT key FROM parsed") if k not in keep]
-        self.db.executemany("DELETE FROM parsed WHERE key = ?", ((k,) for k in stale))
-        self.db.commit()
-
-    def body(self, key: str) -> str:
-        return self.bodies([key]).get(key, "")
-
-    def bodies(self, keys: list[str]) -> dict[str, str]:
-        """Body HTML by parse key, one query per 900 keys (a render worker's chunk at once)."""
-        return select_parsed(self.db, "body", keys)
 
     # pages (pagestates.py): read as asked for, never loaded whole
     def page_states(self) -> StoredPageStates:
@@ -399,20 +251,6 @@ class BuildCache:
         self.db.execute("DELETE FROM files")
         self.db.executemany("INSERT INTO files VALUES (?, ?)", signatures.items())
         self.db.commit()
-
-
-def _group_digest(members: dict[str, tuple[Article, tuple]]) -> str:
-    """Which records a group holds: each key with its article's card and digest. An article
-    is parsed again under the same key when one of its images changed (images.stale_keys):
-    its new record must replace the group's."""
-    line = "\0".join(f"{key}:{article.card}:{article.digest}"
-                     for key, (article, _warnings) in members.items())
-    return hashlib.blake2b(line.encode(), digest_size=16).hexdigest()
-
-
-def iter_chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start: start + size]
 
 
 class ReadThroughCache(BuildCache):

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin
 
 from . import sources
-from .cache import BuildCache, parse_key
+from .cache import BuildCache
 from .checklayouts import layout_problems
 from .config import Config
 from .copies import copy_jobs
@@ -42,6 +42,7 @@ from .indexes import Indexes, build_indexes
 from .outputdigest import output_digest
 from .pages import plan_pages
 from .parse import attach_history, parse_articles
+from .parsedrecords import parse_key
 from .plan import plan_site
 from .records import Article, PageSpec, SourceFile
 from .sanitize import Sanitizer, may_need_cleaning

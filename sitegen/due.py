@@ -40,7 +40,7 @@ def parse_since(text: str) -> datetime:
 
 def next_change_after(config: Config, since: datetime) -> datetime | None:
     """The first moment after `since` at which the passing of time alone changes the site:
-    what a build at `since` recorded as its `valid_until` (parse._next_date_change)."""
+    what a build at `since` recorded as its `valid_until` (parsedfolders.next_date_change)."""
     then = dataclasses.replace(config, now=since)
     with BuildState.open(config) as cache:
         sources, _unused = scan_sources(then, cache)

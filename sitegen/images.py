@@ -275,15 +275,16 @@ def remember_uses(config: Config, rows: Sequence[tuple[str, Sequence[Use]]]) -> 
         [(key, [astuple(use) for use in uses]) for key, uses in rows])
 
 
-def uses_of(config: Config, keys: Iterable[str]) -> dict[str, list[Use]]:
-    """The recorded uses of these parse keys."""
-    kept = BuildState(config.cache_dir).image_uses(set(keys))
+def uses_of(config: Config, keys: Iterable[str] | None) -> dict[str, list[Use]]:
+    """The recorded uses of these parse keys (None: of every key recorded)."""
+    kept = BuildState(config.cache_dir).image_uses(None if keys is None else set(keys))
     return {key: [Use(*fields) for fields in uses] for key, uses in kept.items()}
 
 
-def stale_keys(config: Config, keys: Iterable[str]) -> set[str]:
-    """Parse keys whose articles use an image that changed (or went) since they were
-    parsed. A stat of each image; one whose stat changed is hashed."""
+def stale_keys(config: Config, keys: Iterable[str] | None) -> set[str]:
+    """Parse keys (of these, or None: of any recorded) whose articles use an image that
+    changed (or went) since they were parsed. A stat of each image; one whose stat changed
+    is hashed."""
     recorded = uses_of(config, keys)
     current: dict[str, str | None] = {}
     stale = set()

@@ -5,21 +5,26 @@ revisions from git (the history stage) and their photos' derived files (the imag
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import BuildCache, DamagedRecord, parse_key, unpack_parsed
+from . import parsedfolders
+from .cache import BuildCache
 from .config import Config
+from .damage import DamagedRecord, report_damage
 from .errors import ContentError, Problem
 from .fingerprint import with_revisions
 from .history import git_history
 from .outputdigest import output_digest
+from .parsedrecords import parse_key, unpack_parsed
 from .processes import Background
 from .records import Article, SourceFile
+from .scan import sources_digest
 from .writer import CopyJob
 
 if TYPE_CHECKING:
@@ -49,16 +54,104 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
     take as long as loading 10,000 articles.
 
     `outline`: the published articles as a build holds them all at once (`compact`), without
-    what only `sitegen check` reads."""
+    what only `sitegen check` reads; each folder's outcome kept for the next build, which
+    makes anew only those of the folders whose sources changed (parsedfolders.py)."""
+    if outline:
+        return _parse_by_folder(sources, config, cache, progress)
+    parsed = _outcomes(sources, config, cache, progress, whole=True)
+    whole = parsedfolders.outcome_of(sources, parsed.results, parsed.keys, config)
+    loaded = _joined([whole], config)
+    return _with_digests(loaded, sources, parsed)
+
+
+def _parse_by_folder(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
+                     progress: Progress | None) -> Loaded:
+    """`parse_articles` with the outcomes of unchanged folders as the last build kept them."""
+    basis = parsedfolders.basis(config)
+    folders = parsedfolders.by_folder(sources)
+    # the kept outcomes name records by key: trusted only while no one else (an older
+    # sitegen sharing the cache) has pruned the records since this stage last counted them
+    counted = cache.get_meta(parsedfolders.PARSED_ROWS) == str(cache.parsed_count())
+    known = cache.parsed_folders(basis) if counted else {}
+    standing = {folder for folder, members in folders.items()
+                if parsedfolders.stands(known.get(folder), members, config.now)}
+    kept = _kept_outcomes(cache, config, standing)
+    redo = [src for folder, members in folders.items() if folder not in kept
+            for src in members]
+    parsed = _outcomes(redo, config, cache, progress, whole=not kept)
+    made = {folder: parsedfolders.outcome_of(members, parsed.results, parsed.keys, config)
+            for folder, members in folders.items() if folder not in kept}
+    compact(chain.from_iterable(outcome.articles for outcome in made.values()))
+    if kept:  # the records of the folders made anew or gone, by their last keys
+        redone = (made.keys() | (known.keys() - folders.keys())) & known.keys()
+        old = {key for keys in cache.folder_keys(redone).values() for key in keys}
+        cache.forget_parsed(old - set(parsed.keys.values()))
+        cache.drop_parsed_groups(parsed.reparsed)
+    cache.keep_folders(basis, _folder_rows(folders, made, parsed, config), set(kept))
+    cache.set_meta(parsedfolders.PARSED_ROWS, str(cache.parsed_count()))
+    loaded = _joined([kept.get(folder) or made[folder] for folder in folders], config)
+    return _with_digests(loaded, sources, parsed)
+
+
+def _kept_outcomes(cache: BuildCache, config: Config, standing: set[str]
+                   ) -> dict[str, parsedfolders.FolderOutcome]:
+    """The kept outcomes of these folders, but those whose articles use an image that
+    changed since (images.stale_keys) and those that do not unpickle."""
+    stale = _image_changed(config, None) if standing else set()
+    if stale:
+        standing = {folder for folder, keys in cache.folder_keys(standing).items()
+                    if stale.isdisjoint(keys)}
+    kept = {folder: parsedfolders.unpack(blob)
+            for folder, blob in cache.folder_outcomes(standing).items()}
+    damaged = [folder for folder, outcome in kept.items() if outcome is None]
+    if damaged:
+        report_damage(cache.path, f"the kept outcome of {len(damaged)} content folders "
+                                  "does not unpickle")
+    return {folder: outcome for folder, outcome in kept.items() if outcome is not None}
+
+
+def _folder_rows(folders: dict[str, list[SourceFile]],
+                 made: dict[str, parsedfolders.FolderOutcome], parsed: _Parsed,
+                 config: Config) -> Iterator[tuple[str, str, str, str, str, bytes]]:
+    """The rows `cache.keep_folders` keeps of the outcomes made anew."""
+    for folder, outcome in made.items():
+        members = [src if src.digest else dataclasses.replace(src, digest=parsed.digests[src.path])
+                   for src in folders[folder]]
+        yield (folder, sources_digest(members), parsedfolders.moment(config.now),
+               parsedfolders.moment(outcome.valid_until),
+               " ".join(parsed.keys[src.path] for src in members),
+               parsedfolders.pack(outcome))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Parsed:
+    """What the parse cache and the workers gave for some sources, by source path: the parsed
+    article and its warnings, or the problems that stopped it; its parse key; its digest; and
+    the keys parsed by the workers (not read from the cache)."""
+
+    results: dict[str, tuple[Article, tuple] | list[Problem]]
+    keys: dict[str, str]
+    digests: dict[str, str]
+    reparsed: frozenset[str]
+
+
+def _outcomes(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
+              progress: Progress | None, whole: bool) -> _Parsed:
+    """Each source's record, from the cache or parsed. `whole`: these are every source of the
+    build, so the cache is pruned to their records and its groups rewritten; else only
+    their own records are looked up, row by row."""
     config_digest = output_digest(config)
     keys = {s.path: parse_key(s.path, s.digest, config_digest, s.bundle_files)
             for s in sources if s.digest}
     bundles = {s.path: s.bundle_files for s in sources}
-    stored = cache.parsed_keys() - _image_changed(config, keys.values())
+    listed = cache.parsed_keys() if whole else cache.parsed_among(keys.values())
+    stored = listed - _image_changed(config, keys.values())
     missing = [s for s in sources if keys.get(s.path) not in stored]
     aside = _parsed_aside(missing, stored, config)
+    reparsed = set()
     with aside or nullcontext():
-        cached = cache.get_parsed(key for key in keys.values() if key in stored)
+        wanted = (key for key in keys.values() if key in stored)
+        cached = cache.get_parsed(wanted) if whole else cache.get_parsed_rows(wanted)
         results: dict[str, tuple[Article, tuple] | list[Problem]] = {
             path: cached[key] for path, key in keys.items() if key in cached}
         lost = [s for s in sources if s.path not in results and keys.get(s.path) in stored]
@@ -76,17 +169,22 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
                     else outcome
             digests[path] = digest  # of the bytes the worker parsed and cached them under
             keys[path] = parse_key(path, digest, config_digest, bundles[path])
+            reparsed.add(keys[path])
         results.update(store.finish())
-    if missing or lost:
-        cache.forget_parsed_except(set(keys.values()))
-    cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
-                              if isinstance(outcome, tuple)})
-    loaded = _collect(sources, results, keys, config)
-    if outline:
-        compact(loaded.articles)
+    if whole:
+        if missing or lost:
+            cache.forget_parsed_except(set(keys.values()))
+        cache.keep_parsed_groups({keys[path]: outcome for path, outcome in results.items()
+                                  if isinstance(outcome, tuple)})
+    return _Parsed(results, keys, digests, frozenset(reparsed))
+
+
+def _with_digests(loaded: Loaded, sources: Sequence[SourceFile], parsed: _Parsed) -> Loaded:
+    """`loaded` with the digests the workers computed, when the scan had not hashed some."""
     if all(s.digest for s in sources):  # the scan knew every digest: nothing to pass back
         return loaded
-    return dataclasses.replace(loaded, digests=digests)
+    return dataclasses.replace(loaded, digests={s.path: parsed.digests.get(s.path, s.digest)
+                                                for s in sources})
 
 
 class _Shared(dict):
@@ -126,8 +224,9 @@ def compact(articles: Iterable[Article]) -> None:
 _SHARED_FIELDS = ("dateline", "source_name", "story", "lang", "words")
 
 
-def _image_changed(config: Config, keys: Iterable[str]) -> set[str]:
-    """Parse keys of articles whose images changed since they were parsed (images.py)."""
+def _image_changed(config: Config, keys: Iterable[str] | None) -> set[str]:
+    """Parse keys (of these; None: any) of articles whose images changed since they were
+    parsed (images.py)."""
     from .images import stale_keys
 
     return stale_keys(config, keys)
@@ -242,51 +341,45 @@ class _Store:
         return {path: found[key] for path, key in self.known.items()}
 
 
-def _collect(sources: Sequence[SourceFile], results: dict, keys: dict[str, str],
-             config: Config) -> Loaded:
-    errors: list[Problem] = []
-    warnings: list[Problem] = []
-    articles: list[Article] = []
-    for src in sources:
-        outcome = results[src.path]
-        if isinstance(outcome, list):
-            errors.extend(outcome)
-            continue
-        article, article_warnings = outcome
-        failed = [w for w in article_warnings if w.severity == "error"]
-        if failed and not config.keep_going:  # shortcode calls that could not be rendered
-            errors.extend(failed)
-            continue
-        warnings.extend(article_warnings)
-        if config.strict and article_warnings:
-            errors.extend(dataclasses.replace(w, severity="error") for w in article_warnings)
-            continue
-        if config.publishes(article):
-            articles.append(article)
-    valid_until = _next_date_change([r[0] for r in results.values() if isinstance(r, tuple)],
-                                    articles, config)
+def _joined(outcomes: Sequence[parsedfolders.FolderOutcome], config: Config) -> Loaded:
+    """The folders' outcomes as one, checked across folders: two articles with one URL (or
+    URLs that differ only in case) are errors; with `--keep-going`, those files are left out."""
     from .pages import case_clashes  # past the load stage: imported when there is work
 
+    articles = tuple(chain.from_iterable(outcome.articles for outcome in outcomes))
+    body_keys = list(chain.from_iterable(outcome.body_keys for outcome in outcomes))
+    warnings = tuple(chain.from_iterable(outcome.warnings for outcome in outcomes))
+    errors = list(chain.from_iterable(outcome.errors for outcome in outcomes))
     errors.extend(_duplicate_urls(articles, config))
     errors.extend(case_clashes(articles, config))
     if errors and not config.keep_going:
         raise ContentError(errors)
     if errors:  # --keep-going: drop the articles of files with errors (duplicate URLs)
         bad_sources = {str(p.path) for p in errors}
-        articles = [a for a in articles
-                    if str(Path(config.content_dir.name) / a.source) not in bad_sources]
-    return Loaded(tuple(articles), BodyKeys((a.url, keys[a.source]) for a in articles),
-                  tuple(warnings), tuple(errors), valid_until)
+        kept = [i for i, a in enumerate(articles)
+                if str(Path(config.content_dir.name) / a.source) not in bad_sources]
+        articles, body_keys = tuple(articles[i] for i in kept), [body_keys[i] for i in kept]
+    valid_until = min((outcome.valid_until for outcome in outcomes if outcome.valid_until),
+                      default=None)
+    return Loaded(articles, BodyKeys.of(articles, body_keys), warnings, tuple(errors),
+                  valid_until)
 
 
 class BodyKeys(Mapping[str, str]):
-    """Article URL -> parse-cache key of its body (`cache.parse_key`, a hex digest), each
+    """Article URL -> parse-cache key of its body (`parsedrecords.parse_key`, a hex digest), each
     held as its 16 bytes: 49 bytes an article where the string took 81."""
 
     __slots__ = ("_raw",)
 
     def __init__(self, pairs: Iterable[tuple[str, str]]):
         self._raw = {url: bytes.fromhex(key) for url, key in pairs}
+
+    @classmethod
+    def of(cls, articles: Sequence[Article], keys: Sequence[bytes]) -> BodyKeys:
+        """The keys of these articles' bodies, given as bytes in the same order."""
+        made = cls(())
+        made._raw = dict(zip(map(_url, articles), keys, strict=True))
+        return made
 
     def __getitem__(self, url: str) -> str:
         return self._raw[url].hex()
@@ -301,19 +394,7 @@ class BodyKeys(Mapping[str, str]):
         return len(self._raw)
 
 
-def _next_date_change(parsed: Sequence[Article], published: Sequence[Article],
-                      config: Config) -> datetime | None:
-    """The first moment at which the passing of time alone changes the site."""
-    now = config.now
-    window = timedelta(days=config.news_sitemap_days)
-    moments = [] if config.future else [a.date for a in parsed if a.date > now]
-    moments += [a.expires for a in published if a.expires and a.expires > now]
-    since = now - window  # in the news window: `date <= now < date + window`, one sum fewer
-    moments += [a.date + window for a in published if since < a.date <= now]
-    featured = timedelta(days=config.featured_days)  # a featured lead leaves the home page
-    moments += [a.date + featured for a in published
-                if a.featured and now - featured < a.date <= now]
-    return min(moments, default=None)
+_url = operator.attrgetter("url")
 
 
 def _duplicate_urls(articles: Sequence[Article], config: Config) -> list[Problem]:

@@ -50,9 +50,9 @@ from .cache import (
     ReadThroughCache,
     cache_folder,
     empty_database,
-    report_damage,
 )
 from .config import Config
+from .damage import report_damage
 from .errors import SitegenError
 from .records import BuildReport, LastBuild
 from .statefiles import KNOWN, StateFiles
@@ -321,11 +321,12 @@ class BuildState(BuildCache):
         db.execute("CREATE INDEX IF NOT EXISTS uses_key ON uses (key)")
         return db
 
-    def image_uses(self, keys: Sequence[str] | set[str]) -> dict[str, list[tuple]]:
-        """The images each of these parsed articles (by parse key) uses: images.Use's fields."""
+    def image_uses(self, keys: Sequence[str] | set[str] | None) -> dict[str, list[tuple]]:
+        """The images each of these parsed articles (by parse key; None: every one recorded)
+        uses: images.Use's fields."""
         if not self.current or not self.files.image_uses.is_file():
             return {}
-        wanted = set(keys)
+        wanted = None if keys is None else set(keys)
         out: dict[str, list[tuple]] = {}
         if self.read_only:
             db = sqlite3.connect(f"{self.files.image_uses.resolve().as_uri()}?mode=ro&"
@@ -334,7 +335,7 @@ class BuildState(BuildCache):
             db = self._uses_db()
         try:
             for key, *fields in db.execute("SELECT * FROM uses ORDER BY rowid"):
-                if key in wanted:
+                if wanted is None or key in wanted:
                     out.setdefault(key, []).append(tuple(fields))
         finally:
             db.close()

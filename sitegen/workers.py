@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import images
-from .cache import pack_parsed, parse_key
 from .config import Config
 from .errors import Problem, SitegenError, TemplateError
 from .fingerprint import Fingerprinter, card_digest, outline_digest
 from .outputdigest import output_digest
+from .parsedrecords import pack_parsed, parse_key
 from .records import PageSpec, PageState, SourceFile
 from .sources import read_source
 from .state import BuildState

@@ -725,11 +725,23 @@ def _parsed_groups(site) -> dict[int, bytes]:
         cache.close()
 
 
-def test_cached_articles_load_from_their_groups_and_an_edit_rewrites_only_its_groups(
+def _parsed_keys(site) -> set[str]:
+    from sitegen.cache import BuildCache
+
+    config = site_config(site)
+    cache = BuildCache(config.cache_dir, config.output_dir)
+    try:
+        return cache.parsed_keys()
+    finally:
+        cache.close()
+
+
+def test_an_edit_reads_only_its_folders_records_and_drops_the_group_of_its_new_key(
         make_site, monkeypatch):
     import pickle
 
-    from sitegen.cache import BuildCache, parsed_group
+    from sitegen.cache import BuildCache
+    from sitegen.parsedrecords import parsed_group
 
     site = make_site(FILES)
     build_site(site, search=False)
@@ -743,12 +755,21 @@ def test_cached_articles_load_from_their_groups_and_an_edit_rewrites_only_its_gr
                         real_rows(self, wanted))
     _correct_gamma(site)
     build_site(site, search=False)
+    monkeypatch.undo()
     after = _parsed_groups(site)
-    new_keys = {key for blob in after.values() for key in pickle.loads(blob)}
-    assert len(new_keys) == 5 and len(keys - new_keys) == 1
-    assert rows_read == []  # none row by row; the edited article was parsed
-    touched = {parsed_group(k) for k in keys ^ new_keys}
-    assert {g for g in set(before) | set(after) if before.get(g) != after.get(g)} == touched
+    (old_key,) = {k for k in keys if pickle.loads(before[parsed_group(k)])[k][0].title ==
+                  "Gamma story"}
+    # gamma is alone in content/2025/04/: no other record read; its new one was parsed
+    assert [key for keys in rows_read for key in keys] == []
+    (new_key,) = {k for k in _parsed_keys(site) if k not in keys}
+    assert parsed_group(new_key) not in after  # parsed anew: a group would be older
+    assert {g: after[g] for g in after} == {g: before[g] for g in after}  # the rest as they were
+    # a build that must see every record (here: --strict) reads the dropped group's rows
+    # and writes the groups again
+    build_site(site, search=False, strict=True)
+    again = _parsed_groups(site)
+    assert len({key for blob in again.values() for key in pickle.loads(blob)}) == 5
+    assert old_key not in {key for blob in again.values() for key in pickle.loads(blob)}
     rebuild_and_compare(site)
 
 
@@ -767,16 +788,16 @@ def test_a_damaged_parsed_group_is_read_row_by_row_and_written_again(make_site):
     cache.db.commit()
     cache.close()
     _correct_gamma(site)
-    rebuild_and_compare(site)
+    rebuild_and_compare(site, strict=True)  # another basis: every folder's records are read
     keys = [key for blob in _parsed_groups(site).values() for key in pickle.loads(blob)]
     assert len(keys) == 5
 
 
-def test_the_next_date_change_is_the_first_embargo_expiry_or_news_window_end(tmp_path):
+def test_thenext_date_change_is_the_first_embargo_expiry_or_news_window_end(tmp_path):
     import dataclasses as dc
     from datetime import datetime
 
-    from sitegen.parse import _next_date_change
+    from sitegen.parsedfolders import next_date_change
     from sitegen.records import Article
 
     now = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -787,19 +808,19 @@ def test_the_next_date_change_is_the_first_embargo_expiry_or_news_window_end(tmp
                        date=datetime(2026, 3, day, hour, tzinfo=UTC), summary="", **kw)
 
     old, recent, embargoed = art(1, 0), art(1, 13), art(5)
-    assert _next_date_change([old], [old], config) is None  # out of the window since 00:00
-    assert _next_date_change([recent], [recent], config) == datetime(2026, 3, 2, 13, tzinfo=UTC)
-    assert _next_date_change([recent, embargoed], [recent], config) == recent.date + \
+    assert next_date_change([old], [old], config) is None  # out of the window since 00:00
+    assert next_date_change([recent], [recent], config) == datetime(2026, 3, 2, 13, tzinfo=UTC)
+    assert next_date_change([recent, embargoed], [recent], config) == recent.date + \
         timedelta(days=1)
     expiring = art(1, 0, expires=datetime(2026, 3, 2, 18, tzinfo=UTC))
-    assert _next_date_change([expiring, embargoed], [expiring], config) == expiring.expires
-    assert _next_date_change([embargoed], [], config) == embargoed.date
-    assert _next_date_change([embargoed], [], dc.replace(config, future=True)) is None
+    assert next_date_change([expiring, embargoed], [expiring], config) == expiring.expires
+    assert next_date_change([embargoed], [], config) == embargoed.date
+    assert next_date_change([embargoed], [], dc.replace(config, future=True)) is None
     edge = art(2, 12)  # published this very instant: in the window until it is a day old
-    assert _next_date_change([edge], [edge], config) == edge.date + timedelta(days=1)
+    assert next_date_change([edge], [edge], config) == edge.date + timedelta(days=1)
     pacific = timezone(-timedelta(hours=8))
     west = dc.replace(art(1), date=datetime(2026, 3, 1, 5, tzinfo=pacific))  # 13:00 UTC
-    assert _next_date_change([west], [west], config) == west.date + timedelta(days=1)
+    assert next_date_change([west], [west], config) == west.date + timedelta(days=1)
 
 
 def test_a_group_record_whose_row_another_sitegen_pruned_is_parsed_again(make_site):

@@ -163,7 +163,7 @@ def test_featured_article_outside_the_window_does_not_lead(make_site):
 
 def test_featured_window_end_is_a_date_change(make_site):
     from sitegen.config import load_config
-    from sitegen.parse import _next_date_change
+    from sitegen.parsedfolders import next_date_change
 
     recent = FIXED_NOW - timedelta(hours=5)
     site = make_site({"content/a.md": article("F", recent.strftime("%Y-%m-%d %H:%M:%S"),
@@ -176,7 +176,7 @@ def test_featured_window_end_is_a_date_change(make_site):
     cache = BuildCache(config.cache_dir, config.output_dir)
     loaded = parse_articles(load_sources(config), config, cache)
     cache.close()
-    assert _next_date_change(loaded.articles, loaded.articles, config) == \
+    assert next_date_change(loaded.articles, loaded.articles, config) == \
         recent.replace(tzinfo=config.tz) + timedelta(days=2)
 
 

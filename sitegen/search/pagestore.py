@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..cache import report_damage
+from ..damage import report_damage
 
 DATABASE = "pages.sqlite"
 LAYOUT = "1"  # of the tables: another is dropped and everything indexed again

@@ -13,8 +13,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..cache import report_damage
 from ..config import Config
+from ..damage import report_damage
 from ..state import BuildState
 from ..statefiles import SEARCH_STATE, StateFiles
 from ..writer import write_atomic
