@@ -17,6 +17,7 @@ from contextlib import ExitStack
 
 from . import compat, search
 from .cache import healing
+from .codeid import code_digest
 from .config import Config
 from .copies import planned_copies
 from .outputtree import OutputError, delete_discarded, has_discarded, locked
@@ -46,6 +47,7 @@ def build(config: Config, progress: Progress | None = None,
           log: Callable[[str], None] | None = None) -> BuildReport:
     """One build into `config.output_dir`, holding its lock (a second build waits)."""
     started = time.perf_counter()
+    code_digest()  # read once, before any process is forked: a build keys all it keeps by it
     if config.search:  # an unsupported Pagefind stops the build before it writes anything
         search.check_pagefind()
     compat.check_all()  # an untested Markdown or Jinja said once, not by each forked worker

@@ -526,6 +526,28 @@ def test_an_unchanged_build_repairs_a_broken_search_bundle(make_site):
     assert entry.is_file()
 
 
+def test_the_code_digest_is_read_before_any_worker_is_forked(make_site, monkeypatch):
+    """Workers forked later would read sitegen's files then: a file changed during a long
+    build (an upgrade, a developer's edit) gave the parent and its workers different parse
+    keys, and the next build parsed everything again."""
+    from sitegen import build as build_module
+    from sitegen.codeid import code_digest
+
+    site = make_site(FILES)
+    monkeypatch.setattr("sitegen.scan.HASHED_IN_PARENT", 0)  # the workers hash: no key yet
+    code_digest.cache_clear()
+    real = build_module.parse_articles
+    seen = []
+
+    def parse(*args, **kwargs):
+        seen.append(code_digest.cache_info().currsize)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "parse_articles", parse)
+    build_site(site, jobs=2)
+    assert seen == [1]
+
+
 def test_a_build_leaves_the_garbage_collector_as_it_found_it(make_site):
     """build() pauses the cyclic collector and freezes its records while workers run; a
     long-lived process (sitegen serve) must get both back, also after a failed build."""
