@@ -1,6 +1,10 @@
 """The parse stage: each source parsed (by the workers, or from the parse cache) into an
 `Article`, the published ones kept with what was warned and what was skipped; then their
-revisions from git (the history stage) and their photos' derived files (the images stage)."""
+revisions from git (the history stage) and their photos' derived files (the images stage).
+
+A build keeps what the stage made of each content folder (parsedfolders.py): the next one
+makes anew only the outcomes of folders whose sources changed, then joins every folder's
+(`_joined`: duplicate URLs and clashing cases are checked across all of them)."""
 
 from __future__ import annotations
 
