@@ -112,7 +112,7 @@ class ParsedRecords:
         counts only because its key is listed."""
         wanted = list(keys)
         grouped: dict[str, tuple[Article, tuple]] = {}
-        damaged = []  # read row by row below, written again after the parse
+        damaged = []  # their records are read row by row; the groups are written again later
         for grp, blob in self.db.execute("SELECT grp, records FROM parsed_groups"):
             members = _unpack_group(blob)
             if members is None:
@@ -120,25 +120,18 @@ class ParsedRecords:
             else:
                 grouped.update(members)
         found = {key: grouped[key] for key in wanted if key in grouped}
-        rest = [key for key in wanted if key not in found]
-        lost = []  # parsed again: the caller treats them as rows gone since it listed them
-        for key, blob in self.get_parsed_blobs(rest).items() if rest else ():
-            try:
-                found[key] = unpack_parsed(blob)
-            except DamagedRecord:
-                lost.append((key,))
-        if (damaged or lost) and not self.read_only:
+        found.update(self.get_parsed_rows([key for key in wanted if key not in found]))
+        if damaged and not self.read_only:
             self.db.executemany("DELETE FROM parsed_groups WHERE grp = ?", damaged)
-            self.db.executemany("DELETE FROM parsed WHERE key = ?", lost)
             self.db.commit()
-            report_damage(self.path, f"{len(damaged)} parsed groups and {len(lost)} parsed "
-                                     "records do not unpickle")
+            report_damage(self.path, f"{len(damaged)} parsed groups do not unpickle")
         return found
 
     def get_parsed_rows(self, keys: Iterable[str]) -> dict[str, tuple[Article, tuple]]:
         """`get_parsed` row by row, none from the groups: for a few keys (an edited folder),
         where unpickling every group would read the whole archive. A record that does not
-        unpickle is left out (parsed again) and its row deleted."""
+        unpickle is left out (parsed again: the caller treats it as a row gone since it listed
+        the keys) and its row deleted."""
         found, lost = {}, []
         for key, blob in self.get_parsed_blobs(keys).items():
             try:
