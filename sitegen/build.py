@@ -92,7 +92,8 @@ def _build(config: Config, writer: Writer, progress: Progress | None,
             Background(find_strays, config.output_dir,
                        run.previous, frozenset(cache.file_signatures())))
         with timer.stage("parse"):
-            loaded = parse_articles(found.sources, config, cache, progress, outline=True)
+            loaded = parse_articles(found.sources, config, cache, progress, outline=True,
+                                    folder_digests=found.folder_digests)
             found = with_digests(run, found, loaded.digests)  # when the workers hashed them
             loaded = dataclasses.replace(loaded, digests={})  # read by no later stage (~250 B each)
             release_free_memory()  # the stage's dropped messages and tables (run.py)

@@ -43,7 +43,7 @@ def next_change_after(config: Config, since: datetime) -> datetime | None:
     what a build at `since` recorded as its `valid_until` (parsedfolders.next_date_change)."""
     then = dataclasses.replace(config, now=since)
     with BuildState.open(config) as cache:
-        sources, _unused = scan_sources(then, cache)
+        sources = scan_sources(then, cache).sources
         return parse_articles(sources, then, cache).valid_until
 
 

@@ -17,7 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import parsedfolders
+from . import parsedfolders, scan
 from .cache import BuildCache
 from .config import Config
 from .damage import DamagedRecord, report_damage
@@ -28,7 +28,6 @@ from .outputdigest import output_digest
 from .parsedrecords import parse_key, unpack_parsed
 from .processes import Background
 from .records import Article, SourceFile
-from .scan import sources_digest
 from .writer import CopyJob
 
 if TYPE_CHECKING:
@@ -51,7 +50,8 @@ class Loaded:
 
 
 def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
-                   progress: Progress | None = None, outline: bool = False) -> Loaded:
+                   progress: Progress | None = None, outline: bool = False,
+                   folder_digests: Mapping[str, str] | None = None) -> Loaded:
     """Articles from the parse cache, or parsed by the workers (which also hash the sources
     whose digest is not known yet). A few sources to parse (an edit) are parsed in a forked
     process while this one loads the cached articles: Markdown's and YAML's imports alone
@@ -59,17 +59,20 @@ def parse_articles(sources: Sequence[SourceFile], config: Config, cache: BuildCa
 
     `outline`: the published articles as a build holds them all at once (`compact`), without
     what only `sitegen check` reads; each folder's outcome kept for the next build, which
-    makes anew only those of the folders whose sources changed (parsedfolders.py)."""
+    makes anew only those of the folders whose sources changed (parsedfolders.py), by their
+    `folder_digests` (scan.py: made here when not given)."""
     if outline:
-        return _parse_by_folder(sources, config, cache, progress)
+        if folder_digests is None:
+            folder_digests = scan.folder_digests(sources)
+        return _parse_by_folder(sources, folder_digests, config, cache, progress)
     parsed = _outcomes(sources, config, cache, progress, whole=True)
     whole = parsedfolders.outcome_of(sources, parsed.results, parsed.keys, config)
     loaded = _joined([whole], config)
     return _with_digests(loaded, sources, parsed)
 
 
-def _parse_by_folder(sources: Sequence[SourceFile], config: Config, cache: BuildCache,
-                     progress: Progress | None) -> Loaded:
+def _parse_by_folder(sources: Sequence[SourceFile], digests: Mapping[str, str], config: Config,
+                     cache: BuildCache, progress: Progress | None) -> Loaded:
     """`parse_articles` with the outcomes of unchanged folders as the last build kept them."""
     basis = parsedfolders.basis(config)
     folders = parsedfolders.by_folder(sources)
@@ -77,8 +80,8 @@ def _parse_by_folder(sources: Sequence[SourceFile], config: Config, cache: Build
     # sitegen sharing the cache) has pruned the records since this stage last counted them
     counted = cache.get_meta(parsedfolders.PARSED_ROWS) == str(cache.parsed_count())
     known = cache.parsed_folders(basis) if counted else {}
-    standing = {folder for folder, members in folders.items()
-                if parsedfolders.stands(known.get(folder), members, config.now)}
+    standing = {folder for folder in folders
+                if parsedfolders.stands(known.get(folder), digests.get(folder), config.now)}
     kept = _kept_outcomes(cache, config, standing)
     redo = [src for folder, members in folders.items() if folder not in kept
             for src in members]
@@ -121,7 +124,7 @@ def _folder_rows(folders: dict[str, list[SourceFile]],
     for folder, outcome in made.items():
         members = [src if src.digest else dataclasses.replace(src, digest=parsed.digests[src.path])
                    for src in folders[folder]]
-        yield (folder, sources_digest(members), parsedfolders.moment(config.now),
+        yield (folder, scan.folder_digests(members)[folder], parsedfolders.moment(config.now),
                parsedfolders.moment(outcome.valid_until),
                " ".join(parsed.keys[src.path] for src in members),
                parsedfolders.pack(outcome))

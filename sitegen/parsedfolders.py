@@ -26,7 +26,7 @@ from .config import Config
 from .errors import Problem
 from .outputdigest import output_digest
 from .records import Article, SourceFile
-from .scan import sources_digest
+from .scan import folder_of
 
 # The meta entry: how many parsed records the cache held when the outcomes were last kept.
 PARSED_ROWS = "parsed_rows"
@@ -41,11 +41,6 @@ class FolderOutcome:
     warnings: tuple[Problem, ...]
     errors: tuple[Problem, ...]
     valid_until: datetime | None  # when the passing of time alone changes this outcome
-
-
-def folder_of(path: str) -> str:
-    """The content folder of a source path ('' for the top of content/)."""
-    return path.rpartition("/")[0]
 
 
 def by_folder(sources: Iterable[SourceFile]) -> dict[str, list[SourceFile]]:
@@ -63,14 +58,14 @@ def basis(config: Config) -> str:
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
-def stands(kept: tuple[str, str, str] | None, sources: Sequence[SourceFile],
-           now: datetime) -> bool:
+def stands(kept: tuple[str, str, str] | None, sources: str | None, now: datetime) -> bool:
     """Whether a kept outcome (`cache.parsed_folders`: digest, made, valid until) is the one
-    these sources would make now."""
-    if kept is None or not all(src.digest for src in sources):
+    the folder's sources (their digest, scan.folder_digests: None while one is not hashed)
+    would make now."""
+    if kept is None or sources is None:
         return False
     digest, made, until = kept
-    if digest != sources_digest(sources):
+    if digest != sources:
         return False
     return datetime.fromisoformat(made) <= now and \
         (not until or now < datetime.fromisoformat(until))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import search
 from .cache import BuildCache
@@ -37,6 +37,15 @@ if TYPE_CHECKING:
 HASHED_IN_PARENT = 500  # past this many new or touched files, the parse workers hash them
 
 
+class Listing(NamedTuple):
+    """What `scan_sources` finds: the article files, the other files of content/ that no
+    build uses, and each folder's sources digest (`folder_digests`)."""
+
+    sources: list[SourceFile]
+    unused: tuple[str, ...]
+    folders: dict[str, str]
+
+
 class Scanned:
     """The article files (`sources`), the other files of content/ no build uses (`unused`),
     the intros' signature, and the digest of every input (`inputs`, None while some
@@ -52,19 +61,26 @@ class Scanned:
         self.intros = intros
         self._inputs = inputs
         self._sources: tuple[SourceFile, ...] | None = None
+        self._folders: dict[str, str] = {}
         self._unused = unused
         self._walked = walked  # the load stage's walk, listed from once
 
     def _listing(self) -> tuple[tuple[SourceFile, ...], tuple[str, ...]]:
         if self._sources is None or self._unused is None:
             walked, self._walked = self._walked, None
-            sources, unused = scan_sources(self._run.config, self._run.cache, walked)
-            self._sources, self._unused = tuple(sources), unused
+            sources, unused, folders = scan_sources(self._run.config, self._run.cache, walked)
+            self._sources, self._unused, self._folders = tuple(sources), unused, folders
             if self._inputs is None:
                 hashed = all(s.digest for s in sources)  # else the parse workers hash them
-                self._inputs = inputs_key(self._run.config, sources, self.intros) \
+                self._inputs = inputs_key(self._run.config, sources, self.intros, folders) \
                     if hashed else None
         return self._sources, self._unused
+
+    @property
+    def folder_digests(self) -> dict[str, str]:
+        """Each content folder's sources digest, of the folders whose sources are all hashed."""
+        self._listing()
+        return self._folders
 
     @property
     def sources(self) -> tuple[SourceFile, ...]:
@@ -102,8 +118,9 @@ def with_digests(run: Run, scanned: Scanned, digests: dict[str, str]) -> Scanned
     asked for again, they are listed again)."""
     if scanned.inputs is None:
         sources = [dataclasses.replace(s, digest=digests[s.path]) for s in scanned.sources]
-        remember_sources(run.cache, sources)
-        inputs = inputs_key(run.config, sources, scanned.intros)
+        folders = folder_digests(sources)
+        remember_sources(run.cache, sources, folders)
+        inputs = inputs_key(run.config, sources, scanned.intros, folders)
     else:
         inputs = scanned.inputs
     return Scanned(run, scanned.intros, inputs, unused=scanned.unused)
@@ -111,14 +128,15 @@ def with_digests(run: Run, scanned: Scanned, digests: dict[str, str]) -> Scanned
 
 def load_sources(config: Config, cache: BuildCache | None = None) -> list[SourceFile]:
     """Every article file (see `scan_sources`)."""
-    return scan_sources(config, cache)[0]
+    return scan_sources(config, cache).sources
 
 
 def scan_sources(config: Config, cache: BuildCache | None = None,
-                 walked: Walked | None = None) -> tuple[list[SourceFile], tuple[str, ...]]:
-    """Every article file, and the other files of content/ that no build uses (neither an
-    article, an intro nor a bundle file); from `walked` when the content folder was walked
-    already. An article whose stat signature is unchanged is not read again.
+                 walked: Walked | None = None) -> Listing:
+    """Every article file, the other files of content/ that no build uses (neither an
+    article, an intro nor a bundle file) and each folder's sources digest; from `walked` when
+    the content folder was walked already. An article whose stat signature is unchanged is not
+    read again.
 
     When more than HASHED_IN_PARENT files are new (a first build, a fresh clone), they are
     not read here: the parse workers read them anyway, so they hash them too, in parallel,
@@ -154,23 +172,24 @@ def scan_sources(config: Config, cache: BuildCache | None = None,
         found[i] = dataclasses.replace(src, digest=digest)
     if problems:
         raise ContentError(problems)
+    folders = folder_digests(found)
     if cache and not defer:
-        remember_sources(cache, found, known)
-    return found, tuple(sorted(scanned.unused))
+        remember_sources(cache, found, folders, known)
+    return Listing(found, tuple(sorted(scanned.unused)), folders)
 
 
-def remember_sources(cache: BuildCache, sources: Sequence[SourceFile],
+def remember_sources(cache: BuildCache, sources: Sequence[SourceFile], folders: dict[str, str],
                      known: dict[str, tuple[str, str]] | None = None) -> None:
     """Keep each file's signature and digest, so that the next build reads only what changed;
     and, when every digest is known, the digest of all signatures with the sources' digest
-    (`unchanged_sources`)."""
+    (`unchanged_sources`; `folders`: `folder_digests`)."""
     rows = {s.path: (s.signature, s.digest) for s in sources if s.digest}
     if rows != known:
         cache.save_sources(rows, known)
     seen = ""
     if len(rows) == len(sources):
         seen = f"{signatures_digest((s.path, s.signature, s.bundle_files) for s in sources)} " \
-               f"{sources_digest(sources)}"
+               f"{sources_digest(folders)}"
     if cache.get_meta(SOURCES_SEEN) != seen:
         cache.set_meta(SOURCES_SEEN, seen)
 
@@ -205,20 +224,48 @@ def signatures_digest(rows: Iterable[tuple[str, str, tuple[str, ...]]]) -> str:
     return digest.hexdigest()
 
 
-def sources_digest(sources: Sequence[SourceFile]) -> str:
-    """A digest of (relative path, digest, bundle files) of every article."""
-    digest = hashlib.blake2b(digest_size=16)
+def folder_of(path: str) -> str:
+    """The content folder of a source path ('' for the top of content/)."""
+    return path.rpartition("/")[0]
+
+
+def folder_digests(sources: Iterable[SourceFile]) -> dict[str, str]:
+    """Each content folder's sources digest: (relative path, digest, bundle files) of each of
+    its articles, in their order. A folder with an article not hashed yet has none. Made once a
+    build: the parse stage keeps each folder's outcome by it (parsedfolders.stands) and the
+    digest of all sources is made of them (`sources_digest`)."""
+    hashes: dict[str, Any] = {}
+    unhashed = set()
     for src in sources:
+        folder = folder_of(src.path)
+        digest = hashes.get(folder)
+        if digest is None:
+            digest = hashes[folder] = hashlib.blake2b(digest_size=16)
+        if not src.digest:
+            unhashed.add(folder)
         digest.update(f"{src.path}\0{src.digest}\0{src.bundle_files}\0".encode())
+    return {folder: digest.hexdigest() for folder, digest in hashes.items()
+            if folder not in unhashed}
+
+
+def sources_digest(folders: Mapping[str, str]) -> str:
+    """A digest of (relative path, digest, bundle files) of every article: of each folder's
+    sources digest (`folder_digests`)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for folder, folder_digest in folders.items():
+        digest.update(f"{folder}\0{folder_digest}\0".encode())
     return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- nothing changed?
 
-def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "") -> str:
+def inputs_key(config: Config, sources: Sequence[SourceFile], intros: str = "",
+               folders: dict[str, str] | None = None) -> str:
     """A digest of everything a build reads: sources, intros, layouts, static files, config,
-    git, and sitegen's code (codeid: new code may render the same inputs differently)."""
-    return _inputs_key(config, intros, sources_digest(sources),
+    git, and sitegen's code (codeid: new code may render the same inputs differently).
+    `folders`: the sources' `folder_digests`, when made already."""
+    folders = folder_digests(sources) if folders is None else folders
+    return _inputs_key(config, intros, sources_digest(folders),
                        [s.path for s in sources if s.bundle_files])
 
 
