@@ -27,6 +27,7 @@ from .sources import (
     layout_dirs,
     read_source,
     refuse_links_out,
+    signatures_digest,
     stat_signature,
     walk_articles,
 )
@@ -174,22 +175,25 @@ def scan_sources(config: Config, cache: BuildCache | None = None,
         raise ContentError(problems)
     folders = folder_digests(found)
     if cache and not defer:
-        remember_sources(cache, found, folders, known)
+        remember_sources(cache, found, folders, known, walked.digest)
     return Listing(found, tuple(sorted(scanned.unused)), folders)
 
 
 def remember_sources(cache: BuildCache, sources: Sequence[SourceFile], folders: dict[str, str],
-                     known: dict[str, tuple[str, str]] | None = None) -> None:
+                     known: dict[str, tuple[str, str]] | None = None,
+                     signatures: str | None = None) -> None:
     """Keep each file's signature and digest, so that the next build reads only what changed;
     and, when every digest is known, the digest of all signatures with the sources' digest
-    (`unchanged_sources`; `folders`: `folder_digests`)."""
+    (`unchanged_sources`; `folders`: `folder_digests`; `signatures`: the signatures' digest
+    when the walk the sources were listed from made it)."""
     rows = {s.path: (s.signature, s.digest) for s in sources if s.digest}
     if rows != known:
         cache.save_sources(rows, known)
     seen = ""
     if len(rows) == len(sources):
-        seen = f"{signatures_digest((s.path, s.signature, s.bundle_files) for s in sources)} " \
-               f"{sources_digest(folders)}"
+        signatures = signatures or signatures_digest(
+            (s.path, s.signature, s.bundle_files) for s in sources)
+        seen = f"{signatures} {sources_digest(folders)}"
     if cache.get_meta(SOURCES_SEEN) != seen:
         cache.set_meta(SOURCES_SEEN, seen)
 
@@ -204,24 +208,9 @@ def unchanged_sources(run: Run, walked: Walked) -> tuple[str, list[str]] | None:
     digest then (`sources_digest`), and the articles that are page bundles; else None. No
     SourceFile made, no row of the table read."""
     seen = (run.cache.get_meta(SOURCES_SEEN) or "").split(" ")
-    if len(seen) != 2 or None in walked.signatures:  # a stat failed: the full scan says why
+    if len(seen) != 2 or walked.digest != seen[0]:  # a failed stat: the full scan says why
         return None
-    digest = hashlib.blake2b(digest_size=16)
-    bundled = []
-    articles = walked.found.articles
-    for (rel, _path, bundle), signature in zip(articles, walked.signatures, strict=True):
-        digest.update(f"{rel}\0{signature}\0{bundle}\0".encode())
-        if bundle:
-            bundled.append(rel)
-    return (seen[1], bundled) if digest.hexdigest() == seen[0] else None
-
-
-def signatures_digest(rows: Iterable[tuple[str, str, tuple[str, ...]]]) -> str:
-    """A digest of (relative path, stat signature, bundle files) of every article."""
-    digest = hashlib.blake2b(digest_size=16)
-    for rel, signature, bundle in rows:
-        digest.update(f"{rel}\0{signature}\0{bundle}\0".encode())
-    return digest.hexdigest()
+    return seen[1], [rel for rel, _path, bundle in walked.found.articles if bundle]
 
 
 def folder_of(path: str) -> str:

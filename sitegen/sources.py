@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,7 @@ class Walked:
 
     found: Found
     signatures: list[str | None]
+    digest: str | None = None  # `signatures_digest` of the articles; None if a stat failed
 
 
 def walk_articles(content_dir: Path) -> Walked:
@@ -58,7 +59,19 @@ def walk_articles(content_dir: Path) -> Walked:
                 signatures.append(None)
         else:
             (found.intros if kind is INTRO else found.unused).append(rel)
-    return Walked(found, signatures)
+    failed = None in signatures
+    digest = None if failed else signatures_digest(
+        (rel, signature, bundle) for (rel, _path, bundle), signature
+        in zip(found.articles, signatures, strict=True))
+    return Walked(found, signatures, digest)
+
+
+def signatures_digest(rows: Iterable[tuple[str, str | None, tuple[str, ...]]]) -> str:
+    """A digest of (relative path, stat signature, bundle files) of every article."""
+    digest = hashlib.blake2b(digest_size=16)
+    for rel, signature, bundle in rows:
+        digest.update(f"{rel}\0{signature}\0{bundle}\0".encode())
+    return digest.hexdigest()
 
 
 def refuse_links_out(content_dir: Path, found: Found) -> None:
