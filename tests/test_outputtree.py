@@ -379,6 +379,30 @@ def test_a_copied_file_that_collides_with_a_generated_one_is_an_error(make_site,
     assert not (site / "output").exists()
 
 
+def test_a_copied_file_added_over_a_page_an_edit_keeps_is_an_error(make_site):
+    """The pages an edit does not plan again are asked one by one (not listed: a million
+    rows at a million articles); a new static file over one of them is refused all the same,
+    and output/ stays as it was."""
+    site = make_site(FILES)
+    build_site(site)
+    before = read_tree(site / "output")
+    page = next(p for p in sorted((site / "output").glob("20*/*/*/*/index.html")))
+    rel = page.relative_to(site / "output").as_posix()
+    (site / "static" / rel).parent.mkdir(parents=True)
+    (site / "static" / rel).write_text("x")
+    with pytest.raises(ContentError) as info:
+        build_site(site)
+    assert f"would be copied to {rel}, a page sitegen generates" in str(info.value)
+    assert read_tree(site / "output") == before
+
+
+def test_a_copied_file_over_an_extra_file_is_an_error(make_site):
+    site = make_site({**FILES, "static/CNAME": "news.example.org"})
+    with pytest.raises(ContentError) as info:
+        build_site(site, cname="news.example.org")
+    assert "would be copied to CNAME, a page sitegen generates" in str(info.value)
+
+
 def test_a_read_only_output_is_one_line_and_exit_1(make_site, monkeypatch):
     from click.testing import CliRunner
 
