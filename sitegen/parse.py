@@ -357,8 +357,13 @@ def _joined(outcomes: Sequence[parsedfolders.FolderOutcome], config: Config) -> 
     body_keys = list(chain.from_iterable(outcome.body_keys for outcome in outcomes))
     warnings = tuple(chain.from_iterable(outcome.warnings for outcome in outcomes))
     errors = list(chain.from_iterable(outcome.errors for outcome in outcomes))
-    errors.extend(_duplicate_urls(articles, config))
-    errors.extend(case_clashes(articles, config))
+    keys = BodyKeys.of(articles, body_keys)
+    # each check is a pass over every article: made only when the URLs by key say it can
+    # find something (fewer keys than articles: two share a URL)
+    if len(keys) != len(articles):
+        errors.extend(_duplicate_urls(articles, config))
+    if len({url.casefold() for url in keys}) != len(keys):
+        errors.extend(case_clashes(articles, config))
     if errors and not config.keep_going:
         raise ContentError(errors)
     if errors:  # --keep-going: drop the articles of files with errors (duplicate URLs)
@@ -366,10 +371,10 @@ def _joined(outcomes: Sequence[parsedfolders.FolderOutcome], config: Config) -> 
         kept = [i for i, a in enumerate(articles)
                 if str(Path(config.content_dir.name) / a.source) not in bad_sources]
         articles, body_keys = tuple(articles[i] for i in kept), [body_keys[i] for i in kept]
+        keys = BodyKeys.of(articles, body_keys)
     valid_until = min((outcome.valid_until for outcome in outcomes if outcome.valid_until),
                       default=None)
-    return Loaded(articles, BodyKeys.of(articles, body_keys), warnings, tuple(errors),
-                  valid_until)
+    return Loaded(articles, keys, warnings, tuple(errors), valid_until)
 
 
 class BodyKeys(Mapping[str, str]):
