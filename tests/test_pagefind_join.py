@@ -186,3 +186,43 @@ def test_unchanged_chunks_are_linked_not_written(indexed, tmp_path):
     final, _ = _join(tmp_path, before, state, {})
     assert {path: (final / path).stat().st_ino for path in inodes} == inodes
     assert gzip.decompress((final / next(iter(inodes))).read_bytes())[:12] == b"pagefind_dcd"
+
+
+def test_word_tables_hold_no_chunk_bytes_and_a_splice_reads_them_from_the_bundle(indexed,
+                                                                                 tmp_path):
+    """A chunk's CBOR is kept once, in the bundle (gzipped), not again in its word table."""
+    before = indexed[0]
+    final, state = _join(tmp_path, before)
+    store = JoinStore(tmp_path / "cache")
+    (code, language), = state.languages.items()
+    chunk = language.chunks[0]
+    table = store.load_table(code, chunk.digest)
+    assert len(table) == 4 and not any(isinstance(part, bytes) for part in table)
+    writer = BundleWriter(tmp_path / "new", final, state.files)
+    data = writer.chunk_data(chunk.digest, table[1][-1])
+    rel = next(rel for rel, digest in state.files.items() if digest == chunk.digest)
+    assert gzip.decompress((final / rel).read_bytes()) == b"pagefind_dcd" + data
+
+
+def test_in_place_a_chunk_another_took_the_name_of_is_not_read_as_the_old_one(indexed,
+                                                                            tmp_path):
+    """Changing the site in place, the splice reads old chunks from the folder it writes: a
+    new chunk named by the same digest prefix as an old one the splice has yet to read makes
+    it join in full, never take the new bytes for the old."""
+    before = indexed[0]
+    final, state = _join(tmp_path, before)
+    store = JoinStore(tmp_path / "cache")
+    (code, language), = state.languages.items()
+    first = language.chunks[0]
+    rels = {digest: rel for rel, digest in state.files.items() if rel.startswith("index/")}
+    writer = BundleWriter(tmp_path / "new", final, state.files)  # live is final: in place
+    writer.adopt("index")
+    taken = tmp_path / "new" / rels[first.digest]
+    old = gzip.decompress(taken.read_bytes())
+    taken.unlink()  # another chunk of the same length under its name (as add_chunk writes)
+    taken.write_bytes(gzip.compress(old[:-1] + bytes([old[-1] ^ 1])))
+    size = store.load_table(code, first.digest)[1][-1]
+    with pytest.raises(Fallback, match="not the one"):
+        writer.chunk_data(first.digest, size)
+    with pytest.raises(Fallback, match="no chunk"):
+        writer.chunk_data("0" * 40, size)
