@@ -301,24 +301,6 @@ def test_an_edit_is_spliced_into_the_bundle_and_equals_a_clean_build(make_site, 
     assert reports[-1].joined and not reports[-1].spliced
 
 
-def test_a_splice_reads_the_sites_chunks_and_joins_in_full_when_they_are_not_as_written(
-        make_site, reports, small_pieces):
-    """The chunks a splice changes are read from output/'s bundle (their word tables keep no
-    copy of their bytes): damaged there, the bundle is joined in full, as a clean build's."""
-    site = make_site(YEAR)
-    build_site(site, search=True)
-    for chunk in (site / "output" / "pagefind" / "index").iterdir():
-        chunk.unlink()  # a new file: the spare tree keeps its link to the one written
-        chunk.write_bytes(b"not gzip")
-    body = ("2024-02-09 10:00:00", "Rewritten: quasarscope café, harbor.")
-    (site / "content" / "m2-9.md").write_text(article("m2-9.md", *body), encoding="utf-8")
-    build_site(site, search=True)
-    assert reports[-1].joined and not reports[-1].spliced
-    clean = make_site({**YEAR, "content/m2-9.md": article("m2-9.md", *body)}, name="clean")
-    build_site(clean, search=True)
-    assert read_tree(clean / "output" / "pagefind") == read_tree(site / "output" / "pagefind")
-
-
 def test_a_spliced_bundle_is_journaled_by_its_files_and_the_next_spare_matches(
         make_site, reports, small_pieces):
     """The journal names the bundle files a splice changed, not the bundle folder: the next

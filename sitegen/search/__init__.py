@@ -221,8 +221,7 @@ def _refresh(config: Config, executable: Path, found: Found, pages: Pages, cache
     changed_files: tuple[str, ...] = ()
     spliced = False
     if join:
-        spliced_files = _join_bundle(found.order, cache, where.tree, earlier,
-                                     config.output_dir / BUNDLE_DIR)
+        spliced_files = _join_bundle(found.order, cache, where.tree, earlier)
         spliced = spliced_files is not None
         if spliced_files is None:
             changed = (BUNDLE_DIR,)
@@ -299,8 +298,7 @@ def _earlier(cache: PieceCache, dirty: Sequence[PiecePlan]
 
 
 def _join_bundle(order: Sequence[str], cache: PieceCache, tree: Path,
-                 earlier: dict[str, tuple[Piece, str]] | None = None,
-                 live: Path | None = None) -> frozenset[str] | None:
+                 earlier: dict[str, tuple[Piece, str]] | None = None) -> frozenset[str] | None:
     """Write the bundle of all pieces beside `pagefind/`, check it, then switch it in: spliced
     when `earlier` holds the previous index of every re-indexed piece (see `join`), else joined
     in full. Word-index chunks and fragments already in `pagefind/` with the same content are
@@ -310,8 +308,7 @@ def _join_bundle(order: Sequence[str], cache: PieceCache, tree: Path,
     the folders the splice keeps), by path under `tree`: the output tree's journal names them
     (outputtree.switch), so that the next build links a few hundred files again in its spare
     tree, not the bundle's fragment of every article; joined in full, None (the whole folder
-    changed). `live`: the bundle of the site in place, where a splice reads the chunks it
-    changes (BundleWriter)."""
+    changed)."""
     final = tree / BUNDLE_DIR
     new, old = tree / STAGING, tree / ASIDE
     store = JoinStore(cache.folder)
@@ -321,7 +318,7 @@ def _join_bundle(order: Sequence[str], cache: PieceCache, tree: Path,
     try:
         joined = None
         if state is not None and earlier is not None:
-            writer = BundleWriter(new, final, state.files, live)
+            writer = BundleWriter(new, final, state.files)
             try:
                 edits = {key: (before, cache.load_versioned(key))
                          for key, before in earlier.items()}

@@ -217,17 +217,6 @@ def pack(data: bytes, level: int = DATA_COMPRESSION, deflater: Any = zlib) -> by
     return _GZIP_HEADER + body + struct.pack("<II", zlib.crc32(payload), len(payload) & 0xFFFFFFFF)
 
 
-def chunk_payload(raw: bytes, name: str) -> bytes:
-    """`payload` of a word-index chunk, inflated by the fastest inflate installed."""
-    try:
-        data = _chunk_zlib.decompress(raw, 16 + zlib.MAX_WBITS)
-    except (OSError, EOFError, zlib.error, _chunk_zlib.error, ValueError) as exc:
-        raise ValueError(f"{name}: not gzip data ({exc})") from None
-    if not data.startswith(SIGNATURE):
-        raise ValueError(f"{name}: no Pagefind signature ({SIGNATURE.decode()})")
-    return data[len(SIGNATURE):]
-
-
 def payload(raw: bytes, name: str) -> bytes:
     """What a data file holds after its gzip and its signature."""
     try:

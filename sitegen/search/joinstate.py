@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from ..writer import write_atomic
 from .merge import Language
 
-LAYOUT = 7  # of the state and the word tables: bump when either changes
+LAYOUT = 6  # of the state and the word tables: bump when either changes
 STATE = "joined.state"  # in the piece cache folder: the JoinState of the bundle written
 WORDS = "joined.words"  # in the piece cache folder: each chunk's word table
 
@@ -142,9 +142,9 @@ class JoinStore:
         (self.folder / STATE).unlink(missing_ok=True)
 
     def save_table(self, code: str, digest: str, table: tuple[Any, ...]) -> None:
-        """A chunk's (words, record starts, weights, segments); its CBOR is the bundle's
-        chunk file (`BundleWriter.chunk_data`). Named by the chunk's content, so written
-        without a sync: a torn one fails to load and the bundle is joined in full."""
+        """A chunk's (words, record starts, weights, segments, CBOR); named by its content,
+        so written without a sync: a torn one fails to load and the bundle is joined in
+        full."""
         if not self._made:
             self.words.mkdir(parents=True, exist_ok=True)
             self._made = True
@@ -158,7 +158,7 @@ class JoinStore:
             table = pickle.loads((self.words / table_name(code, digest)).read_bytes())
         except Exception as exc:
             raise Fallback(f"word table of chunk {digest}: {exc!r}") from None
-        if not (isinstance(table, tuple) and len(table) == 4):
+        if not (isinstance(table, tuple) and len(table) == 5):
             raise Fallback(f"word table of chunk {digest}: unrecognised")
         return table
 

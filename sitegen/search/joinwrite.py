@@ -20,7 +20,6 @@ from .format import (
     ENTRY,
     canonical_filter_files,
     cbor_head,
-    chunk_payload,
     encode_cbor,
     pack,
     pack_chunk,
@@ -39,17 +38,10 @@ from .merge import (
 
 class BundleWriter:
     """Writes a bundle into `new`; a chunk or fragment that `final` already holds under the
-    same name with the same content is hard-linked from there. `live`: the bundle as the site
-    in place holds it (the same files as `final`, never written through), where a splice
-    reads the chunks it changes (`chunk_data`); `final` itself when the site is changed in
-    place."""
+    same name with the same content is hard-linked from there."""
 
-    def __init__(self, new: Path, final: Path, previous: dict[str, str],
-                 live: Path | None = None):
+    def __init__(self, new: Path, final: Path, previous: dict[str, str]):
         self.new, self.final, self.previous = new, final, previous
-        self.live = live or final
-        self._in_place = self.live.resolve() == final.resolve()
-        self._chunk_names: dict[str, str] | None = None  # digest -> chunk path, of `previous`
         self.present = _listing(final) if previous else set()
         self.files: dict[str, str] = {}
         self._made: set[str] = set()
@@ -80,27 +72,6 @@ class BundleWriter:
             if not (self.final / folder).exists():
                 os.rename(self.new / folder, self.final / folder)
         self.adopted.clear()
-
-    def chunk_data(self, digest: str, size: int) -> bytes:
-        """The CBOR of the bundle's chunk with this digest, `size` bytes long; Fallback when
-        the bundle does not hold it as it was written."""
-        if self._chunk_names is None:
-            self._chunk_names = {d: rel for rel, d in self.previous.items()
-                                 if rel.startswith("index/")}
-        rel = self._chunk_names.get(digest)
-        if rel is None:
-            raise Fallback(f"no chunk {digest} in the bundle")
-        # in place, `live` is the folder being written: a new chunk may have taken the name
-        # of an old one (names are the shortest free prefix of a digest), so it is checked
-        in_place = self._in_place
-        where = self.new if in_place and rel.partition("/")[0] in self.adopted else self.live
-        try:
-            data = chunk_payload((where / rel).read_bytes(), rel)
-        except (OSError, ValueError) as exc:
-            raise Fallback(f"chunk {rel}: {exc}") from None
-        if len(data) != size or (in_place and pagefind_hash(data) != digest):
-            raise Fallback(f"chunk {rel} is not the one the bundle was joined with")
-        return data
 
     def can_link(self, rel: str, digest: str) -> bool:
         return self.previous.get(rel) == digest and rel in self.present
@@ -220,7 +191,7 @@ class Chunker:
         self.writer.add_chunk(f"index/{name}.pf_index", digest, data)
         table = (tuple(self._words),
                  tuple(accumulate(map(len, self._records), initial=len(out))),
-                 tuple(self._weights), tuple(self._segments))
+                 tuple(self._weights), tuple(self._segments), data)
         self.writer.background(partial(self.store.save_table, self.code, digest, table))
         self.chunks.append(Chunk(self._words[0], self._words[-1], digest))
         self._words, self._records, self._weights, self._segments = [], [], [], []

@@ -95,8 +95,7 @@ def _splice_words(code: str, chunks: Sequence[Chunk], touched: dict[str, Touch],
         if not mine and chunker.empty and after is None:
             chunker.reuse(chunk)
             continue
-        words, ends, weights, segments = chunker.store.load_table(code, chunk.digest)
-        data = chunker.writer.chunk_data(chunk.digest, ends[-1])
+        words, ends, weights, segments, data = chunker.store.load_table(code, chunk.digest)
         for word, at in _interleave(words, mine):
             if at < 0:
                 spliced = _splice(word, None, 0, _EMPTY_SEGMENTS, touched[word], steps,
